@@ -1,0 +1,42 @@
+"""ironwal: read, write, audit and repair IronWal 0.6 write-ahead logs.
+
+The public Python API. Names are imported on first use so that ``import ironwal_cli`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "StreamWriter": "engine.writer",
+    "WriteOptions": "engine.writer",
+    "StreamReader": "engine.reader",
+    "append_values": "ops.append",
+    "append_from": "ops.append",
+    "read_batches": "ops.read",
+    "get_entry": "ops.read",
+    "list_streams": "ops.listing",
+    "stream_info": "ops.listing",
+    "sanitize_key": "engine.names",
+    "IronwalError": "errors",
+    "FormatError": "errors",
+    "DamagedTailError": "errors",
+    "GapError": "errors",
+    "NotFoundError": "errors",
+    "UsageError": "errors",
+    "LockTimeoutError": "errors",
+    "StorageError": "errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ironwal_cli' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value

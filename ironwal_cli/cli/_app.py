@@ -1,0 +1,65 @@
+"""The one typer app, the options every command shares, and the error-to-exit-code choke point."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from pathlib import Path
+
+import typer
+
+from ..errors import EXIT_IO, EXIT_USAGE, IronwalError
+
+app = typer.Typer(
+    name="ironwal",
+    help="Read, write, audit and repair IronWal 0.6 write-ahead logs.",
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+ROOT_HELP = "WAL root directory."
+RootOption = typer.Option(Path("./wal_data"), "-r", "--root", envvar="IRONWAL_ROOT", help=ROOT_HELP,
+                          show_default=True)
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    sys.stderr.write(f"ironwal: error: {message}\n")
+    sys.stderr.flush()
+    return typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    sys.stderr.write(f"ironwal: warning: {message}\n")
+    sys.stderr.flush()
+
+
+def handles_errors(fn):
+    """Turn the package's exceptions into one stderr line and the documented exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except IronwalError as err:
+            raise fail(str(err), err.exit_code) from None
+        except BrokenPipeError:
+            quiet_broken_pipe()
+            raise typer.Exit(0) from None
+        except OSError as err:
+            name = f"{err.filename}: " if err.filename else ""
+            raise fail(f"{name}{err.strerror or err}", EXIT_IO) from None
+        except ValueError as err:  # typed argument checks that escaped the library
+            raise fail(str(err), EXIT_USAGE) from None
+
+    return wrapper
+
+
+def quiet_broken_pipe() -> None:
+    """The reader went away (``| head``): end quietly, without Python's flush error at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass

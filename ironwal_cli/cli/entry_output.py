@@ -1,0 +1,42 @@
+"""Writing entries to stdout in each ``--format``, a batch at a time, as bytes."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Callable
+
+FORMATS = ("line", "raw", "null", "jsonl", "hex", "base64")
+FORMAT_HELP = ("Output format: line (entry bytes + newline), raw (bytes only), null (bytes + NUL), "
+               "jsonl ({id, len, b64, text}), hex, base64 (one entry per line).")
+
+
+def _jsonl(first: int, entries: list[bytes]) -> bytes:
+    lines = []
+    for i, e in enumerate(entries, first):
+        obj = {"id": i, "len": len(e), "b64": base64.b64encode(e).decode("ascii")}
+        try:
+            obj["text"] = e.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        lines.append(json.dumps(obj, ensure_ascii=False))
+    lines.append("")
+    return "\n".join(lines).encode("utf-8")
+
+
+def _per_line(encode: Callable[[bytes], bytes]) -> Callable[[int, list[bytes]], bytes]:
+    return lambda first, entries: b"\n".join(map(encode, entries)) + b"\n" if entries else b""
+
+
+RENDERERS: dict[str, Callable[[int, list[bytes]], bytes]] = {
+    "line": lambda first, entries: b"\n".join(entries) + b"\n" if entries else b"",
+    "raw": lambda first, entries: b"".join(entries),
+    "null": lambda first, entries: b"\0".join(entries) + b"\0" if entries else b"",
+    "hex": _per_line(lambda e: e.hex().encode("ascii")),
+    "base64": _per_line(base64.b64encode),
+    "jsonl": _jsonl,
+}
+
+
+def renderer(fmt: str) -> Callable[[int, list[bytes]], bytes]:
+    return RENDERERS[fmt]

@@ -1,0 +1,71 @@
+"""``ironwal tail`` and ``ironwal get``: entries to stdout, as bytes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ._app import RootOption, app, handles_errors, quiet_broken_pipe, warn
+from .choices import EntryFormat
+from .entry_output import FORMAT_HELP
+
+FormatOption = typer.Option(EntryFormat.line, "--format", "-F", envvar="IRONWAL_FORMAT", help=FORMAT_HELP)
+
+
+@app.command()
+@handles_errors
+def tail(
+    stream: str = typer.Argument(..., help="Stream key."),
+    root: Path = RootOption,
+    lines: int = typer.Option(10, "-n", "--lines", min=0, help="Print the last N entries."),
+    from_id: Optional[int] = typer.Option(None, "--from", min=0, help="Print every entry from this id on."),
+    count: Optional[int] = typer.Option(None, "--count", "-c", min=0, help="Stop after this many entries."),
+    follow: bool = typer.Option(False, "-f", "--follow", help="Keep waiting for new entries until interrupted."),
+    fmt: EntryFormat = FormatOption,
+    allow_gaps: bool = typer.Option(False, "--allow-gaps",
+                                    help="Warn about missing ids on stderr and go on, instead of failing."),
+) -> None:
+    """Print the last entries of STREAM (or a range with --from/--count), checking every CRC.
+
+    Damage stops the output after the last intact entry, with an error naming the file and
+    offset (exit 3).
+    """
+    from ..ops.read import read_batches
+    from .entry_output import renderer
+
+    render = renderer(fmt.value)
+    write = sys.stdout.buffer.write
+    flush = sys.stdout.buffer.flush
+    batches = read_batches(root, stream, from_id=from_id, last=lines, count=count, follow=follow,
+                           allow_gaps=allow_gaps, on_warning=warn)
+    try:
+        for first, entries in batches:
+            write(render(first, entries))
+            if follow:
+                flush()
+        flush()
+    except KeyboardInterrupt:
+        if not follow:
+            raise
+    except BrokenPipeError:
+        quiet_broken_pipe()
+
+
+@app.command()
+@handles_errors
+def get(
+    stream: str = typer.Argument(..., help="Stream key."),
+    entry_id: int = typer.Argument(..., metavar="ID", min=0, help="Entry id."),
+    root: Path = RootOption,
+    fmt: EntryFormat = FormatOption,
+) -> None:
+    """Print the entry ID of STREAM; exit 1 when it does not exist (or was pruned)."""
+    from ..ops.read import get_entry
+    from .entry_output import renderer
+
+    entry = get_entry(root, stream, entry_id)
+    sys.stdout.buffer.write(renderer(fmt.value)(entry_id, [entry]))
+    sys.stdout.buffer.flush()

@@ -1,0 +1,72 @@
+"""Durable file operations: atomic replacement and directory fsync.
+
+Every file the tool replaces goes through ``atomic_write``: a temp file beside it, fsync,
+rename, fsync of the directory, so a crash leaves either the old or the new content.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+TEMP_SUFFIX = ".tmp"
+
+# A test hook: tests of power cuts record every sync through it.
+sync_hook = None
+
+
+def fsync_fd(fd: int, data_only: bool = False) -> None:
+    (os.fdatasync if data_only else os.fsync)(fd)
+    if sync_hook is not None:
+        sync_hook(fd)
+
+
+def fsync_dir(path: str | os.PathLike) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fsync_fd(fd)
+    finally:
+        os.close(fd)
+
+
+def write_all(fd: int, data) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def atomic_write(path: str | os.PathLike, data: bytes) -> None:
+    """Replace ``path`` with ``data``: temp, fsync, rename, fsync of the directory."""
+    path = Path(path)
+    tmp = path.with_name(path.name + TEMP_SUFFIX)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    try:
+        write_all(fd, data)
+        fsync_fd(fd)
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def append_synced(path: str | os.PathLike, data: bytes) -> None:
+    """Append ``data`` to ``path`` (created if absent) and fsync it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644)
+    try:
+        write_all(fd, data)
+        fsync_fd(fd)
+    finally:
+        os.close(fd)
+
+
+def read_file(path: str | os.PathLike) -> bytes | None:
+    """The whole file, or None when it does not exist."""
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        return None

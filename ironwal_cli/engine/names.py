@@ -1,0 +1,36 @@
+"""Stream keys to directory names, and segment file names: exactly as the crate maps them."""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import UsageError
+
+SEGMENT_SUFFIX = ".wal"
+SEGMENT_NAME = re.compile(r"^([0-9]{20})\.wal$")
+INDEX_NAME = "segments.idx"
+HEAD_STATE_NAME = "head.state"
+_ALLOWED = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+def sanitize_key(key: str) -> str:
+    """Each character (not byte) outside ``[A-Za-z0-9._-]`` becomes ``_``.
+
+    Refuses what the crate refuses (blank keys, ``.`` and ``..``), so a key can never name
+    anything outside its root: the result holds no separator and is never a parent link.
+    """
+    if not key.strip():
+        raise UsageError(f"stream key {key!r} is empty or blank")
+    name = "".join(c if c in _ALLOWED else "_" for c in key)
+    if name in (".", ".."):
+        raise UsageError(f"stream key {key!r} would name the directory {name!r}")
+    return name
+
+
+def segment_name(start_id: int) -> str:
+    return f"{start_id:020d}{SEGMENT_SUFFIX}"
+
+
+def parse_segment_name(name: str) -> int | None:
+    m = SEGMENT_NAME.match(name)
+    return int(m.group(1)) if m else None

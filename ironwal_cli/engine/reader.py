@@ -1,0 +1,184 @@
+"""Reading a stream from any id, across segments, checking every CRC.
+
+Damage is never skipped silently: a bad frame raises ``FormatError`` naming the file and
+offset, after everything intact before it was delivered. Missing ids raise ``GapError``
+(or, with ``allow_gaps``, are reported through ``on_warning``). Frames whose ids lie wholly
+below what was already read (the crate's own key-collision damage) are skipped as the
+crate skips them, with a warning.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from bisect import bisect_right
+from pathlib import Path
+from typing import Callable, Iterator
+
+from ..errors import FormatError, GapError, NotFoundError, UsageError
+from ..spec.codec import FRAME_LZ4, FRAME_RAW, FrameHeader, decode_raw_batch
+from .layout import StreamLayout
+from .names import sanitize_key
+from .scan import TORN_HEADER, TORN_PAYLOAD, BAD_CRC, Frame, map_file, scan
+
+Warn = Callable[[str], None]
+
+
+def decode_frame(path: Path, offset: int, header: FrameHeader, payload) -> list[bytes]:
+    """The entries of an intact frame; FormatError if its payload does not hold them."""
+    try:
+        if header.frame_type == FRAME_RAW:
+            raw = payload
+        elif header.frame_type == FRAME_LZ4:
+            from .compression import decompress
+
+            raw = decompress(payload, header.uncompressed_size)
+        else:
+            raise FormatError(path, offset, f"unknown frame type {header.frame_type}", kind="bad_frame_type")
+        return decode_raw_batch(raw, header.entry_count)
+    except ValueError as err:
+        raise FormatError(path, offset, f"frame of ids {header.start_id}..{header.end_id - 1}: {err}",
+                          kind="bad_batch") from None
+
+
+class StreamReader:
+    def __init__(self, root: str | os.PathLike, key: str, *, allow_gaps: bool = False,
+                 on_warning: Warn | None = None, name_is_dir: bool = False):
+        self.name = key if name_is_dir else sanitize_key(key)
+        self.path = Path(root) / self.name
+        if not self.path.is_dir():
+            raise NotFoundError(f"{self.path}: no such stream")
+        self.allow_gaps = allow_gaps
+        self.warn: Warn = on_warning or (lambda message: None)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.layout = StreamLayout.read(self.path)
+        self._segments = self.layout.segment_ids
+
+    # ----- bounds ------------------------------------------------------------------------
+
+    @property
+    def first_id(self) -> int:
+        return self._segments[0] if self._segments else 0
+
+    def next_id(self) -> int:
+        """One past the last intact entry (walks only the last segment's headers)."""
+        if not self._segments:
+            return 0
+        start = self._segments[-1]
+        expected = start
+        for item in scan(map_file(self._seg_path(start)), check_crc=False, headers_only=True):
+            if not isinstance(item, Frame) or item.header.start_id != expected:
+                break
+            expected = item.header.end_id
+        return expected
+
+    def _seg_path(self, start: int) -> Path:
+        return self.layout.segment_path(start)
+
+    # ----- iteration ---------------------------------------------------------------------
+
+    def _locate(self, data, from_id: int) -> int:
+        """Offset of the frame holding ``from_id`` (headers only, no CRC), or 0 when unsure."""
+        offset = 0
+        for item in scan(data, check_crc=False, headers_only=True):
+            if not isinstance(item, Frame):
+                return offset
+            if item.header.end_id > from_id:
+                return item.offset
+            offset = item.end_offset
+        return offset
+
+    def batches(self, from_id: int = 0, *, follow: bool = False, poll: float = 0.1,
+                stop: Callable[[], bool] | None = None) -> Iterator[tuple[int, list[bytes]]]:
+        """Yield (id of the first entry, entries) in id order, starting at ``from_id``.
+
+        With ``follow``, waits for new entries (across rotations) until ``stop()`` says so.
+        """
+        if from_id < 0:
+            raise UsageError(f"id {from_id}: ids start at 0")
+        expected = max(from_id, self.first_id)
+        resume: tuple[int, int] | None = None  # (segment, offset) to continue from
+        while True:
+            for first, entries, resume in self._read_available(expected, resume, follow):
+                yield first, entries
+                expected = first + len(entries)
+            if not follow or (stop is not None and stop()):
+                return
+            time.sleep(poll)
+            self.refresh()
+
+    def _read_available(self, expected: int, resume, follow: bool):
+        segments = self._segments
+        if not segments:
+            return
+        i = max(bisect_right(segments, expected) - 1, 0)
+        for k in range(i, len(segments)):
+            seg = segments[k]
+            path = self._seg_path(seg)
+            if seg > expected:
+                self._gap(expected, seg, path, None)
+                expected = seg
+            try:
+                data = map_file(path)
+            except FileNotFoundError:
+                continue
+            if resume is not None and resume[0] == seg:
+                offset = resume[1]
+            elif expected > seg:
+                offset = self._locate(data, expected)
+            else:
+                offset = 0
+            prev_end = None
+            for item in scan(data, offset):
+                if not isinstance(item, Frame):
+                    if (follow and k == len(segments) - 1 and item.offset + item.length == len(data)
+                            and item.kind in (TORN_HEADER, TORN_PAYLOAD, BAD_CRC)):
+                        return  # a writer is probably mid-write: look again on the next poll
+                    raise FormatError(path, item.offset, item.message, kind=item.kind)
+                h = item.header
+                if prev_end is not None and h.start_id < prev_end:
+                    self.warn(f"{path} at offset {item.offset}: frame of ids {h.start_id}..{h.end_id - 1} "
+                              "goes back over ids already read; skipped (run `ironwal verify`)")
+                elif h.start_id > expected:
+                    self._gap(expected, h.start_id, path, item.offset)
+                    expected = h.start_id
+                prev_end = h.end_id if prev_end is None else max(prev_end, h.end_id)
+                if h.end_id <= expected:
+                    continue
+                entries = decode_frame(path, item.offset, h, item.payload)
+                if expected > h.start_id:
+                    entries = entries[expected - h.start_id:]
+                yield expected, entries, (seg, item.end_offset)
+                expected = h.end_id
+
+    def _gap(self, expected: int, found: int, path: Path, offset: int | None) -> None:
+        """Missing ids: an error, or with ``allow_gaps`` a warning naming the range."""
+        if not self.allow_gaps:
+            raise GapError(path, offset, expected, found)
+        self.warn(f"{path}: ids {expected}..{found - 1} are missing (gap); continuing at {found}")
+
+    def entries(self, from_id: int = 0, **kw) -> Iterator[tuple[int, bytes]]:
+        for first, batch in self.batches(from_id, **kw):
+            yield from enumerate(batch, first)
+
+    def get(self, entry_id: int) -> bytes:
+        if entry_id < 0:
+            raise UsageError(f"id {entry_id}: ids start at 0")
+        segments = self._segments
+        i = bisect_right(segments, entry_id)
+        if not i:
+            raise NotFoundError(f"stream {self.name}: no entry {entry_id} (first id is {self.first_id})")
+        path = self._seg_path(segments[i - 1])
+        data = map_file(path)
+        offset = self._locate(data, entry_id)
+        for item in scan(data, offset):
+            if not isinstance(item, Frame):
+                raise FormatError(path, item.offset, item.message, kind=item.kind)
+            h = item.header
+            if h.start_id <= entry_id < h.end_id:
+                return decode_frame(path, item.offset, h, item.payload)[entry_id - h.start_id]
+            break
+        raise NotFoundError(f"stream {self.name}: no entry {entry_id}")
+

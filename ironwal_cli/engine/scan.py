@@ -1,0 +1,112 @@
+"""The one scanner of segment bytes, shared by reader, verifier and repairer.
+
+It yields an intact ``Frame`` or a located ``Problem`` and never raises on bad bytes:
+readers stop at the first problem, the verifier records each, the repairer resynchronises
+after it (the scanner already did: after a problem it searches for the next header whose
+magic, bounds and CRC are all good, so a zeroed page or garbage costs only the bytes it hit).
+A header claiming a huge payload is checked against the bytes present, never allocated.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from typing import Iterator, NamedTuple, Union
+
+from ..spec.codec import FRAME_MAGIC, FRAME_MAGIC_BYTES, HEADER_SIZE, FrameHeader, frame_crc, unpack_header
+
+# Problem kinds found by the scanner (the verifier adds more of its own).
+TORN_HEADER = "torn_header"
+TORN_PAYLOAD = "torn_payload"
+BAD_MAGIC = "bad_magic"
+BAD_CRC = "bad_crc"
+BAD_LENGTH = "bad_length"
+
+
+class Frame(NamedTuple):
+    offset: int
+    header: FrameHeader
+    payload: bytes | memoryview | None  # None when scanned with headers_only
+
+    @property
+    def end_offset(self) -> int:
+        return self.offset + HEADER_SIZE + self.header.disk_size
+
+
+class Problem(NamedTuple):
+    offset: int  # where the damaged frame (or run of garbage) starts
+    length: int  # bytes up to the next intact frame, or to the end of the data
+    kind: str
+    message: str
+    header: FrameHeader | None = None  # the header found there, when one could be read
+
+
+Item = Union[Frame, Problem]
+
+
+def map_file(path: str | os.PathLike) -> memoryview | bytes:
+    """The file's bytes, memory-mapped (read-only) so a large segment costs no copy."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size == 0:
+            return b""
+        return memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
+
+
+def _check(data, offset: int, end: int, check_crc: bool) -> tuple[FrameHeader | None, str | None, str]:
+    """(header, problem kind or None, message) for the frame at ``offset``."""
+    if end - offset < HEADER_SIZE:
+        return None, TORN_HEADER, f"{end - offset} bytes at the end, a frame header needs {HEADER_SIZE}"
+    header = unpack_header(data, offset)
+    if header.magic != FRAME_MAGIC:
+        return header, BAD_MAGIC, f"bad magic 0x{header.magic:08x}, expected 0x{FRAME_MAGIC:08x}"
+    payload_end = offset + HEADER_SIZE + header.disk_size
+    if payload_end > end:
+        return header, TORN_PAYLOAD, (
+            f"frame of ids {header.start_id}..{header.end_id - 1} claims {header.disk_size} payload bytes, "
+            f"{end - offset - HEADER_SIZE} present"
+        )
+    if check_crc:
+        crc = frame_crc(data[offset:offset + HEADER_SIZE], data[offset + HEADER_SIZE:payload_end])
+        if crc != header.crc:
+            return header, BAD_CRC, (
+                f"CRC mismatch in frame of ids {header.start_id}..{header.end_id - 1}: "
+                f"stored 0x{header.crc:08x}, computed 0x{crc:08x}"
+            )
+    return header, None, ""
+
+
+def resync(data, start: int, end: int) -> int:
+    """Offset of the next intact frame (magic, bounds and CRC good) at or after ``start``, else ``end``."""
+    find = data.find if hasattr(data, "find") else bytes(data).find
+    pos = start
+    while True:
+        pos = find(FRAME_MAGIC_BYTES, pos, end)
+        if pos < 0:
+            return end
+        if _check(data, pos, end, True)[1] is None:
+            return pos
+        pos += 1
+
+
+def scan(data, start: int = 0, end: int | None = None, *, check_crc: bool = True,
+         headers_only: bool = False) -> Iterator[Item]:
+    """Walk the frames in ``data[start:end]``."""
+    if end is None:
+        end = len(data)
+    buf = data.obj if isinstance(data, memoryview) and isinstance(data.obj, mmap.mmap) else data
+    offset = start
+    while offset < end:
+        header, kind, message = _check(buf, offset, end, check_crc)
+        if kind is None:
+            stop = offset + HEADER_SIZE + header.disk_size
+            payload = None if headers_only else data[offset + HEADER_SIZE:stop]
+            yield Frame(offset, header, payload)
+            offset = stop
+            continue
+        nxt = resync(buf, offset + 1, end)
+        if kind == TORN_PAYLOAD and nxt < end:
+            # An intact frame follows, so this was no torn write: the length field is damaged.
+            kind, message = BAD_LENGTH, message + f"; an intact frame follows at offset {nxt}"
+        yield Problem(offset, nxt - offset, kind, message, header)
+        offset = nxt

@@ -1,0 +1,355 @@
+"""Appending to a stream: frames, rotation and batch chunking exactly as the crate decides.
+
+The rules (``format/FORMAT.md``, "Rotation") are the crate's, so raw frames come out
+byte-identical, with four deliberate fixes: entries are counted from the file, not per
+process; a non-empty segment already at or over a limit is rotated before it takes more;
+a fresh empty segment takes any entry or chunk (no duplicate index id); every segment left
+behind is synced. Each write holds the stream's flock and re-reads the tail first, so
+several processes can append to one stream without interleaving.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from ..errors import DamagedTailError, StorageError, UsageError
+from ..spec.codec import (
+    ENTRY_LENGTH,
+    FRAME_LZ4,
+    FRAME_RAW,
+    HEADER_SIZE,
+    INDEX_ID,
+    encode_frame,
+    encode_head_state,
+    encode_index,
+    encode_raw_batch,
+)
+from . import compression
+from .files import append_synced, atomic_write, fsync_dir, fsync_fd, write_all
+from .layout import StreamLayout
+from .lock import DEFAULT_LOCK_TIMEOUT, acquire
+from .names import HEAD_STATE_NAME, INDEX_NAME, sanitize_key, segment_name
+from .scan import Frame, map_file, scan
+
+MIB = 1024 * 1024
+SYNC_MODES = ("strict", "batch", "async")
+ENTRY_OVERHEAD = HEADER_SIZE  # the crate estimates each entry as len + 32 bytes
+_ENTRY_PREFIX = ENTRY_LENGTH.size
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    max_segment_size: int = 64 * MIB
+    max_entries_per_segment: int | None = None  # None: unlimited
+    sync: str = "strict"  # strict | batch | async, with the crate's meaning
+    compress: bool = False
+    min_compress_size: int = 1024
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+
+    def __post_init__(self):
+        if self.sync not in SYNC_MODES:
+            raise UsageError(f"sync mode {self.sync!r}: choose strict, batch or async")
+        if self.max_segment_size < 1:
+            raise UsageError(f"max segment size {self.max_segment_size}: must be at least 1 byte")
+        if self.max_entries_per_segment is not None and self.max_entries_per_segment < 1:
+            raise UsageError(f"max entries per segment {self.max_entries_per_segment}: must be at least 1")
+
+
+def stream_dir(root: str | os.PathLike, key: str) -> Path:
+    """The directory of stream ``key`` under ``root``; refuses keys and symlinks that leave the root."""
+    path = Path(root) / sanitize_key(key)
+    if path.is_symlink():
+        raise UsageError(f"{path}: the stream directory is a symbolic link; refusing to follow it")
+    return path
+
+
+class StreamWriter:
+    """Appends to one stream. Use as a context manager, or call ``close()``."""
+
+    def __init__(self, root: str | os.PathLike, key: str, options: WriteOptions | None = None):
+        self.options = options or WriteOptions()
+        self.root = Path(root)
+        self.name = sanitize_key(key)
+        self.path = stream_dir(root, key)
+        self._dir_fd: int | None = None
+        self._fd: int | None = None
+        self._active = 0  # start id of the active segment
+        self._size = 0  # its size in bytes
+        self._count = 0  # entries in it (from the file: fix 1)
+        self._next = 0
+        self._index_size = -1
+        self._index_empty = False
+        self._stamp: tuple[int, int] | None = None  # (inode, size) of the active segment when last seen
+        self.rotations = 0
+
+    # ----- public API -------------------------------------------------------------------
+
+    @property
+    def next_id(self) -> int:
+        with self._locked():
+            return self._next
+
+    def append(self, entry: bytes) -> int:
+        """One entry, with the crate's single-append rotation rule. Synced in strict mode."""
+        with self._locked():
+            first = self._append_single(bytes(entry))
+            if self.options.sync == "strict":
+                self.sync()
+        return first
+
+    def append_batch(self, entries: Sequence[bytes]) -> range:
+        """One batch: one frame when it fits, else chunked as the crate chunks. Synced unless async."""
+        return self.append_batches([entries])[0]
+
+    def append_batches(self, batches: Sequence[Sequence[bytes]]) -> list[range]:
+        """Several batches under one lock: each is written as ``append_batch`` would write it.
+
+        In batch mode the group shares one fdatasync (group commit); strict syncs each batch.
+        Every returned id is durable when this returns, except in async mode.
+        """
+        if not any(batches):
+            with self._locked(create=False) as ready:
+                nxt = self._next if ready else 0
+            return [range(nxt, nxt) for _ in batches]
+        results = []
+        with self._locked():
+            for entries in batches:
+                results.append(self._append_batch(entries))
+                if self.options.sync == "strict" and entries:
+                    self.sync()
+            if self.options.sync == "batch":
+                self.sync()
+        return results
+
+    def sync(self) -> None:
+        """Make everything written so far durable (fdatasync of the active segment)."""
+        if self._fd is not None:
+            fsync_fd(self._fd, data_only=True)
+
+    def close(self) -> None:
+        for fd in (self._fd, self._dir_fd):
+            if fd is not None:
+                os.close(fd)
+        self._fd = self._dir_fd = None
+        self._stamp = None
+
+    def __enter__(self) -> "StreamWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ----- locking and the tail state ----------------------------------------------------
+
+    class _Lock:
+        def __init__(self, writer: "StreamWriter", create: bool):
+            self.writer, self.create = writer, create
+
+        def __enter__(self) -> bool:
+            w = self.writer
+            try:
+                return w._acquire(self.create)
+            except OSError as err:
+                raise StorageError.from_oserror(err) from None
+
+        def __exit__(self, exc_type, exc, tb):
+            import fcntl
+
+            w = self.writer
+            if w._dir_fd is not None:
+                fcntl.flock(w._dir_fd, fcntl.LOCK_UN)
+            if isinstance(exc, OSError) and not isinstance(exc, StorageError):
+                raise StorageError.from_oserror(exc) from None
+            return False
+
+    def _locked(self, create: bool = True) -> "StreamWriter._Lock":
+        return self._Lock(self, create)
+
+    def _acquire(self, create: bool) -> bool:
+        created = False
+        if self._dir_fd is None:
+            if not self.path.exists():
+                if not create:
+                    return False
+                self.root.mkdir(parents=True, exist_ok=True)
+                try:
+                    self.path.mkdir()
+                    created = True
+                except FileExistsError:
+                    pass
+            if self.path.is_symlink() or not self.path.is_dir():
+                raise UsageError(f"{self.path}: not a stream directory")
+            self._dir_fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY)
+        acquire(self._dir_fd, self.path, self.options.lock_timeout)
+        if created:
+            atomic_write(self.path / INDEX_NAME, encode_index([0]))
+            fsync_dir(self.root)
+        if not self._tail_unchanged():
+            self._load_tail()
+        return True
+
+    def _tail_unchanged(self) -> bool:
+        if self._stamp is None:
+            return False
+        try:
+            st = os.stat(self.path / segment_name(self._active))
+            index_size = os.stat(self.path / INDEX_NAME).st_size
+        except FileNotFoundError:
+            return False
+        return (st.st_ino, st.st_size) == self._stamp and index_size == self._index_size
+
+    def _load_tail(self) -> None:
+        """Find the active segment and the next id from the files, refusing a damaged tail."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        layout = StreamLayout.read(self.path)
+        index_path = self.path / INDEX_NAME
+        if layout.index_ids is None:
+            # Missing or unreadable: rebuilt from the segment names, as the crate does.
+            atomic_write(index_path, encode_index(layout.segment_ids or [0]))
+            layout = StreamLayout.read(self.path)
+        active = layout.active_id() or 0
+        if active not in layout.index_ids and not (active == 0 and not layout.index_ids):
+            # A segment created but not yet indexed (crash inside a rotation): index it now.
+            append_synced(index_path, INDEX_ID.pack(active))
+        seg_path = self.path / segment_name(active)
+        self._active = active
+        self._size, self._count, self._next = self._measure(seg_path, active)
+        self._index_size = os.stat(index_path).st_size
+        self._index_empty = self._index_size == 0
+        self._remember()
+
+    def _open_active(self) -> int:
+        """The active segment's descriptor, creating the file at the first write into it."""
+        if self._fd is None:
+            path = self.path / segment_name(self._active)
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644)
+            self._remember()
+        return self._fd
+
+    def _remember(self) -> None:
+        try:
+            st = os.fstat(self._fd) if self._fd is not None else os.stat(self.path / segment_name(self._active))
+            self._stamp = (st.st_ino, st.st_size)
+        except FileNotFoundError:
+            self._stamp = None
+
+    @staticmethod
+    def _measure(path: Path, start_id: int) -> tuple[int, int, int]:
+        """(size, entries, next id) of the active segment; DamagedTailError on any damage in it."""
+        try:
+            data = map_file(path)
+        except FileNotFoundError:
+            return 0, 0, start_id
+        expected, count, last = start_id, 0, None
+        for item in scan(data, check_crc=False, headers_only=True):
+            if not isinstance(item, Frame):
+                raise DamagedTailError(path, item.offset, f"{item.message}; refusing to append after "
+                                       "damaged data: run `ironwal recover` first", kind=item.kind)
+            h = item.header
+            if h.start_id != expected:
+                raise DamagedTailError(path, item.offset, f"frame starts at id {h.start_id}, expected "
+                                       f"{expected}; refusing to append: run `ironwal recover` first",
+                                       kind="id_sequence")
+            expected += h.entry_count
+            count += h.entry_count
+            last = item
+        if last is not None:  # the last frame is where a torn or bad write would be: check its CRC
+            bad = next(iter(scan(data, last.offset)), None)
+            if not isinstance(bad, Frame):
+                raise DamagedTailError(path, last.offset, f"{bad.message}; refusing to append after "
+                                       "damaged data: run `ironwal recover` first", kind=bad.kind)
+        return len(data), count, expected
+
+    # ----- writing ----------------------------------------------------------------------
+
+    def _over_limit(self) -> bool:
+        limit = self.options.max_entries_per_segment
+        return self._size >= self.options.max_segment_size or (limit is not None and self._count >= limit)
+
+    def _append_single(self, entry: bytes) -> int:
+        limit = self.options.max_entries_per_segment
+        if self._size > 0 and (
+            self._size + len(entry) + ENTRY_OVERHEAD > self.options.max_segment_size
+            or (limit is not None and self._count >= limit)
+        ):
+            self._rotate()
+        first = self._next
+        self._write_frame([entry])
+        return first
+
+    def _append_batch(self, entries: Sequence[bytes]) -> range:
+        first = self._next
+        n = len(entries)
+        if not n:
+            return range(first, first)
+        if self._size > 0 and self._over_limit():  # fix 2: no more into a full segment
+            self._rotate()
+        max_size = self.options.max_segment_size
+        i = 0
+        while i < n:
+            avail = max(max_size - self._size, 0)
+            rest = entries[i:] if i else entries
+            if sum(map(len, rest)) + ENTRY_OVERHEAD * len(rest) <= avail:
+                j = n  # fast path: the rest fits whole
+            else:
+                j, acc = i, 0
+                while j < n:
+                    cost = len(entries[j]) + ENTRY_OVERHEAD
+                    if j > i and acc + cost > avail:
+                        break
+                    acc += cost
+                    j += 1
+            self._write_frame(entries[i:j] if (i or j < n) else entries)
+            i = j
+            if i < n and self._over_limit():
+                self._rotate()
+        return range(first, self._next)
+
+    def _write_frame(self, entries: Sequence[bytes]) -> None:
+        raw = encode_raw_batch(entries)
+        frame_type, payload = FRAME_RAW, raw
+        if self.options.compress and len(raw) >= self.options.min_compress_size:
+            packed = compression.compress(raw)
+            if len(packed) < len(raw):
+                frame_type, payload = FRAME_LZ4, packed
+        data = encode_frame(self._next, len(entries), frame_type, payload, len(raw))
+        fd = self._open_active()
+        try:
+            write_all(fd, data)
+        except OSError:
+            # Disk full or similar: take the partial frame back out, leave the file as it was.
+            try:
+                os.ftruncate(fd, self._size)
+            except OSError:
+                pass
+            self._stamp = None
+            raise
+        self._size += len(data)
+        self._count += len(entries)
+        self._next += len(entries)
+        self._stamp = (self._stamp[0], self._size) if self._stamp else None
+
+    def _rotate(self) -> None:
+        """Start a new segment at the next id: sync the old one, index the new one, point head.state at it."""
+        fsync_fd(self._open_active(), data_only=True)  # fix 4: the segment left behind is synced
+        new = self._next
+        new_path = self.path / segment_name(new)
+        fd = os.open(new_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644)
+        fsync_dir(self.path)
+        index_add = INDEX_ID.pack(new)
+        if self._index_empty:  # an empty index means "segment 0 only": keep that segment listed
+            index_add = encode_index([self._active, new])
+        append_synced(self.path / INDEX_NAME, index_add)
+        atomic_write(self.path / HEAD_STATE_NAME, encode_head_state(segment_name(new)))
+        os.close(self._fd)
+        self._fd = fd
+        self._active, self._size, self._count = new, 0, 0
+        self._index_size = os.stat(self.path / INDEX_NAME).st_size
+        self._index_empty = False
+        self._remember()
+        self.rotations += 1

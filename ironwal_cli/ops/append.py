@@ -1,0 +1,40 @@
+"""Appending from Python: a list of values, or a byte stream cut into entries."""
+
+from __future__ import annotations
+
+import os
+from typing import Iterator, Sequence
+
+from ..engine.writer import StreamWriter, WriteOptions
+from ..errors import UsageError
+from .entry_input import read_batches
+
+
+def append_values(root: str | os.PathLike, stream: str, values: Sequence[bytes],
+                  options: WriteOptions | None = None) -> range:
+    """Append ``values`` as one batch (one atomic frame when it fits a segment); returns their ids.
+
+    Durable on return in strict and batch modes.
+    """
+    with StreamWriter(root, stream, options) as writer:
+        if len(values) == 1:
+            first = writer.append(values[0])
+            if writer.options.sync == "batch":
+                writer.sync()  # a printed id is a durable promise in batch mode too
+            return range(first, first + 1)
+        return writer.append_batch(list(values))
+
+
+def append_from(root: str | os.PathLike, stream: str, fd: int, *, mode: str = "lines",
+                batch_size: int = 1000, linger: float = 0.05,
+                options: WriteOptions | None = None) -> Iterator[range]:
+    """Append entries read from file descriptor ``fd``; yields each batch's ids once it is durable.
+
+    Each batch of up to ``batch_size`` entries is one frame (or one crate-style chunking of it).
+    Batches that arrive together share one writer lock and, in batch mode, one fdatasync.
+    """
+    if batch_size < 1:
+        raise UsageError(f"--batch {batch_size}: must be at least 1")
+    with StreamWriter(root, stream, options) as writer:
+        for group in read_batches(fd, mode, batch_size, linger):
+            yield from writer.append_batches(group)

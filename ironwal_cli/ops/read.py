@@ -1,0 +1,50 @@
+"""Reading entries from Python: ranges, the last N, one id, following new writes."""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, Iterator
+
+from ..engine.reader import StreamReader
+from ..errors import NotFoundError, UsageError
+
+Batch = tuple[int, list[bytes]]
+
+
+def open_stream(root: str | os.PathLike, stream: str, *, allow_gaps: bool = False,
+                on_warning: Callable[[str], None] | None = None) -> StreamReader:
+    return StreamReader(root, stream, allow_gaps=allow_gaps, on_warning=on_warning)
+
+
+def read_batches(root: str | os.PathLike, stream: str, *, from_id: int | None = None,
+                 last: int | None = 10, count: int | None = None, follow: bool = False,
+                 allow_gaps: bool = False, on_warning: Callable[[str], None] | None = None,
+                 stop: Callable[[], bool] | None = None, poll: float = 0.1) -> Iterator[Batch]:
+    """Batches of (first id, entries): from ``from_id`` on, else the ``last`` N; at most ``count``."""
+    if count is not None and count < 0:
+        raise UsageError(f"--count {count}: must not be negative")
+    if last is not None and last < 0:
+        raise UsageError(f"-n {last}: must not be negative")
+    reader = open_stream(root, stream, allow_gaps=allow_gaps, on_warning=on_warning)
+    if from_id is None:
+        nxt = reader.next_id()
+        from_id = max(reader.first_id, nxt - (last if last is not None else 10))
+    remaining = count
+    if remaining == 0:
+        return
+    for first, entries in reader.batches(from_id, follow=follow, stop=stop, poll=poll):
+        if remaining is not None:
+            if len(entries) >= remaining:
+                yield first, entries[:remaining]
+                return
+            remaining -= len(entries)
+        yield first, entries
+
+
+def get_entry(root: str | os.PathLike, stream: str, entry_id: int) -> bytes:
+    """The entry with id ``entry_id``; NotFoundError when it does not exist or was pruned."""
+    try:
+        reader = open_stream(root, stream)
+    except NotFoundError:
+        raise
+    return reader.get(entry_id)

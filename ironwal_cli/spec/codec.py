@@ -1,0 +1,231 @@
+"""Fast encode/decode for the hot paths, built from the generated layout table.
+
+Nothing here restates the layout: every ``struct`` format comes from ``_layout.LAYOUT``, which
+``generate.py`` derives from the construct declarations. Importing this module costs only
+``struct`` and ``zlib``, which keeps ``ironwal append`` quick to start.
+"""
+
+from __future__ import annotations
+
+import struct
+from itertools import chain
+from typing import Iterable, NamedTuple, Sequence
+from zlib import crc32
+
+from ._layout import LAYOUT
+
+_C = LAYOUT["constants"]
+FRAME_MAGIC: int = _C["FRAME_MAGIC"]
+FRAME_MAGIC_BYTES: bytes = struct.pack("<L", FRAME_MAGIC)
+CHECKPOINT_MAGIC: bytes = _C["CHECKPOINT_MAGIC"]
+HEAD_STATE_VERSION: int = _C["HEAD_STATE_VERSION"]
+CHECKPOINT_VERSION: int = _C["CHECKPOINT_VERSION"]
+FRAME_RAW: int = _C["FRAME_TYPES"]["raw"]
+FRAME_LZ4: int = _C["FRAME_TYPES"]["lz4"]
+
+
+def _fixed_struct(name: str) -> struct.Struct:
+    fields = LAYOUT[name]
+    assert all(kind == "fixed" for _, _, kind in fields), name
+    return struct.Struct("<" + "".join(fmt for _, fmt, _ in fields))
+
+
+def _field_offsets(name: str) -> dict[str, tuple[int, int]]:
+    offsets, pos = {}, 0
+    for field, fmt, _ in LAYOUT[name]:
+        size = struct.calcsize("<" + fmt)
+        offsets[field] = (pos, pos + size)
+        pos += size
+    return offsets
+
+
+FRAME_HEADER = _fixed_struct("frame_header")
+HEADER_SIZE: int = FRAME_HEADER.size
+HEADER_FIELDS: tuple[str, ...] = tuple(f for f, _, _ in LAYOUT["frame_header"])
+_HEADER_OFFSETS = _field_offsets("frame_header")
+_covered = [_HEADER_OFFSETS[f] for f in _C["CRC_COVERED_HEADER_FIELDS"]]
+CRC_COVERED_START: int = _covered[0][0]
+CRC_COVERED_END: int = _covered[-1][1]
+assert all(a[1] == b[0] for a, b in zip(_covered, _covered[1:])), "CRC-covered fields must be contiguous"
+RESERVED_SLICE = slice(*_HEADER_OFFSETS["reserved"])
+
+ENTRY_LENGTH = struct.Struct("<" + LAYOUT["entry"][0][1])
+INDEX_ID = struct.Struct("<" + LAYOUT["segments_idx_item"][0][1])
+HEAD_PREFIX = struct.Struct("<" + LAYOUT["head"][0][1])
+HEAD_STATE_PREFIX = struct.Struct("<" + "".join(fmt for _, fmt, _ in LAYOUT["head_state"]))
+CHECKPOINT_RECORD_PREFIX = struct.Struct("<" + "".join(fmt for _, fmt, _ in LAYOUT["checkpoint_record"]))
+_cp = LAYOUT["checkpoint_payload"]
+CHECKPOINT_ID_PREFIX = struct.Struct("<" + _cp[0][1] + _cp[1][1])  # version, id length
+CHECKPOINT_TAIL = struct.Struct("<" + _cp[2][1] + _cp[3][1])  # timestamp, shard count
+CHECKPOINT_OFFSET = struct.Struct("<" + _cp[4][1])
+
+_pack_header = FRAME_HEADER.pack
+_unpack_header = FRAME_HEADER.unpack_from
+_pack_len = ENTRY_LENGTH.pack
+_unpack_len = ENTRY_LENGTH.unpack_from
+RESERVED_ZERO = b"\x00" * (RESERVED_SLICE.stop - RESERVED_SLICE.start)
+
+
+class FrameHeader(NamedTuple):
+    magic: int
+    crc: int
+    start_id: int
+    entry_count: int
+    frame_type: int
+    disk_size: int
+    uncompressed_size: int
+    reserved: bytes
+
+    @property
+    def end_id(self) -> int:
+        return self.start_id + self.entry_count
+
+
+assert FrameHeader._fields == HEADER_FIELDS
+
+
+def unpack_header(buf, offset: int = 0) -> FrameHeader:
+    return FrameHeader._make(_unpack_header(buf, offset))
+
+
+def frame_crc(header_bytes, payload) -> int:
+    """CRC of a frame from its 32 header bytes (only the covered fields count) and payload."""
+    return crc32(payload, crc32(header_bytes[CRC_COVERED_START:CRC_COVERED_END]))
+
+
+class _LengthPrefixes(dict):
+    """Cache of 4-byte length prefixes: entries of a batch repeat a handful of lengths."""
+
+    def __missing__(self, length: int) -> bytes:
+        value = self[length] = _pack_len(length)
+        return value
+
+
+_prefix_of = _LengthPrefixes()
+
+
+def encode_raw_batch(entries: Sequence[bytes]) -> bytes:
+    """u32 length + bytes, per entry."""
+    if len(_prefix_of) > 65536:
+        _prefix_of.clear()
+    return b"".join(chain.from_iterable(zip(map(_prefix_of.__getitem__, map(len, entries)), entries)))
+
+
+def raw_batch_size(entries: Iterable[bytes]) -> int:
+    return sum(map(len, entries)) + ENTRY_LENGTH.size * len(entries)  # type: ignore[arg-type]
+
+
+def encode_frame(start_id: int, entry_count: int, frame_type: int, payload: bytes, uncompressed_size: int) -> bytes:
+    header = bytearray(_pack_header(FRAME_MAGIC, 0, start_id, entry_count, frame_type, len(payload),
+                                    uncompressed_size, RESERVED_ZERO))
+    crc = crc32(payload, crc32(header[CRC_COVERED_START:CRC_COVERED_END]))
+    header[4:8] = struct.pack("<L", crc)
+    header += payload
+    return bytes(header)
+
+
+def decode_raw_batch(payload, entry_count: int) -> list[bytes]:
+    """The entries of a raw batch; ValueError unless it holds exactly ``entry_count`` entries."""
+    entries = []
+    append = entries.append
+    pos, end = 0, len(payload)
+    mv = memoryview(payload)
+    for _ in range(entry_count):
+        if pos + 4 > end:
+            raise ValueError(f"batch ends inside the length of entry {len(entries)}")
+        (n,) = _unpack_len(payload, pos)
+        pos += 4
+        if pos + n > end:
+            raise ValueError(f"entry {len(entries)} claims {n} bytes, {end - pos} remain")
+        append(bytes(mv[pos:pos + n]))
+        pos += n
+    if pos != end:
+        raise ValueError(f"{end - pos} bytes left over after {entry_count} entries")
+    return entries
+
+
+def encode_index(ids: Iterable[int]) -> bytes:
+    return b"".join(map(INDEX_ID.pack, ids))
+
+
+def decode_index(data: bytes) -> list[int]:
+    """ValueError when the length is not a whole number of ids."""
+    if len(data) % INDEX_ID.size:
+        raise ValueError(f"length {len(data)} is not a multiple of {INDEX_ID.size}")
+    return [v for (v,) in INDEX_ID.iter_unpack(data)]
+
+
+def encode_head_state(segment_name: str) -> bytes:
+    name = segment_name.encode("ascii")
+    return HEAD_STATE_PREFIX.pack(HEAD_STATE_VERSION, len(name)) + name
+
+
+def decode_head_state(data: bytes) -> str:
+    if len(data) < HEAD_STATE_PREFIX.size:
+        raise ValueError(f"{len(data)} bytes, shorter than the {HEAD_STATE_PREFIX.size}-byte prefix")
+    version, n = HEAD_STATE_PREFIX.unpack_from(data)
+    if version != HEAD_STATE_VERSION:
+        raise ValueError(f"version {version}, expected {HEAD_STATE_VERSION}")
+    name = data[HEAD_STATE_PREFIX.size:HEAD_STATE_PREFIX.size + n]
+    if len(name) != n:
+        raise ValueError(f"name claims {n} bytes, {len(name)} present")
+    if len(data) != HEAD_STATE_PREFIX.size + n:
+        raise ValueError(f"{len(data) - HEAD_STATE_PREFIX.size - n} bytes after the name")
+    return name.decode("ascii")
+
+
+def encode_head(checkpoint_id: bytes) -> bytes:
+    return HEAD_PREFIX.pack(len(checkpoint_id)) + checkpoint_id
+
+
+def decode_head(data: bytes) -> bytes:
+    if len(data) < HEAD_PREFIX.size:
+        raise ValueError("shorter than its length prefix")
+    (n,) = HEAD_PREFIX.unpack_from(data)
+    if len(data) != HEAD_PREFIX.size + n:
+        raise ValueError(f"length prefix says {n} bytes, {len(data) - HEAD_PREFIX.size} present")
+    return data[HEAD_PREFIX.size:]
+
+
+class Checkpoint(NamedTuple):
+    checkpoint_id: bytes
+    timestamp_ns: int
+    offsets: tuple[int, ...]
+
+    @property
+    def shard_count(self) -> int:
+        return len(self.offsets)
+
+
+def encode_checkpoint_payload(cp: Checkpoint) -> bytes:
+    return (
+        CHECKPOINT_ID_PREFIX.pack(CHECKPOINT_VERSION, len(cp.checkpoint_id))
+        + cp.checkpoint_id
+        + CHECKPOINT_TAIL.pack(cp.timestamp_ns, len(cp.offsets))
+        + b"".join(map(CHECKPOINT_OFFSET.pack, cp.offsets))
+    )
+
+
+def encode_checkpoint_record(cp: Checkpoint) -> bytes:
+    payload = encode_checkpoint_payload(cp)
+    return CHECKPOINT_RECORD_PREFIX.pack(CHECKPOINT_MAGIC, crc32(payload), len(payload)) + payload
+
+
+def decode_checkpoint_payload(payload: bytes) -> Checkpoint:
+    """ValueError on a wrong version or lengths that do not add up."""
+    if len(payload) < CHECKPOINT_ID_PREFIX.size:
+        raise ValueError("payload shorter than its fixed prefix")
+    version, id_len = CHECKPOINT_ID_PREFIX.unpack_from(payload)
+    if version != CHECKPOINT_VERSION:
+        raise ValueError(f"version {version}, expected {CHECKPOINT_VERSION}")
+    pos = CHECKPOINT_ID_PREFIX.size
+    checkpoint_id = payload[pos:pos + id_len]
+    pos += id_len
+    if len(payload) < pos + CHECKPOINT_TAIL.size:
+        raise ValueError("payload ends inside the id or timestamp")
+    timestamp_ns, shard_count = CHECKPOINT_TAIL.unpack_from(payload, pos)
+    pos += CHECKPOINT_TAIL.size
+    if len(payload) != pos + shard_count * CHECKPOINT_OFFSET.size:
+        raise ValueError(f"{shard_count} offsets do not fill the {len(payload)}-byte payload")
+    offsets = tuple(v for (v,) in CHECKPOINT_OFFSET.iter_unpack(payload[pos:]))
+    return Checkpoint(checkpoint_id, timestamp_ns, offsets)
