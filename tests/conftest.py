@@ -14,3 +14,23 @@ SAMPLES = REPO / "format" / "samples"
 def root(tmp_path: Path) -> Path:
     """An empty WAL root."""
     return tmp_path / "wal_data"
+
+
+# ----- counts printed at the end of the run (reliability suite, issue 6) -------------------------
+# A test reports a number with ``record_property("count:<what>", n)``; user properties travel
+# with the test reports (also from xdist workers), so the controller can add them up here.
+_COUNTS: dict[str, int] = {}
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call":
+        for name, value in report.user_properties:
+            if isinstance(name, str) and name.startswith("count:"):
+                _COUNTS[name[6:]] = _COUNTS.get(name[6:], 0) + int(value)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _COUNTS:
+        terminalreporter.write_sep("-", "reliability counts")
+        for name in sorted(_COUNTS):
+            terminalreporter.write_line(f"{name}: {_COUNTS[name]}")

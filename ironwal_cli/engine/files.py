@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from . import crashpoints
+
 TEMP_SUFFIX = ".tmp"
 
 # A test hook: tests of power cuts record every sync through it.
@@ -49,6 +51,8 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
         tmp.unlink(missing_ok=True)
         raise
     os.close(fd)
+    if crashpoints.ARMED:
+        crashpoints.reached("atomic-before-rename")
     os.replace(tmp, path)
     fsync_dir(path.parent)
 

@@ -27,7 +27,7 @@ from ..spec.codec import (
     encode_index,
     encode_raw_batch,
 )
-from . import compression
+from . import compression, crashpoints
 from .files import append_synced, atomic_write, fsync_dir, fsync_fd, write_all
 from .layout import StreamLayout
 from .lock import DEFAULT_LOCK_TIMEOUT, acquire
@@ -127,6 +127,8 @@ class StreamWriter:
     def sync(self) -> None:
         """Make everything written so far durable (fdatasync of the active segment)."""
         if self._fd is not None:
+            if crashpoints.ARMED:
+                crashpoints.reached("before-sync")
             fsync_fd(self._fd, data_only=True)
 
     def close(self) -> None:
@@ -320,6 +322,9 @@ class StreamWriter:
         data = encode_frame(self._next, len(entries), frame_type, payload, len(raw))
         fd = self._open_active()
         try:
+            if crashpoints.ARMED:  # test-only torn writes (see crashpoints)
+                crashpoints.reached("frame-header", lambda: write_all(fd, data[:HEADER_SIZE]))
+                crashpoints.reached("frame-half", lambda: write_all(fd, data[:(HEADER_SIZE + len(data)) // 2]))
             write_all(fd, data)
         except OSError:
             # Disk full or similar: take the partial frame back out, leave the file as it was.
@@ -341,10 +346,14 @@ class StreamWriter:
         new_path = self.path / segment_name(new)
         fd = os.open(new_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644)
         fsync_dir(self.path)
+        if crashpoints.ARMED:
+            crashpoints.reached("rotate-before-index")
         index_add = INDEX_ID.pack(new)
         if self._index_empty:  # an empty index means "segment 0 only": keep that segment listed
             index_add = encode_index([self._active, new])
         append_synced(self.path / INDEX_NAME, index_add)
+        if crashpoints.ARMED:
+            crashpoints.reached("rotate-before-head")
         atomic_write(self.path / HEAD_STATE_NAME, encode_head_state(segment_name(new)))
         os.close(self._fd)
         self._fd = fd

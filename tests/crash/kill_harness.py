@@ -1,0 +1,161 @@
+"""Run a real ``ironwal append`` fed through a pipe, collect the ids it acknowledges, and kill it.
+
+Kills come either from the test (SIGKILL after a random number of acknowledgements, or a few
+milliseconds after one, to land in the middle of a write) or from the process itself at a
+chosen point (``IRONWAL_TEST_CRASH_AT``, see ironwal_cli/engine/crashpoints.py).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wal_invariants import CLI, check_stream, cli, has_command, read_until_damage
+
+
+@dataclass
+class Run:
+    acked: list[int]
+    returncode: int
+    stderr: bytes
+
+
+def random_entries(rng: random.Random, n: int, tag: str) -> list[bytes]:
+    """Line-mode entries (no newline inside): mixed sizes, some empty, some non-UTF-8."""
+    out = []
+    for i in range(n):
+        kind = rng.random()
+        if kind < 0.05:
+            out.append(b"")
+        elif kind < 0.15:
+            out.append(bytes(rng.choice(b"\x00\xff\xfe\x80 xyz\r") for _ in range(rng.randrange(1, 40))))
+        else:
+            body = f"{tag}-{i}-".encode() + b"x" * rng.randrange(0, 300)
+            out.append(body)
+    return out
+
+
+def run_append(root: Path, key: str, entries: list[bytes], *, sync: str, batch: int, max_segment: str,
+               crash_at: str | None = None, kill_after_acks: int | None = None,
+               kill_delay: float = 0.0) -> Run:
+    """Feed ``entries`` (one per line) to ``ironwal append`` and kill it as asked.
+
+    With ``crash_at`` the input is closed and the process is expected to kill itself; otherwise
+    it is SIGKILLed ``kill_delay`` seconds after the ``kill_after_acks``-th acknowledged id.
+    """
+    env = dict(os.environ)
+    env.pop("IRONWAL_TEST_CRASH_AT", None)
+    if crash_at:
+        env["IRONWAL_TEST_CRASH_AT"] = crash_at
+    args = [*CLI, "append", key, "-r", os.fspath(root), "--sync", sync, "--batch", str(batch), "--linger", "0",
+            "--max-segment-size", max_segment]
+    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    data = b"".join(e + b"\n" for e in entries)
+
+    def feed():
+        try:
+            proc.stdin.write(data)
+            proc.stdin.flush()
+            if crash_at or kill_after_acks is None:
+                proc.stdin.close()
+        except (BrokenPipeError, ValueError, OSError):
+            pass
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    acked: list[int] = []
+    killed = False
+    for line in proc.stdout:
+        if not line.endswith(b"\n"):
+            break  # a partial line is no acknowledgement
+        acked.append(int(line))
+        if kill_after_acks is not None and not killed and len(acked) >= kill_after_acks:
+            if kill_delay:
+                time.sleep(kill_delay)
+            proc.send_signal(signal.SIGKILL)
+            killed = True  # keep reading: ids printed before the kill are still promises
+    if kill_after_acks is not None and not killed:
+        proc.send_signal(signal.SIGKILL)  # it ran out of input before the chosen moment
+    rc = proc.wait(timeout=60)
+    feeder.join(timeout=10)
+    stderr = proc.stderr.read()
+    for f in (proc.stdin, proc.stdout, proc.stderr):
+        try:
+            f.close()
+        except (BrokenPipeError, OSError):
+            pass
+    return Run(acked, rc, stderr)
+
+
+@dataclass
+class KillCampaign:
+    """Kill after kill on one root: each run continues the stream the last one left, when it can."""
+
+    root: Path
+    sync: str
+    seed: int
+    max_segment: str = "4k"
+    kills: int = 0
+    entries_checked: int = 0
+    recovered: int = 0
+    refusals: int = 0
+    _stream: int = 0
+    _sent: list[bytes] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.rng = random.Random(self.seed)
+
+    @property
+    def key(self) -> str:
+        return f"s{self._stream}"
+
+    def one(self, *, crash_at: str | None = None) -> None:
+        rng = self.rng
+        new = random_entries(rng, rng.randrange(200 if crash_at else 20, 400), f"{self.key}.{self.kills}")
+        batch = rng.choice([1, 3, 10, 50])
+        if crash_at:
+            run = run_append(self.root, self.key, new, sync=self.sync, batch=batch, max_segment=self.max_segment,
+                             crash_at=crash_at)
+            assert run.returncode == -signal.SIGKILL, (crash_at, run.returncode, run.stderr)
+        else:
+            run = run_append(self.root, self.key, new, sync=self.sync, batch=batch, max_segment=self.max_segment,
+                             kill_after_acks=rng.randrange(0, len(new)),
+                             kill_delay=rng.choice([0, 0, 0.001, 0.003]))
+            assert run.returncode in (0, -signal.SIGKILL), (run.returncode, run.stderr)
+        self.kills += run.returncode == -signal.SIGKILL
+        base = len(self._sent)
+        assert run.acked == list(range(base, base + len(run.acked))), f"acknowledged ids {run.acked[:5]}... " \
+                                                                        f"do not continue at {base}"
+        sent = self._sent + new
+        entries = check_stream(self.root, self.key, sent, base + len(run.acked))
+        self.entries_checked += len(entries)
+        self._after(entries)
+
+    def _after(self, entries: list[bytes]) -> None:
+        """Carry on the same stream when its tail is clean (or recover made it so), else start a new one."""
+        _, damage = read_until_damage(self.root, self.key)
+        if damage is not None and has_command("recover"):
+            result = cli("recover", "-r", self.root)
+            assert result.returncode == 0, result.stderr
+            self.recovered += 1
+            again, damage = read_until_damage(self.root, self.key)
+            assert damage is None and again == entries, "recover lost or kept damage"
+            if has_command("verify"):
+                result = cli("verify", "-r", self.root)
+                assert result.returncode == 0, result.stdout + result.stderr
+        if damage is None:
+            self._sent = list(entries)
+            return
+        if self.refusals < 2:  # the writer must refuse to bury a damaged tail: show it now and then
+            result = cli("append", self.key, "-r", self.root, "more", env={"IRONWAL_TEST_CRASH_AT": ""})
+            assert result.returncode == 3 and b"recover" in result.stderr, result.stderr
+            assert read_until_damage(self.root, self.key)[0] == entries
+            self.refusals += 1
+        self._stream += 1
+        self._sent = []

@@ -1,0 +1,91 @@
+"""Shared by the reliability tests: run the CLI, read a stream back, check the WAL invariants.
+
+The invariants every crash, cut, fault and race must leave intact:
+  - ids start at 0 and are contiguous (the reader raises GapError otherwise);
+  - the entry with id i is, byte for byte, the i-th entry ever sent to the stream
+    (so no entry appears that was not sent, none is duplicated, none reordered);
+  - every acknowledged id is present;
+  - damage, if any, is a torn or unsynced tail of the last segment, never inside the data.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from ironwal_cli.engine.layout import StreamLayout
+from ironwal_cli.engine.reader import StreamReader
+from ironwal_cli.engine.scan import Frame, map_file, scan
+from ironwal_cli.errors import FormatError, GapError
+
+CLI = [sys.executable, "-m", "ironwal_cli"]
+
+
+def cli(*args, input: bytes | None = None, env: dict | None = None, timeout: float = 60,
+        preexec_fn=None) -> subprocess.CompletedProcess:
+    """Run ``ironwal ARGS`` in a real subprocess, capturing bytes."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([*CLI, *map(os.fspath, args)], input=input, capture_output=True, env=full_env,
+                          timeout=timeout, preexec_fn=preexec_fn)
+
+
+def read_until_damage(root: Path, key: str) -> tuple[list[bytes], FormatError | None]:
+    """Every entry the library reader delivers, and the FormatError that stopped it (None: clean).
+
+    A gap is never acceptable damage: GapError propagates and fails the test.
+    """
+    entries: list[bytes] = []
+    try:
+        reader = StreamReader(root, key)
+        for entry_id, entry in reader.entries(0):
+            assert entry_id == len(entries), f"id {entry_id} delivered where {len(entries)} was expected"
+            entries.append(entry)
+    except GapError:
+        raise
+    except FormatError as err:
+        return entries, err
+    return entries, None
+
+
+def damage_outside_tail(stream_dir: Path) -> list[str]:
+    """Problems anywhere but at the very end of the last segment (what a crash may leave)."""
+    layout = StreamLayout.read(stream_dir)
+    ids = layout.segment_ids
+    found = []
+    for k, start in enumerate(ids):
+        data = map_file(layout.segment_path(start))
+        for item in scan(data):
+            if isinstance(item, Frame):
+                continue
+            at_tail = k == len(ids) - 1 and item.offset + item.length == len(data)
+            if not at_tail:
+                found.append(f"{layout.segment_files[start]} at {item.offset}: {item.kind} {item.message}")
+    return found
+
+
+def check_stream(root: Path, key: str, sent: list[bytes], acked: int, *, damage_ok: bool = True) -> list[bytes]:
+    """Assert the invariants for a stream that was sent ``sent``, of which the first ``acked`` were
+    acknowledged; returns the entries read."""
+    entries, damage = read_until_damage(root, key)
+    assert len(entries) >= acked, f"acknowledged {acked} entries, only {len(entries)} readable ({damage})"
+    assert len(entries) <= len(sent), f"{len(entries)} entries read, only {len(sent)} were sent"
+    for i, entry in enumerate(entries):
+        if entry != sent[i]:
+            raise AssertionError(f"entry {i} is {entry[:60]!r}, the {i}-th entry sent was {sent[i][:60]!r}")
+    if damage is not None:
+        assert damage_ok, f"unexpected damage: {damage}"
+        stream_dir = Path(root) / StreamReader(root, key).name
+        assert not damage_outside_tail(stream_dir), damage_outside_tail(stream_dir)
+    return entries
+
+
+@functools.cache
+def has_command(name: str) -> bool:
+    """Whether this build has ``ironwal NAME`` (recover and verify land from other branches)."""
+    from ironwal_cli.cli.main import app
+
+    names = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
+    return name in names
