@@ -176,7 +176,9 @@ class StreamWriter:
             if not self.path.exists():
                 if not create:
                     return False
-                self.root.mkdir(parents=True, exist_ok=True)
+                if not self.root.is_dir():
+                    self.root.mkdir(parents=True, exist_ok=True)
+                    fsync_dir(self.root.parent)  # a new root's own name must survive a power cut too
                 try:
                     self.path.mkdir()
                     created = True
@@ -229,7 +231,11 @@ class StreamWriter:
         """The active segment's descriptor, creating the file at the first write into it."""
         if self._fd is None:
             path = self.path / segment_name(self._active)
-            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644)
+            try:
+                self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
+            except FileNotFoundError:
+                self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644)
+                fsync_dir(self.path)  # a synced entry in a file whose name was never synced is no promise
             self._remember()
         return self._fd
 
