@@ -97,10 +97,10 @@ def _continue_after(root, entries: list[bytes], options: WriteOptions) -> None:
 
 
 @pytest.mark.parametrize("mode", ["strict", "batch", "async"])
-def test_power_cuts(tmp_path, record_property, mode):
+def test_power_cuts(fast_tmp, record_property, mode):
     checked = lost = 0
     for seed in range(CUTS):
-        got, gone = _one_cut(tmp_path, seed * 7 + len(mode), mode)
+        got, gone = _one_cut(fast_tmp, seed * 7 + len(mode), mode)
         checked += got
         lost += gone
     record_property("count:power cuts", CUTS)
