@@ -6,15 +6,27 @@ rename, fsync of the directory, so a crash leaves either the old or the new cont
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
+from ..errors import StorageError
 from . import crashpoints
 
 TEMP_SUFFIX = ".tmp"
 
 # A test hook: tests of power cuts record every sync through it.
 sync_hook = None
+
+
+def open_for_write(path: str | os.PathLike, flags: int, mode: int = 0o644) -> int:
+    """``os.open`` with O_NOFOLLOW: a symbolic link planted in a root never redirects a write."""
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW, mode)
+    except OSError as err:
+        if err.errno != errno.ELOOP:
+            raise
+        raise StorageError(f"{os.fspath(path)}: is a symbolic link; refusing to write through it") from None
 
 
 def fsync_fd(fd: int, data_only: bool = False) -> None:
@@ -42,7 +54,7 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     """Replace ``path`` with ``data``: temp, fsync, rename, fsync of the directory."""
     path = Path(path)
     tmp = path.with_name(path.name + TEMP_SUFFIX)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    fd = open_for_write(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     try:
         write_all(fd, data)
         fsync_fd(fd)
@@ -59,7 +71,7 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
 
 def append_synced(path: str | os.PathLike, data: bytes) -> None:
     """Append ``data`` to ``path`` (created if absent) and fsync it."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644)
+    fd = open_for_write(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     try:
         write_all(fd, data)
         fsync_fd(fd)

@@ -76,16 +76,33 @@ def _check(data, offset: int, end: int, check_crc: bool) -> tuple[FrameHeader | 
     return header, None, ""
 
 
-def resync(data, start: int, end: int) -> int:
-    """Offset of the next intact frame (magic, bounds and CRC good) at or after ``start``, else ``end``."""
+# Resynchronising checks the CRC of every candidate header after damage. Crafted bytes (a header
+# every few bytes, each claiming a payload up to the end) would make that quadratic: one scan
+# may CRC at most this many bytes per byte of data (plus a floor), then it gives up and reports
+# the rest as damaged. Real damage (garbage, zeroed pages, torn writes) never comes close.
+RESYNC_WORK_PER_BYTE = 8
+RESYNC_WORK_FLOOR = 64 * 1024 * 1024
+
+
+def resync(data, start: int, end: int, budget: list[int] | None = None) -> int:
+    """Offset of the next intact frame (magic, bounds and CRC good) at or after ``start``, else ``end``.
+
+    ``budget`` (a one-item list) caps the bytes CRC-checked; when it runs out the answer is ``end``.
+    """
     find = data.find if hasattr(data, "find") else bytes(data).find
     pos = start
     while True:
         pos = find(FRAME_MAGIC_BYTES, pos, end)
         if pos < 0:
             return end
-        if _check(data, pos, end, True)[1] is None:
-            return pos
+        header, kind, _ = _check(data, pos, end, False)
+        if kind is None:
+            if budget is not None:
+                budget[0] -= HEADER_SIZE + header.disk_size
+                if budget[0] < 0:
+                    return end
+            if _check(data, pos, end, True)[1] is None:
+                return pos
         pos += 1
 
 
@@ -96,6 +113,7 @@ def scan(data, start: int = 0, end: int | None = None, *, check_crc: bool = True
         end = len(data)
     buf = data.obj if isinstance(data, memoryview) and isinstance(data.obj, mmap.mmap) else data
     offset = start
+    budget = [RESYNC_WORK_PER_BYTE * (end - start) + RESYNC_WORK_FLOOR]
     while offset < end:
         header, kind, message = _check(buf, offset, end, check_crc)
         if kind is None:
@@ -104,7 +122,9 @@ def scan(data, start: int = 0, end: int | None = None, *, check_crc: bool = True
             yield Frame(offset, header, payload)
             offset = stop
             continue
-        nxt = resync(buf, offset + 1, end)
+        nxt = resync(buf, offset + 1, end, budget)
+        if budget[0] < 0:
+            message += "; gave up looking for intact frames after it (too many candidate headers)"
         if kind == TORN_PAYLOAD and nxt < end:
             # An intact frame follows, so this was no torn write: the length field is damaged.
             kind, message = BAD_LENGTH, message + f"; an intact frame follows at offset {nxt}"

@@ -28,7 +28,7 @@ from ..spec.codec import (
     encode_raw_batch,
 )
 from . import compression, crashpoints
-from .files import append_synced, atomic_write, fsync_dir, fsync_fd, write_all
+from .files import append_synced, atomic_write, fsync_dir, fsync_fd, open_for_write, write_all
 from .layout import StreamLayout
 from .lock import DEFAULT_LOCK_TIMEOUT, acquire
 from .names import HEAD_STATE_NAME, INDEX_NAME, sanitize_key, segment_name
@@ -232,9 +232,9 @@ class StreamWriter:
         if self._fd is None:
             path = self.path / segment_name(self._active)
             try:
-                self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
+                self._fd = open_for_write(path, os.O_WRONLY | os.O_APPEND)
             except FileNotFoundError:
-                self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644)
+                self._fd = open_for_write(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
                 fsync_dir(self.path)  # a synced entry in a file whose name was never synced is no promise
             self._remember()
         return self._fd
@@ -350,7 +350,7 @@ class StreamWriter:
         fsync_fd(self._open_active(), data_only=True)  # fix 4: the segment left behind is synced
         new = self._next
         new_path = self.path / segment_name(new)
-        fd = os.open(new_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644)
+        fd = open_for_write(new_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
         fsync_dir(self.path)
         if crashpoints.ARMED:
             crashpoints.reached("rotate-before-index")

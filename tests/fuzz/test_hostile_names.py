@@ -1,0 +1,132 @@
+"""Hostile stream keys and planted symbolic links: the root is never escaped.
+
+Keys are sanitized exactly as the crate does (each character outside [A-Za-z0-9._-] -> "_")
+or refused with a one-line error: exit 2 for a blank key or one that names "." or "..",
+exit 5 for a name the file system cannot hold. Writes never follow a symbolic link.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from wal_invariants import CLI, cli
+
+from ironwal_cli.engine.names import sanitize_key
+from ironwal_cli.engine.reader import StreamReader
+from ironwal_cli.engine.writer import StreamWriter
+from ironwal_cli.errors import StorageError, UsageError
+
+ALLOWED = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+EXAMPLES = int(os.environ.get("IRONWAL_FUZZ_EXAMPLES", "150"))
+hostile_keys = st.one_of(
+    st.text(max_size=30),
+    st.lists(st.sampled_from(["..", ".", "/", "\\", "\0", "a", "ü", "\udcff", " ", "\n", "~"]),
+             max_size=8).map("".join),
+)
+
+
+def _tree(path: Path) -> set[str]:
+    return {os.path.relpath(os.path.join(d, f), path) for d, dirs, files in os.walk(path) for f in files + dirs}
+
+
+@settings(max_examples=EXAMPLES, deadline=2000, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(hostile_keys)
+def test_any_key_stays_inside_the_root(record_property, key):
+    record_property("count:fuzz examples", 1)
+    with tempfile.TemporaryDirectory(dir="/dev/shm" if os.access("/dev/shm", os.W_OK) else None) as tmp:
+        top = Path(tmp)
+        root = top / "wal"
+        try:
+            name = sanitize_key(key)
+        except UsageError:
+            assert not key.strip() or "".join(c if c in ALLOWED else "_" for c in key) in (".", "..")
+            return
+        assert len(name) == len(key) and set(name) <= ALLOWED and name not in (".", "..")
+        with StreamWriter(root, key) as writer:
+            assert writer.append(b"x") == 0
+        assert _tree(top) == {"wal", f"wal/{name}", f"wal/{name}/segments.idx",
+                              f"wal/{name}/00000000000000000000.wal"}
+        assert [e for _, e in StreamReader(root, key).entries()] == [b"x"]
+
+
+def test_cli_keys(tmp_path, record_property):
+    root = tmp_path / "wal"
+    cases = 0
+    for key, name in [(b"\xff\xfe/../x", "___.._x"), (b"../../etc", ".._.._etc"), (b"a\\b", "a_b"),
+                      (b"...", "..."), ("ümlaut".encode(), "_mlaut")]:
+        result = subprocess.run([*map(os.fsencode, CLI), b"append", key, b"-r", os.fsencode(root), b"v"],
+                                capture_output=True)
+        assert result.returncode == 0, result.stderr
+        assert (root / name / "00000000000000000000.wal").is_file()
+        cases += 1
+    for key in ["..", ".", "", "   ", "./", "/"]:
+        result = cli("append", key, "-r", root, "v")
+        if sanitize_key_or_none(key) is None:
+            assert result.returncode == 2 and result.stderr.count(b"\n") == 1, result.stderr
+            assert b"stream key" in result.stderr
+            cases += 1
+    long_key = "k" * 300
+    for args in (["append", long_key, "-r", root, "v"], ["tail", long_key, "-r", root]):
+        result = cli(*args)
+        assert result.returncode == 5 and b"File name too long" in result.stderr, result.stderr
+        assert result.stderr.count(b"\n") == 1 and b"Traceback" not in result.stderr
+        cases += 1
+    assert cli("append", "k" * 255, "-r", root, "v").returncode == 0  # the longest name a file system takes
+    assert sorted(os.listdir(tmp_path)) == ["wal"]  # nothing written beside the root
+    record_property("count:hostile key cases", cases + 1)
+
+
+def sanitize_key_or_none(key: str) -> str | None:
+    try:
+        return sanitize_key(key)
+    except UsageError:
+        return None
+
+
+@pytest.mark.parametrize("planted", ["00000000000000000000.wal", "segments.idx", "head.state", "segments.idx.tmp",
+                                     "head.state.tmp", "00000000000000000003.wal"])
+def test_symlinks_inside_a_root_are_not_followed_for_writes(tmp_path, record_property, planted):
+    """A link planted in a stream directory, pointing outside the root, is never written through."""
+    root, outside = tmp_path / "wal", tmp_path / "outside"
+    outside.mkdir()
+    target = outside / "target"
+    target.write_bytes(b"")
+    with StreamWriter(root, "s") as writer:  # a stream that already exists
+        writer.append_batch([b"a", b"b"])
+    link = root / "s" / planted
+    link.unlink(missing_ok=True)
+    link.symlink_to(target)
+    before = _tree(tmp_path)
+    result = cli("append", "s", "-r", root, "--max-segment-size", "1", "c", "d", "e")
+    assert target.read_bytes() == b"" and target.is_file(), "wrote through a symbolic link"
+    assert _tree(outside) == {"target"}
+    if result.returncode == 0:  # head.state is replaced by a rename (the link goes); the .idx temp is unused
+        assert planted in ("head.state", "segments.idx.tmp"), result.stderr
+    else:
+        assert result.returncode == 5 and b"refusing to write through it" in result.stderr, result.stderr
+        assert result.stderr.count(b"\n") == 1
+        assert _tree(tmp_path) >= before - {f"wal/s/{planted}"}
+    record_property("count:symlink cases", 1)
+
+
+def test_symlinked_stream_dir_refused(tmp_path, record_property):
+    root, outside = tmp_path / "wal", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (root / "s").symlink_to(outside)
+    with pytest.raises(UsageError, match="symbolic link"):
+        StreamWriter(root, "s")
+    result = cli("append", "s", "-r", root, "x")
+    assert result.returncode == 2 and b"symbolic link" in result.stderr
+    assert not os.listdir(outside)
+    with pytest.raises((UsageError, StorageError)):
+        with StreamWriter(root, "s") as writer:
+            writer.append(b"x")
+    record_property("count:symlink cases", 1)
