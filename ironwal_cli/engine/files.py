@@ -73,7 +73,12 @@ def append_synced(path: str | os.PathLike, data: bytes) -> None:
     """Append ``data`` to ``path`` (created if absent) and fsync it."""
     fd = open_for_write(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     try:
-        write_all(fd, data)
+        size = os.fstat(fd).st_size
+        try:
+            write_all(fd, data)
+        except OSError:
+            os.ftruncate(fd, size)  # disk full midway: leave no half-written record behind
+            raise
         fsync_fd(fd)
     finally:
         os.close(fd)
