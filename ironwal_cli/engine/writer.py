@@ -321,13 +321,15 @@ class StreamWriter:
         fd = self._open_active()
         try:
             write_all(fd, data)
-        except OSError:
+        except OSError as err:
             # Disk full or similar: take the partial frame back out, leave the file as it was.
             try:
                 os.ftruncate(fd, self._size)
             except OSError:
                 pass
             self._stamp = None
+            if err.filename is None:  # os.write names no file: name the segment for the user
+                err.filename = os.fspath(self.path / segment_name(self._active))
             raise
         self._size += len(data)
         self._count += len(entries)
