@@ -227,7 +227,11 @@ class StreamWriter:
         """The active segment's descriptor, creating the file at the first write into it."""
         if self._fd is None:
             path = self.path / segment_name(self._active)
-            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644)
+            try:
+                self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
+            except FileNotFoundError:
+                self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644)
+                fsync_dir(self.path)  # the new file's name must survive a power cut like its data
             self._remember()
         return self._fd
 
