@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import os
 import resource
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -160,3 +161,13 @@ def test_closed_stdout_pipe_ends_quietly(root, tmp_path):
     assert proc.wait(timeout=60) == 0
     assert first == entries[0] + b"\n"
     assert err == b""
+
+
+def test_interrupted_follow_ends_quietly(filled, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IRONWAL_")}
+    proc = subprocess.Popen([sys.executable, "-m", "ironwal_cli", "tail", "-f", "-n", "1", "s", "-r", str(filled)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path, env=env)
+    assert proc.stdout.readline() == b"entry 4\n"  # it is following now
+    proc.send_signal(signal.SIGINT)  # Ctrl-C
+    out, err = proc.communicate(timeout=60)
+    assert (proc.returncode, out, err) == (0, b"", b"")
