@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
 import typer.main
 from typer.testing import CliRunner
 
@@ -104,6 +105,18 @@ IDS = [" ".join(p) for p in COMMANDS]
 
 def test_the_tree_holds_the_core_commands():
     assert {("append",), ("tail",), ("get",), ("ls",)} <= set(COMMANDS)
+
+
+def test_the_walk_reaches_subcommands_of_groups():
+    demo = typer.Typer()
+    group = typer.Typer()
+    demo.command()(lambda: None)
+    group.command("create")(lambda checkpoint_id: None)
+    group.command("list")(lambda: None)
+    demo.add_typer(group, name="checkpoint")
+    paths = [p for p, _ in _walk(typer.main.get_command(demo))]
+    assert ("checkpoint",) in paths and ("checkpoint", "create") in paths and ("checkpoint", "list") in paths
+    assert page_for(("checkpoint", "create")).name == "ironwal-checkpoint.1"
 
 
 @pytest.mark.parametrize("path", COMMANDS, ids=IDS)
