@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from unittest import mock
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -25,17 +27,24 @@ steps = st.lists(
 )
 
 
+@contextmanager
+def no_sync():
+    with mock.patch("os.fsync"), mock.patch("os.fdatasync"):
+        yield
+
+
 def ranges(path: Path, next_id: int) -> dict[int, tuple[int, int]]:
     """Segment start -> (first id, one past its last id) from the files and the next segment's start."""
     starts = StreamLayout.read(path).segment_ids
     return {s: (s, nxt) for s, nxt in zip(starts, starts[1:] + [next_id], strict=True)}
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps, st.integers(60, 400), st.one_of(st.none(), st.integers(1, 5)), st.data())
 def test_prune_keeps_the_active_segment_and_everything_at_or_above_the_offset(ops, max_size, max_entries, data):
     options = WriteOptions(max_segment_size=max_size, max_entries_per_segment=max_entries, sync="async")
-    with tempfile.TemporaryDirectory() as tmp:
+    # Durability is not the property here: skip the syncs that make 100 examples slow on a real disk.
+    with tempfile.TemporaryDirectory() as tmp, no_sync():
         root = Path(tmp) / "root"
         root.mkdir()
         written: list[bytes] = []
