@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,6 +95,17 @@ def _read_log(root: str | os.PathLike, archive: bool = False) -> CheckpointLog:
     return CheckpointLog.read(path)
 
 
+@contextmanager
+def _locked_log(root: Path, lock_timeout: float, action: str) -> Iterator[CheckpointLog]:
+    """The root's lock (one writer of checkpoints.log at a time) and the log, refused if damaged."""
+    if not root.is_dir():
+        raise NotFoundError(f"{root}: no such WAL root")
+    with locked_dir(root, lock_timeout):
+        log = CheckpointLog.read(log_path(root))
+        log.require_intact(action)
+        yield log
+
+
 def create_checkpoint(root: str | os.PathLike, checkpoint_id: bytes, *, shards: int | None = None,
                       lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> CheckpointInfo:
     """Record every shard's durable next id under ``checkpoint_id`` and point HEAD at it.
@@ -103,11 +115,7 @@ def create_checkpoint(root: str | os.PathLike, checkpoint_id: bytes, *, shards: 
     """
     check_id(checkpoint_id)
     root = Path(root)
-    if not root.is_dir():
-        raise NotFoundError(f"{root}: no such WAL root")
-    with locked_dir(root, lock_timeout):
-        log = CheckpointLog.read(log_path(root))
-        log.require_intact("append to")
+    with _locked_log(root, lock_timeout, "append to") as log:
         count = resolve_shard_count(root, shards, log)
         offsets = []
         with ExitStack() as locks:
@@ -197,11 +205,7 @@ def compact_checkpoints(root: str | os.PathLike, keep: int, *,
     if keep < 1:
         raise UsageError(f"--keep {keep}: must be at least 1")
     root = Path(root)
-    if not root.is_dir():
-        raise NotFoundError(f"{root}: no such WAL root")
-    with locked_dir(root, lock_timeout):
-        log = CheckpointLog.read(log_path(root))
-        log.require_intact("compact")
+    with _locked_log(root, lock_timeout, "compact") as log:
         kept = log.current()[-keep:]
         kept_offsets = {r.offset for r in kept}
         dropped = [r for r in log.records if r.offset not in kept_offsets]
