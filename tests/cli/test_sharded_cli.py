@@ -202,3 +202,25 @@ def test_real_process_routed_append_and_checkpoint(root):
     p = subprocess.run([*cmd, "checkpoint", "create", "d", "--shards", "9", "-r", str(root)], capture_output=True,
                        check=False)
     assert p.returncode == 2 and b"disagrees" in p.stderr and b"Traceback" not in p.stderr
+
+
+def test_checkpoint_waits_for_a_shards_writer_lock(root):
+    run(root, "append", "--key", "a", "--shards", "1", "x")
+    before = files(root)
+    with locked_dir(root / "shard_00"):
+        res = run(root, "checkpoint", "create", "c", "--shards", "1", "--lock-timeout", "0.1")
+    assert res.exit_code == 4
+    assert files(root) == before
+
+
+def test_a_damaged_log_lists_its_intact_records_with_a_warning(root):
+    run(root, "append", "--key", "a", "--shards", "1", "x")
+    run(root, "checkpoint", "create", "one", "--shards", "1")
+    intact = (root / "checkpoints.log").stat().st_size
+    with open(root / "checkpoints.log", "ab") as f:
+        f.write(b"CKPT\0\0")  # a torn record
+    res = run(root, "checkpoint", "list", "--json")
+    assert res.exit_code == 0 and [c["id"] for c in json.loads(res.stdout)] == ["one"]
+    assert f"at offset {intact}:" in res.stderr
+    res = run(root, "checkpoint", "create", "two")
+    assert res.exit_code == 3 and "refusing" in res.stderr
