@@ -17,7 +17,7 @@ from .sharded_append import SHARDS_HELP
 @app.command()
 @handles_errors
 def append(
-    stream: str | None = typer.Argument(None, show_default=False, metavar="[STREAM]",
+    stream: str | None = typer.Argument(None, show_default=False, metavar="STREAM",
                                            help="Stream key (sanitized to a directory name as the crate does). "
                                            "Required, except with --key or -K (sharded roots)."),
     values: Optional[List[str]] = typer.Argument(None, help="Entries; together one atomic batch. "

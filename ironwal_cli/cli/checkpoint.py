@@ -73,7 +73,7 @@ def list_(
 @checkpoint_app.command("show")
 @handles_errors
 def show(
-    checkpoint_id: str | None = typer.Argument(None, metavar="[ID]", show_default=False,
+    checkpoint_id: str | None = typer.Argument(None, metavar="ID", show_default=False,
                                                   help="Checkpoint id; default the latest (HEAD, else newest)."),
     root: Path = RootOption,
     hex_id: bool = HexOption,

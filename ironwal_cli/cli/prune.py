@@ -14,7 +14,7 @@ from ._app import RootOption, app, handles_errors
 @app.command()
 @handles_errors
 def prune(
-    stream: str | None = typer.Argument(None, show_default=False,
+    stream: str | None = typer.Argument(None, metavar="STREAM", show_default=False,
                                            help="Stream key (with --before). Not given with --checkpoint."),
     root: Path = RootOption,
     before: int | None = typer.Option(None, "--before", min=0, metavar="ID",
