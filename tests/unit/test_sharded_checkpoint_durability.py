@@ -34,3 +34,16 @@ def test_async_shards_are_synced_before_the_record_and_head(root: Path, synced):
     assert sum(info.offsets) == len(keys)
     assert list(info.offsets) == [len(list(ironwal_cli.StreamReader(root, f"shard_{s:02d}").entries(0)))
                                   for s in range(2)]
+
+
+def test_compaction_syncs_the_archive_before_replacing_the_log(root: Path, synced):
+    root.mkdir()
+    for name in (b"a", b"b", b"c"):
+        ironwal_cli.create_checkpoint(root, name, shards=1)
+    synced.clear()
+    result = ironwal_cli.compact_checkpoints(root, 1)
+    archive = str(result.archive)
+    new_log = str(root / "checkpoints.log.tmp")
+    assert archive in synced and new_log in synced
+    assert synced.index(archive) < synced.index(new_log)
+    assert [c.checkpoint_id for c in result.dropped] == [b"a", b"b"]
