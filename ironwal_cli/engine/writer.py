@@ -359,3 +359,11 @@ class StreamWriter:
         self._index_empty = False
         self._remember()
         self.rotations += 1
+
+
+def measure_segment(path: Path, start_id: int) -> tuple[int, int, int]:
+    """(size, entries, next id) of a stream's active segment; DamagedTailError on any damage in it.
+
+    For callers that hold the stream's lock themselves (a checkpoint reading every shard's cut).
+    """
+    return StreamWriter._measure(path, start_id)
