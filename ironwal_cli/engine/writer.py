@@ -332,13 +332,15 @@ class StreamWriter:
                 crashpoints.reached("frame-header", lambda: write_all(fd, data[:HEADER_SIZE]))
                 crashpoints.reached("frame-half", lambda: write_all(fd, data[:(HEADER_SIZE + len(data)) // 2]))
             write_all(fd, data)
-        except OSError:
+        except OSError as err:
             # Disk full or similar: take the partial frame back out, leave the file as it was.
             try:
                 os.ftruncate(fd, self._size)
             except OSError:
                 pass
             self._stamp = None
+            if err.filename is None:  # os.write names no file: name the segment for the user
+                err.filename = os.fspath(self.path / segment_name(self._active))
             raise
         self._size += len(data)
         self._count += len(entries)
@@ -368,3 +370,11 @@ class StreamWriter:
         self._index_empty = False
         self._remember()
         self.rotations += 1
+
+
+def measure_segment(path: Path, start_id: int) -> tuple[int, int, int]:
+    """(size, entries, next id) of a stream's active segment; DamagedTailError on any damage in it.
+
+    For callers that hold the stream's lock themselves (a checkpoint reading every shard's cut).
+    """
+    return StreamWriter._measure(path, start_id)
