@@ -143,6 +143,38 @@ def test_checkpoint_payload_mutations(record_property, cid, cut, offsets, ts):
             pass
 
 
+@FUZZ
+@given(st.lists(st.tuples(st.binary(min_size=1, max_size=20), st.lists(st.integers(0, 2**64 - 1), max_size=4)),
+                max_size=4), st.integers(0, 2**32))
+def test_checkpoint_log_mutations(record_property, records, seed):
+    """checkpoints.log: intact records up to the first damage, then one located problem; nothing raises."""
+    from ironwal_cli.sharded.checkpoints import Record, parse_records
+    from ironwal_cli.spec.codec import encode_checkpoint_record
+
+    _count(record_property)
+    rng = random.Random(seed)
+    data = bytearray(b"".join(encode_checkpoint_record(Checkpoint(c, 1, tuple(o))) for c, o in records))
+    if data and rng.random() < 0.8:
+        at = rng.randrange(len(data))
+        op = rng.choice(["flip", "cut", "insert", "length"])
+        if op == "flip":
+            data[at] ^= 1 << rng.randrange(8)
+        elif op == "cut":
+            del data[at:]
+        elif op == "insert":
+            data[at:at] = os.urandom(rng.randrange(1, 20))
+        else:
+            struct.pack_into("<L", data, 8, GB4)  # the first record claims a 4 GB payload
+    items = list(parse_records(bytes(data)))
+    pos = 0
+    for k, item in enumerate(items):
+        if isinstance(item, Record):
+            assert item.offset == pos
+            pos += len(item.raw)
+        else:
+            assert k == len(items) - 1 and isinstance(item, tuple)
+
+
 def test_claimed_sizes_are_not_allocated(record_property):
     """Headers claiming 4 GB payloads, 4 GB LZ4 output or 4 billion entries cost only the bytes present."""
     from ironwal_cli.engine.compression import compress

@@ -130,3 +130,30 @@ def test_symlinked_stream_dir_refused(tmp_path, record_property):
         with StreamWriter(root, "s") as writer:
             writer.append(b"x")
     record_property("count:symlink cases", 1)
+
+
+def test_sharded_keys_and_checkpoint_ids(tmp_path, record_property):
+    """Routing keys and checkpoint ids are bytes inside files: any of them leaves the root's tree as it is."""
+    root = tmp_path / "wal"
+    keys = [b"../../x", b"/etc/passwd", b"\xff\xfe", b"a" * 5000, b".."]
+    for key in keys:
+        result = subprocess.run([*map(os.fsencode, CLI), b"append", b"--key", key, b"--shards", b"4", b"-r",
+                                 os.fsencode(root), b"v"], capture_output=True)
+        assert result.returncode == 0, result.stderr
+    ids = [b"../../x", b"/", b"\xff\xfe", b"a/b\\c"]
+    for cid in ids:
+        result = subprocess.run([*map(os.fsencode, CLI), b"checkpoint", b"create", cid, b"--shards", b"4",
+                                 b"-r", os.fsencode(root)], capture_output=True)
+        assert result.returncode == 0, result.stderr
+    for raw_id, code in [("00", 0), ("ff" * 65535, 0), ("a" * 65536, 2), ("", 2), ("zz", 2)]:
+        hex_opt = [] if raw_id.startswith("a") else ["--hex"]  # 65536 bytes: as text (hex would overflow argv)
+        result = cli("checkpoint", "create", *hex_opt, raw_id, "--shards", "4", "-r", root)
+        assert result.returncode == code, result.stderr
+        if code:
+            _one_line = result.stderr.count(b"\n") == 1 and b"Traceback" not in result.stderr
+            assert _one_line, result.stderr
+    assert sorted(os.listdir(tmp_path)) == ["wal"]
+    assert all(n.startswith("shard_") or n in ("checkpoints.log", "HEAD") for n in os.listdir(root)), os.listdir(root)
+    listed = cli("checkpoint", "list", "-r", root, "--json")
+    assert listed.returncode == 0 and listed.stdout.count(b"\n") >= 1
+    record_property("count:hostile key cases", len(keys) + len(ids) + 5)
