@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import zlib
 from pathlib import Path
 
-from ironwal_cli.spec.codec import HEADER_SIZE, FrameHeader, decode_index, unpack_header
+from ironwal_cli.spec.codec import decode_index
 
 CONFORMANCE = Path(__file__).resolve().parents[2] / "format" / "samples" / "conformance"
 
@@ -45,25 +43,3 @@ def first_read_id(stream_dir: Path) -> int:
     except (FileNotFoundError, ValueError):
         return 0
     return ids[0] if ids and ids[0] > 0 else 0
-
-
-def walk_headers(data: bytes) -> list[tuple[int, FrameHeader, bool]]:
-    """(offset, header, crc_ok) of each frame, walked by disk_size alone: independent of the scanner."""
-    out, pos = [], 0
-    while pos + HEADER_SIZE <= len(data):
-        h = unpack_header(data, pos)
-        payload = data[pos + HEADER_SIZE:pos + HEADER_SIZE + h.disk_size]
-        ok = len(payload) == h.disk_size and zlib.crc32(payload, zlib.crc32(data[pos + 8:pos + 25])) == h.crc
-        out.append((pos, h, ok))
-        pos += HEADER_SIZE + h.disk_size
-    return out
-
-
-def root_digests(root: Path) -> dict[str, str]:
-    """{relative path: sha256} of every file under ``root`` (the form of case.json's root_sha256)."""
-    out = {}
-    for dirpath, _, files in os.walk(root):
-        for f in files:
-            p = Path(dirpath) / f
-            out[p.relative_to(root).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
-    return out

@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from plain_cases import CONFORMANCE, PLAIN_CASES, expected_by_stream, first_read_id, streams_of, walk_headers
+from plain_cases import CONFORMANCE, PLAIN_CASES, expected_by_stream, first_read_id, streams_of
+from wal_checks import walk_headers
 
 from ironwal_cli.engine.layout import StreamLayout
 from ironwal_cli.engine.reader import StreamReader
