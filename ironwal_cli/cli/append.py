@@ -48,18 +48,19 @@ def append(
     printed id is a promise a script can rely on.
     """
     from ..engine.writer import WriteOptions
+    from ..errors import UsageError
     from ..ops.append import append_from, append_values
 
     if null and whole:
-        raise typer.BadParameter("choose one of -0/--null and --whole")
+        raise UsageError("choose one of -0/--null and --whole")
     if values and (null or whole):
-        raise typer.BadParameter("-0/--null and --whole read stdin; they take no VALUE arguments")
+        raise UsageError("-0/--null and --whole read stdin; they take no VALUE arguments")
     options = WriteOptions(
-        max_segment_size=parse_size(max_segment_size),
-        max_entries_per_segment=parse_limit(max_entries_per_segment),
+        max_segment_size=parse_size(max_segment_size, "--max-segment-size"),
+        max_entries_per_segment=parse_limit(max_entries_per_segment, "--max-entries-per-segment"),
         sync=sync.value,
         compress=compress,
-        min_compress_size=parse_size(min_compress_size),
+        min_compress_size=parse_size(min_compress_size, "--min-compress-size"),
         lock_timeout=lock_timeout,
     )
     if values:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from itertools import pairwise
 
 from wal_checks import check_stream
 
@@ -60,6 +61,6 @@ def test_two_appenders_interleave_without_losing_or_reusing_ids(tmp_path):
     segments = check_stream(stream, MAX_SEGMENT)  # every CRC, contiguous ids, index == files, head.state
     assert len(segments) > 5  # rotations happened during the race
     owners = [entries[h.start_id][:1] for hs in segments.values() for h in hs]
-    switches = sum(a != b for a, b in zip(owners, owners[1:]))
+    switches = sum(a != b for a, b in pairwise(owners))
     print(f"{len(segments)} segments, {len(owners)} frames, {switches} writer switches")
     assert switches >= 2  # the two writers really interleaved
