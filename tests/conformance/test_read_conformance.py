@@ -61,6 +61,7 @@ def test_library_reads_expected(case):
     expected = expected_by_stream(case)
     streams = streams_of(root)
     assert set(expected) <= set(streams)
+    assert list(expected) == [s for s in streams if s in expected]  # the dump's order: bytes of the name
     for name in streams:
         want = expected.get(name, {"entries": [], "error": None})
         reader = StreamReader(root, name, name_is_dir=True, on_warning=lambda m: None)

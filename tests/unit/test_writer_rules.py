@@ -165,11 +165,14 @@ def test_fix_4_every_segment_left_behind_is_synced(root, monkeypatch):
     with StreamWriter(root, "s", opts(100, sync="async")) as w:
         w.append(entry(70))
         assert not any(p.endswith(".wal") for p in synced)  # async: the append itself is not synced
-        w.append(entry(70))  # rotates
-        w.append_batch([entry(70), entry(70)])  # two chunks: rotates in the middle of the batch
+        w.append(entry(70))  # rotates: segment 1
+        w.append_batch([entry(70), entry(70)])  # rotates before it (fix 2): segment 2, then between
+        # its two chunks: segment 3
     seg = str(root.resolve() / "s")
-    assert f"{seg}/00000000000000000000.wal" in synced
-    assert f"{seg}/00000000000000000001.wal" in synced  # left behind between two chunks of one batch
+    assert layout(root / "s") == {0: [(0, 1)], 1: [(1, 1)], 2: [(2, 1)], 3: [(3, 1)]}
+    assert f"{seg}/00000000000000000000.wal" in synced  # left by a single append
+    assert f"{seg}/00000000000000000001.wal" in synced  # left before a batch
+    assert f"{seg}/00000000000000000002.wal" in synced  # left between two chunks of one batch (the crate's gap)
     assert f"{seg}/00000000000000000003.wal" not in synced  # the active one: async, never synced
 
 
