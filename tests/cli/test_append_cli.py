@@ -169,3 +169,19 @@ def test_bad_size_in_a_real_process(tmp_path):
     r = run("append", "s", "v", "-r", str(tmp_path / "wal"), "--max-segment-size", "4x")
     assert (r.returncode, r.stdout) == (2, b"")
     assert r.stderr == b"ironwal: error: --max-segment-size '4x': not a size (examples: 4096, 4k, 64MiB, 1G)\n"
+
+
+def test_compress_writes_lz4_frames_only_when_they_pay(tmp_path):
+    """--compress: LZ4 for a compressible batch at or over --min-compress-size, raw otherwise."""
+    root = tmp_path / "wal"
+    base = ["append", "s", "-r", str(root), "--compress", "--min-compress-size", "64"]
+    assert runner.invoke(app, [*base, *["x" * 100] * 5]).exit_code == 0  # compressible, 520 raw bytes
+    assert runner.invoke(app, [*base, "y" * 50]).exit_code == 0  # 54 raw bytes: under the minimum
+    assert runner.invoke(app, [*base[:-3], *["z" * 100] * 5]).exit_code == 0  # compression off
+    frames = walk_headers((root / "s" / "00000000000000000000.wal").read_bytes())
+    assert [(h.frame_type, h.uncompressed_size) for _, h, _ in frames] == [(1, 520), (0, 54), (0, 520)]
+    assert frames[0][1].disk_size < 520
+    payload_start = frames[0][0] + 32
+    lz4_header = (root / "s" / "00000000000000000000.wal").read_bytes()[payload_start:payload_start + 6]
+    assert lz4_header == bytes.fromhex("04224d18") + bytes([0x60, 0x40])  # LZ4 frame, FLG 0x60, BD 64 KiB
+    assert [e for _, e in StreamReader(root, "s").entries(0)] == [b"x" * 100] * 5 + [b"y" * 50] + [b"z" * 100] * 5

@@ -323,3 +323,23 @@ def test_any_sequence_of_writes_stays_within_the_limits(tmp_path_factory, ops, m
         return
     check_stream(root / "s", max_size, max_entries)
     assert [e for _, e in StreamReader(root, "s").entries(0)] == written
+
+
+def test_a_writer_checks_frames_another_writer_added(root):
+    """A long-lived writer re-reads only what others appended since, and refuses if that is damaged."""
+    a = StreamWriter(root, "s", opts())
+    try:
+        a.append(b"from a")
+        with StreamWriter(root, "s", opts()) as b:
+            b.append_batch([b"from b", b"also b"])
+        path = root / "s" / "00000000000000000000.wal"
+        data = bytearray(path.read_bytes())
+        frames = walk_headers(bytes(data))
+        data[frames[1][0] + 40] ^= 0x01  # one bit of b's payload
+        path.write_bytes(bytes(data))
+        with pytest.raises(DamagedTailError) as err:
+            a.append(b"after damage")
+        assert err.value.offset == frames[1][0]
+        assert path.read_bytes() == bytes(data)
+    finally:
+        a.close()
