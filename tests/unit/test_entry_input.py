@@ -57,6 +57,7 @@ def test_pipe_in_any_chunks_gives_back_the_entries(case):
     assert all(0 < len(b) <= batch for b in batches)
 
 
+@settings(deadline=None)
 @given(st.binary(max_size=200))
 def test_whole_is_everything_as_one_entry(data):
     with tempfile.TemporaryFile() as f:

@@ -57,6 +57,7 @@ def assert_header_equal(parsed, header: codec.FrameHeader) -> None:
 # ----- frames and headers -------------------------------------------------------------------
 
 
+@settings(deadline=None)
 @given(frames())
 def test_frame_build_agrees(f):
     fast = fast_frame(f)
@@ -64,6 +65,7 @@ def test_frame_build_agrees(f):
     assert len(fast) == codec.HEADER_SIZE + len(f["payload"])
 
 
+@settings(deadline=None)
 @given(frames())
 def test_frame_parse_agrees(f):
     data = fast_frame(f)
@@ -74,6 +76,7 @@ def test_frame_parse_agrees(f):
     assert parsed.crc_ok and codec.frame_crc(data[:32], data[32:]) == header.crc
 
 
+@settings(deadline=None)
 @given(frames())
 def test_header_alone_build_agrees(f):
     """``frame_header`` (what a scanner reads first) builds the same 32 bytes as the codec."""
@@ -81,6 +84,7 @@ def test_header_alone_build_agrees(f):
     assert decl.frame_header.build(fields) == fast_frame(f)[: codec.HEADER_SIZE]
 
 
+@settings(deadline=None)
 @given(crc=st.integers(0, U32), start=st.integers(0, U64), count=st.integers(0, U32),
        ftype=st.integers(0, U8), disk=st.integers(0, U32), usize=st.integers(0, U32),
        reserved=st.binary(min_size=3, max_size=3))
@@ -105,6 +109,7 @@ def test_frame_header_layout_is_the_documented_one():
 # ----- raw batches and segments ---------------------------------------------------------------
 
 
+@settings(deadline=None)
 @given(entries_st)
 def test_raw_batch_agrees(entries):
     fast = codec.encode_raw_batch(entries)
@@ -113,6 +118,7 @@ def test_raw_batch_agrees(entries):
     assert codec.raw_batch_size(entries) == len(fast)
 
 
+@settings(deadline=None)
 @given(entries_st, st.integers(1, 3), st.binary(min_size=1, max_size=8))
 def test_raw_batch_that_does_not_hold_its_count_is_refused(entries, extra, junk):
     """Too few entries for the header's count, or bytes left over after them: ValueError."""
@@ -125,7 +131,7 @@ def test_raw_batch_that_does_not_hold_its_count_is_refused(entries, extra, junk)
         raise AssertionError(f"accepted {bad!r} as {count} entries")
 
 
-@settings(max_examples=60)
+@settings(max_examples=60, deadline=None)
 @given(st.lists(frames(), max_size=6))
 def test_segment_agrees(fs):
     """A segment is frames back to back: construct's ``segment`` and the scanner see the same frames."""
@@ -143,6 +149,7 @@ def test_segment_agrees(fs):
 # ----- the small files -----------------------------------------------------------------------
 
 
+@settings(deadline=None)
 @given(st.lists(st.integers(0, U64), max_size=20))
 def test_segments_idx_agrees(ids):
     fast = codec.encode_index(ids)
@@ -150,6 +157,7 @@ def test_segments_idx_agrees(ids):
     assert list(decl.segments_idx.parse(fast)) == ids == codec.decode_index(fast)
 
 
+@settings(deadline=None)
 @given(st.binary(max_size=40).filter(lambda b: len(b) % 8))
 def test_segments_idx_of_a_bad_length_is_refused(data):
     try:
@@ -159,6 +167,7 @@ def test_segments_idx_of_a_bad_length_is_refused(data):
     raise AssertionError("accepted an index whose length is not a multiple of 8")
 
 
+@settings(deadline=None)
 @given(st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=127), max_size=U8))
 def test_head_state_agrees(name):
     fast = codec.encode_head_state(name)
@@ -175,6 +184,7 @@ checkpoints = st.builds(
 )
 
 
+@settings(deadline=None)
 @given(checkpoints)
 def test_checkpoint_record_agrees(cp):
     fast = codec.encode_checkpoint_record(cp)
@@ -191,6 +201,7 @@ def test_checkpoint_record_agrees(cp):
     assert body.shard_count == cp.shard_count
 
 
+@settings(deadline=None)
 @given(st.binary(max_size=2000))
 def test_head_agrees(checkpoint_id):
     fast = codec.encode_head(checkpoint_id)
@@ -201,11 +212,13 @@ def test_head_agrees(checkpoint_id):
 # ----- the CRC -------------------------------------------------------------------------------
 
 
+@settings(deadline=None)
 @given(st.binary(max_size=512))
 def test_crcmod_definition_equals_zlib(data):
     assert reference_crc32(data) == zlib.crc32(data)
 
 
+@settings(deadline=None)
 @given(st.lists(st.binary(max_size=128), min_size=1, max_size=5))
 def test_crcmod_definition_equals_zlib_chained(parts):
     ref = fast = 0
