@@ -131,7 +131,7 @@ def test_unknown_sync_mode_is_a_usage_error(tmp_path):
 
 
 @pytest.mark.parametrize("how", [["--max-segment-size", "4k"], ["--max-segment-size", "4KiB"],
-                                 ["--max-segment-size", "4096"], "env"])
+                                 ["--max-segment-size", "4096"], "env"], ids=["4k", "4KiB", "4096", "env-4k"])
 def test_size_suffixes_are_binary_units(tmp_path, how):
     """Single appends of 99 bytes (frames of 135): after 30 frames (4050), 4050 + 99 + 32 > 4096 rotates,
     so segment 2 starts at id 30; a limit of 4000 would have rotated at id 29."""
@@ -185,3 +185,22 @@ def test_compress_writes_lz4_frames_only_when_they_pay(tmp_path):
     lz4_header = (root / "s" / "00000000000000000000.wal").read_bytes()[payload_start:payload_start + 6]
     assert lz4_header == bytes.fromhex("04224d18") + bytes([0x60, 0x40])  # LZ4 frame, FLG 0x60, BD 64 KiB
     assert [e for _, e in StreamReader(root, "s").entries(0)] == [b"x" * 100] * 5 + [b"y" * 50] + [b"z" * 100] * 5
+
+
+def test_lock_timeout_exits_4_with_one_line(tmp_path):
+    """Another process holds the stream's writer lock: give up after --lock-timeout, write nothing."""
+    import fcntl
+
+    root = tmp_path / "wal"
+    assert runner.invoke(app, ["append", "s", "v0", "-r", str(root)]).exit_code == 0
+    before = (root / "s" / "00000000000000000000.wal").read_bytes()
+    fd = os.open(root / "s", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        r = run("append", "s", "v1", "-r", str(root), "--lock-timeout", "0.2")
+    finally:
+        os.close(fd)
+    assert (r.returncode, r.stdout) == (4, b"")
+    lines = r.stderr.decode().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ironwal: error: ") and "lock" in lines[0]
+    assert (root / "s" / "00000000000000000000.wal").read_bytes() == before

@@ -163,7 +163,8 @@ def check_better_result(r: Replay, limits: WriteOptions) -> None:
         check_stream(r.root / name, limits.max_segment_size, limits.max_entries_per_segment)
 
 
-@pytest.mark.parametrize("case", ["oversize-entry", "reopen", "rotation-entries"])
+@pytest.mark.parametrize("case", [pytest.param(c, id=f"{c}-{EXCEPTIONS[c].split(':')[0].replace(' ', '')}")
+                                  for c in ("oversize-entry", "reopen", "rotation-entries")])
 def test_rotation_fixes_keep_ids_and_limits(case, tmp_path):
     """Same ids as the reference for every call; only the rotation points differ (see EXCEPTIONS)."""
     r = replay(case, tmp_path / "root")
