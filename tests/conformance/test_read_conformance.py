@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 from plain_cases import CONFORMANCE, PLAIN_CASES, expected_by_stream, first_read_id, streams_of
+from typer.testing import CliRunner
 from wal_checks import walk_headers
 
+from ironwal_cli.cli.main import app
 from ironwal_cli.engine.layout import StreamLayout
 from ironwal_cli.engine.reader import StreamReader
 from ironwal_cli.errors import EXIT_DAMAGED, FormatError
@@ -130,3 +132,23 @@ def test_cli_tail_jsonl_reads_expected(case):
         assert all(line.startswith("ironwal: warning: ") for line in lines[:-1])
         segment, offset = damaged_frame(root / name, want["error"]["next_id"])
         check_error_names_the_damage(errors[0], want["error"], segment, offset)
+
+
+@pytest.mark.parametrize("case", PLAIN_CASES)
+def test_ls_json_describes_every_stream(case):
+    """``ironwal ls --json``: one row per subdirectory, in byte order, with first/next ids from the data."""
+    root = CONFORMANCE / case / "root"
+    result = CliRunner().invoke(app, ["ls", "-r", str(root), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [r["name"] for r in rows] == streams_of(root)
+    expected = expected_by_stream(case)
+    for row in rows:
+        segs = sorted((root / row["name"]).glob("*.wal"))
+        assert row["segments"] == len(segs)
+        assert row["bytes"] == sum(p.stat().st_size for p in segs)
+        want = expected.get(row["name"], {"entries": [], "error": None})
+        ids = [i for i, _ in want["entries"]]
+        assert row["first_id"] == (ids[0] if ids else 0)
+        if want["error"] is None:
+            assert row["next_id"] == (ids[-1] + 1 if ids else 0)
