@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import selectors
 import subprocess
 import sys
 
 import pytest
+from proc_io import read_line_within
 from typer.testing import CliRunner
 from wal_checks import check_stream, walk_headers
 
@@ -27,24 +27,6 @@ def cli(*args: str) -> list[str]:
 def run(*args: str, stdin: bytes = b"", env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(cli(*args), input=stdin, capture_output=True, timeout=60,
                           env={**os.environ, **(env or {})})
-
-
-def read_line_within(proc: subprocess.Popen, timeout: float) -> bytes:
-    """One line from the child's stdout, or fail after ``timeout`` seconds (the child may be stuck)."""
-    fd = proc.stdout.fileno()
-    sel = selectors.DefaultSelector()
-    sel.register(fd, selectors.EVENT_READ)
-    data = b""
-    try:
-        while not data.endswith(b"\n"):
-            if not sel.select(timeout):
-                raise AssertionError(f"no output within {timeout} s (got {data!r}): entries held back")
-            chunk = os.read(fd, 1)
-            assert chunk, f"stdout closed early (got {data!r})"
-            data += chunk
-    finally:
-        sel.close()
-    return data
 
 
 def test_slow_pipe_is_written_without_waiting_for_a_full_batch(tmp_path):

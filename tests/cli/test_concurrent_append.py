@@ -12,6 +12,7 @@ import sys
 import time
 from itertools import pairwise
 
+from proc_io import read_line_within
 from wal_checks import check_stream
 
 from ironwal_cli.engine.reader import StreamReader
@@ -38,14 +39,12 @@ def test_two_appenders_interleave_without_losing_or_reusing_ids(tmp_path):
             proc.stdin.write(b"".join(line + b"\n" for line in feeds[tag][start:start + ROUND]))
             proc.stdin.flush()
         if start == 0:  # both processes are up and writing before the race goes on
-            first_ids = {tag: int(proc.stdout.readline()) for tag, proc in procs.items()}
+            first_ids = {tag: int(read_line_within(proc, 10)) for tag, proc in procs.items()}
         time.sleep(0.005)
     printed = {}
-    for proc in procs.values():
-        proc.stdin.close()
     for tag, proc in procs.items():
-        out, err = proc.stdout.read(), proc.stderr.read()  # not communicate(): readline() buffered some
-        assert (proc.wait(timeout=60), err) == (0, b""), tag
+        out, err = proc.communicate(timeout=60)
+        assert (proc.returncode, err) == (0, b""), tag
         printed[tag] = [first_ids[tag]] + [int(x) for x in out.split()]
         assert len(printed[tag]) == LINES
         assert printed[tag] == sorted(printed[tag])  # one process's ids rise with its input order
