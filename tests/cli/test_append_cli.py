@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from proc_io import read_line_within
@@ -171,8 +174,6 @@ def test_compress_writes_lz4_frames_only_when_they_pay(tmp_path):
 
 def test_lock_timeout_exits_4_with_one_line(tmp_path):
     """Another process holds the stream's writer lock: give up after --lock-timeout, write nothing."""
-    import fcntl
-
     root = tmp_path / "wal"
     assert runner.invoke(app, ["append", "s", "v0", "-r", str(root)]).exit_code == 0
     before = (root / "s" / "00000000000000000000.wal").read_bytes()
@@ -186,3 +187,17 @@ def test_lock_timeout_exits_4_with_one_line(tmp_path):
     lines = r.stderr.decode().splitlines()
     assert len(lines) == 1 and lines[0].startswith("ironwal: error: ") and "lock" in lines[0]
     assert (root / "s" / "00000000000000000000.wal").read_bytes() == before
+
+
+def test_append_after_damage_is_refused_with_exit_3(tmp_path):
+    """The crate's own torn-tail root: its repair padded tp's torn frame with zeros (CRC now bad)."""
+    root = tmp_path / "wal"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "format/samples/conformance/torn-tail/root", root)
+    segment = root / "tp" / "00000000000000000000.wal"
+    before = segment.read_bytes()
+    r = run("append", "tp", "more", "-r", str(root))
+    assert (r.returncode, r.stdout) == (3, b"")
+    lines = r.stderr.decode().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"ironwal: error: {segment} at offset 224: ")
+    assert "ironwal recover" in lines[0]
+    assert segment.read_bytes() == before
