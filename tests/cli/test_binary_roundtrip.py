@@ -9,12 +9,12 @@ and compared byte for byte.
 from __future__ import annotations
 
 import base64
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from jsonl_output import decode_jsonl
 from typer.testing import CliRunner
 
 from ironwal_cli.cli.main import app
@@ -82,18 +82,9 @@ def render(fmt: str, entries: list[bytes]) -> bytes:
 def decode(fmt: str, out: bytes, first: int = 0) -> list[bytes]:
     """Entries back from a format's output (line and null only for entries they can represent)."""
     if fmt == "jsonl":
-        entries = []
-        for i, line in enumerate(out.decode("utf-8").splitlines(), first):
-            rec = json.loads(line)
-            data = base64.b64decode(rec["b64"], validate=True)
-            assert (rec["id"], rec["len"]) == (i, len(data))
-            try:
-                text = data.decode("utf-8")
-            except UnicodeDecodeError:
-                text = None
-            assert rec.get("text") == text  # a text field exactly when the entry is valid UTF-8
-            entries.append(data)
-        return entries
+        records = decode_jsonl(out)
+        assert [i for i, _ in records] == list(range(first, first + len(records)))
+        return [e for _, e in records]
     if fmt == "hex":
         return [bytes.fromhex(x.decode()) for x in out.split(b"\n")[:-1]]
     if fmt == "base64":

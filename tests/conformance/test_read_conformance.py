@@ -8,13 +8,13 @@ the damage and then fail, naming the segment file and the byte offset of the dam
 
 from __future__ import annotations
 
-import base64
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from jsonl_output import decode_jsonl
 from plain_cases import CONFORMANCE, PLAIN_CASES, expected_by_stream, first_read_id, streams_of
 from typer.testing import CliRunner
 from wal_checks import walk_headers
@@ -93,21 +93,6 @@ def run_tail(root: Path, name: str, start: int) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "ironwal_cli", "tail", name, "-r", str(root),
                              "--from", str(start), "--format", "jsonl"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
-def decode_jsonl(out: bytes) -> list[tuple[int, bytes]]:
-    got = []
-    for line in out.decode("utf-8").splitlines():
-        rec = json.loads(line)
-        data = base64.b64decode(rec["b64"], validate=True)
-        assert rec["len"] == len(data)
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            text = None
-        assert rec.get("text") == text  # present exactly when the entry is valid UTF-8
-        got.append((rec["id"], data))
-    return got
 
 
 @pytest.mark.parametrize("case", PLAIN_CASES)
