@@ -151,6 +151,11 @@ def test_lz4_frames_match_the_reference(tmp_path):
     assert {t for _, _, t, _ in shape} == {0, 1}  # the case really mixes raw and LZ4 frames
     assert all(ok for _, _, ok in ours)
     assert read_all(r.root, "z") == expected_by_stream("lz4")["z"]["entries"]
+    data = (r.root / "z" / "00000000000000000000.wal").read_bytes()
+    for offset, h, _ in ours:
+        if h.frame_type == 1:  # LZ4 frame magic, FLG 0x60, BD by raw size as lz4_flex 0.12 picks it
+            bd = 0x40 if h.uncompressed_size <= 65536 else 0x50 if h.uncompressed_size <= 262144 else 0x70
+            assert data[offset + 32:offset + 38] == bytes.fromhex("04224d18") + bytes([0x60, bd])
 
 
 # ----- the deliberate exceptions ---------------------------------------------------------------
