@@ -104,6 +104,7 @@ class KillCampaign:
     kills: int = 0
     entries_checked: int = 0
     recovered: int = 0
+    appender_repairs: int = 0
     refusals: int = 0
     _stream: int = 0
     _sent: list[bytes] = field(default_factory=list)
@@ -138,9 +139,17 @@ class KillCampaign:
         self._after(entries)
 
     def _after(self, entries: list[bytes]) -> None:
-        """Carry on the same stream when its tail is clean (or recover made it so), else start a new one."""
+        """Carry on the same stream when its tail is clean or can be repaired, else start a new one.
+
+        With ``ironwal recover`` in this build, a damaged tail is repaired by turns by
+        ``ironwal recover`` and by the next ``append`` (which cuts a torn final frame itself).
+        """
         _, damage = read_until_damage(self.root, self.key)
         if damage is not None and has_command("recover"):
+            if self.rng.random() < 0.5:
+                self._sent = list(entries)  # the next run's append must cut the torn tail and go on
+                self.appender_repairs += 1
+                return
             result = cli("recover", "-r", self.root)
             assert result.returncode == 0, result.stderr
             self.recovered += 1

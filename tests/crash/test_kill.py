@@ -25,6 +25,7 @@ def _report(record_property, campaign: KillCampaign) -> None:
     record_property("count:kills", campaign.kills)
     record_property("count:entry reads checked after kills (all re-read after each kill)", campaign.entries_checked)
     record_property("count:recover runs after kills", campaign.recovered)
+    record_property("count:torn tails left to the next append after kills", campaign.appender_repairs)
 
 
 @pytest.mark.parametrize("sync", ["strict", "batch", "async"])

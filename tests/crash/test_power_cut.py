@@ -49,8 +49,8 @@ def _workload(writer: StreamWriter, rng: random.Random, sent: list[bytes], mode:
     return promised
 
 
-def _one_cut(tmp_path, seed: int, mode: str) -> tuple[int, int]:
-    """One workload, one cut, the checks; returns (entries checked, entries the cut removed)."""
+def _one_cut(tmp_path, seed: int, mode: str) -> tuple[int, int, int]:
+    """One workload, one cut, the checks; returns (entries checked, entries the cut removed, recover runs)."""
     rng = random.Random(seed)
     top = tmp_path / f"cut{seed}"
     top.mkdir()
@@ -73,38 +73,48 @@ def _one_cut(tmp_path, seed: int, mode: str) -> tuple[int, int]:
         log = disk.cut()
     if not root.exists() or not (root / KEY).exists():
         assert promised == 0, f"{promised} promised entries lost with the stream: {log}"
-        return 0, len(sent)
+        return 0, len(sent), 0
     entries = check_stream(root, KEY, sent, promised)
-    _continue_after(root, entries, options)
-    return len(entries), len(sent) - len(entries)
+    recovered = _continue_after(root, entries, options)
+    return len(entries), len(sent) - len(entries), recovered
 
 
-def _continue_after(root, entries: list[bytes], options: WriteOptions) -> None:
-    """After the cut the stream must take new writes at the next id (after recover, if damaged)."""
+def _continue_after(root, entries: list[bytes], options: WriteOptions) -> int:
+    """After the cut the stream must take new writes at the next id (after recover, if damaged).
+
+    Returns 1 when recover ran."""
     _, damage = read_until_damage(root, KEY)
+    recovered = 0
     if damage is not None and has_command("recover"):
         result = cli("recover", "-r", root)
         assert result.returncode == 0, result.stderr
         again, damage = read_until_damage(root, KEY)
         assert damage is None and again == entries
+        recovered = 1
+        if has_command("verify"):
+            result = cli("verify", "-r", root)
+            assert result.returncode == 0, result.stdout + result.stderr
     if damage is not None:
         with pytest.raises(DamagedTailError), StreamWriter(root, KEY, options) as writer:
             writer.append(b"after the cut")
-        return
+        return 0
     with StreamWriter(root, KEY, options) as writer:
         assert writer.append(b"after the cut") == len(entries)
     check_stream(root, KEY, [*entries, b"after the cut"], len(entries) + 1, damage_ok=False)
+    return recovered
 
 
 @pytest.mark.parametrize("mode", ["strict", "batch", "async"])
 def test_power_cuts(fast_tmp, record_property, mode):
-    checked = lost = 0
+    checked = lost = recovered = 0
     for seed in range(CUTS):
-        got, gone = _one_cut(fast_tmp, seed * 7 + len(mode), mode)
+        got, gone, fixed = _one_cut(fast_tmp, seed * 7 + len(mode), mode)
         checked += got
         lost += gone
+        recovered += fixed
     record_property("count:power cuts", CUTS)
     record_property("count:entries checked after power cuts", checked)
     record_property(f"count:unpromised entries a cut removed ({mode})", lost)
+    record_property("count:recover runs after power cuts", recovered)
     if mode == "async":
         assert lost > 0  # the model does cut: async must lose something somewhere
