@@ -22,6 +22,8 @@ from ironwal_cli.engine.scan import Frame, map_file, scan
 from ironwal_cli.errors import FormatError, GapError
 
 CLI = [sys.executable, "-m", "ironwal_cli"]
+LONG = os.environ.get("IRONWAL_LONG_TESTS") == "1"  # thousands of kills, cuts and fuzz examples
+FUZZ_EXAMPLES = int(os.environ.get("IRONWAL_FUZZ_EXAMPLES", "2000" if LONG else "150"))
 
 
 def cli(*args, input: bytes | None = None, env: dict | None = None, timeout: float = 60,

@@ -8,13 +8,12 @@ IRONWAL_LONG_TESTS=1 multiplies the number of kills by 20.
 
 from __future__ import annotations
 
-import os
 import zlib
 
 import pytest
 from kill_harness import KillCampaign
+from wal_invariants import LONG
 
-LONG = os.environ.get("IRONWAL_LONG_TESTS") == "1"
 SCALE = 20 if LONG else 1
 
 POINTS = ["frame-header", "frame-half", "before-sync", "rotate-before-index", "rotate-before-head",

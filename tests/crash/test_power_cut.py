@@ -16,12 +16,11 @@ import random
 
 import pytest
 from power_cut import DiskModel, PowerCut
-from wal_invariants import check_stream, cli, has_command, read_until_damage
+from wal_invariants import LONG, check_stream, cli, has_command, read_until_damage
 
 from ironwal_cli.engine.writer import StreamWriter, WriteOptions
 from ironwal_cli.errors import DamagedTailError
 
-LONG = os.environ.get("IRONWAL_LONG_TESTS") == "1"
 CUTS = 400 if LONG else 40
 KEY = "events"
 

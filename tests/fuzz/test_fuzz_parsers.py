@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
-from wal_invariants import CLI
+from wal_invariants import CLI, FUZZ_EXAMPLES
 
 from ironwal_cli.cli.main import app
 from ironwal_cli.engine.reader import StreamReader, decode_frame
@@ -44,7 +44,7 @@ from ironwal_cli.spec.codec import (
     unpack_header,
 )
 
-EXAMPLES = int(os.environ.get("IRONWAL_FUZZ_EXAMPLES", "150"))
+EXAMPLES = FUZZ_EXAMPLES
 FUZZ = settings(max_examples=EXAMPLES, deadline=2000, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.function_scoped_fixture])

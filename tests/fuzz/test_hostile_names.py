@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from wal_invariants import CLI, cli
+from wal_invariants import CLI, FUZZ_EXAMPLES, cli
 
 from ironwal_cli.engine.names import sanitize_key
 from ironwal_cli.engine.reader import StreamReader
@@ -23,7 +23,7 @@ from ironwal_cli.engine.writer import StreamWriter
 from ironwal_cli.errors import StorageError, UsageError
 
 ALLOWED = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
-EXAMPLES = int(os.environ.get("IRONWAL_FUZZ_EXAMPLES", "150"))
+EXAMPLES = FUZZ_EXAMPLES
 hostile_keys = st.one_of(
     st.text(max_size=30),
     st.lists(st.sampled_from(["..", ".", "/", "\\", "\0", "a", "ü", "\udcff", " ", "\n", "~"]),
