@@ -43,7 +43,7 @@ def random_entries(rng: random.Random, n: int, tag: str) -> list[bytes]:
 
 def run_append(root: Path, key: str, entries: list[bytes], *, sync: str, batch: int, max_segment: str,
                crash_at: str | None = None, kill_after_acks: int | None = None,
-               kill_delay: float = 0.0) -> Run:
+               kill_delay: float = 0.0, extra: tuple[str, ...] = ()) -> Run:
     """Feed ``entries`` (one per line) to ``ironwal append`` and kill it as asked.
 
     With ``crash_at`` the input is closed and the process is expected to kill itself; otherwise
@@ -54,7 +54,7 @@ def run_append(root: Path, key: str, entries: list[bytes], *, sync: str, batch: 
     if crash_at:
         env["IRONWAL_TEST_CRASH_AT"] = crash_at
     args = [*CLI, "append", key, "-r", os.fspath(root), "--sync", sync, "--batch", str(batch), "--linger", "0",
-            "--max-segment-size", max_segment]
+            "--max-segment-size", max_segment, *extra]
     proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     data = b"".join(e + b"\n" for e in entries)
 
@@ -120,14 +120,15 @@ class KillCampaign:
         rng = self.rng
         new = random_entries(rng, rng.randrange(200 if crash_at else 20, 400), f"{self.key}.{self.kills}")
         batch = rng.choice([1, 3, 10, 50])
+        extra = ("--compress", "--min-compress-size", "64") if rng.random() < 0.3 else ()  # LZ4 frames too
         if crash_at:
             run = run_append(self.root, self.key, new, sync=self.sync, batch=batch, max_segment=self.max_segment,
-                             crash_at=crash_at)
+                             crash_at=crash_at, extra=extra)
             assert run.returncode == -signal.SIGKILL, (crash_at, run.returncode, run.stderr)
         else:
             run = run_append(self.root, self.key, new, sync=self.sync, batch=batch, max_segment=self.max_segment,
                              kill_after_acks=rng.randrange(0, len(new)),
-                             kill_delay=rng.choice([0, 0, 0.001, 0.003]))
+                             kill_delay=rng.choice([0, 0, 0.001, 0.003]), extra=extra)
             assert run.returncode in (0, -signal.SIGKILL), (run.returncode, run.stderr)
         self.kills += run.returncode == -signal.SIGKILL
         base = len(self._sent)
