@@ -1,0 +1,113 @@
+"""Checks of a sharded root's own files: ``checkpoints.log``, ``HEAD`` and the shard directory names.
+
+The shard count is stored only in the checkpoint records, so they must all agree on it, and
+the shard directories must fit it. Checkpoints are read BEFORE the shards are scanned: shards
+only grow while a writer works, so an offset beyond a shard's next id is real damage (or a
+checkpoint that named ids a power cut lost), never a race with the writer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..engine.files import read_file
+from ..spec.codec import decode_head
+from .checkpoints import Record, walk_records
+from .kinds import (
+    CHECKPOINT_OFFSET_BEYOND_END,
+    HEAD_INVALID,
+    HEAD_UNKNOWN_CHECKPOINT,
+    SHARD_COUNT_MISMATCH,
+    SHARD_DIR_BAD_NAME,
+    SHARD_DIR_OUT_OF_RANGE,
+)
+from .report import Recorder
+
+HEAD_NAME = "HEAD"
+LOG_NAME = "checkpoints.log"
+SHARDED_FILES = (HEAD_NAME, LOG_NAME)
+_SHARD_DIR = re.compile(r"^shard_([0-9]+)$")
+
+
+def shard_dir_name(index: int) -> str:
+    return f"shard_{index:02}"
+
+
+def is_sharded(root: Path) -> bool:
+    """A sharded root holds the checkpoint log (the crate creates it on open) or a HEAD."""
+    return any((root / name).is_file() for name in SHARDED_FILES)
+
+
+def show_id(checkpoint_id: bytes) -> str:
+    text = checkpoint_id.decode("utf-8", "replace")
+    return repr(text) if text.isprintable() and "\ufffd" not in text else f"0x{checkpoint_id.hex()}"
+
+
+@dataclass
+class ShardedState:
+    records: list[Record] = field(default_factory=list)
+    shard_count: int | None = None
+
+
+def audit_checkpoints(rec: Recorder, root: Path) -> ShardedState:
+    """Every record of checkpoints.log, agreement on the shard count, and HEAD."""
+    state = ShardedState()
+    log = root / LOG_NAME
+    data = read_file(log) or b""
+    for item in walk_records(data):
+        if isinstance(item, Record):
+            state.records.append(item)
+        else:
+            rec.add(log, item.offset, item.kind, item.message)
+    head_id = _check_head(rec, root, {r.checkpoint.checkpoint_id for r in state.records})
+    named = [r for r in state.records if r.checkpoint.checkpoint_id == head_id]
+    reference = (named or state.records)[-1:] if state.records else []
+    if reference:
+        state.shard_count = reference[0].checkpoint.shard_count
+        for r in state.records:
+            if r.checkpoint.shard_count != state.shard_count:
+                rec.add(log, r.offset, SHARD_COUNT_MISMATCH,
+                        f"checkpoint {show_id(r.checkpoint.checkpoint_id)} has {r.checkpoint.shard_count} shards, "
+                        f"checkpoint {show_id(reference[0].checkpoint.checkpoint_id)} has {state.shard_count}")
+    return state
+
+
+def _check_head(rec: Recorder, root: Path, known: set[bytes]) -> bytes | None:
+    raw = read_file(root / HEAD_NAME)
+    if raw is None:
+        return None
+    try:
+        head_id = decode_head(raw)
+    except ValueError as err:
+        rec.add(root / HEAD_NAME, None, HEAD_INVALID, str(err))
+        return None
+    if head_id not in known:
+        rec.add(root / HEAD_NAME, None, HEAD_UNKNOWN_CHECKPOINT,
+                f"names checkpoint {show_id(head_id)}, which checkpoints.log does not hold")
+    return head_id
+
+
+def audit_shard_dirs(rec: Recorder, root: Path, names: list[str], shard_count: int | None) -> None:
+    """Every directory is ``shard_NN`` (two digits at least, as the crate formats it) below the count."""
+    for name in names:
+        m = _SHARD_DIR.match(name)
+        if m is None or shard_dir_name(int(m.group(1))) != name:
+            rec.add(root / name, None, SHARD_DIR_BAD_NAME, "a sharded root holds only shard_NN directories")
+        elif shard_count is not None and int(m.group(1)) >= shard_count:
+            rec.add(root / name, None, SHARD_DIR_OUT_OF_RANGE,
+                    f"shard {int(m.group(1))}, but the checkpoints say there are {shard_count} shards")
+
+
+def audit_offsets(rec: Recorder, root: Path, state: ShardedState, next_ids: dict[str, int | None]) -> None:
+    """No checkpoint may cover ids beyond what its shard holds."""
+    for r in state.records:
+        cp = r.checkpoint
+        for i, offset in enumerate(cp.offsets):
+            name = shard_dir_name(i)
+            have = next_ids.get(name, 0)
+            if have is not None and offset > have:
+                rec.add(root / LOG_NAME, r.offset, CHECKPOINT_OFFSET_BEYOND_END,
+                        f"checkpoint {show_id(cp.checkpoint_id)} covers {name} up to id {offset - 1}, "
+                        f"but the shard's next id is {have}")
