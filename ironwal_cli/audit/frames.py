@@ -9,6 +9,7 @@ and a batch of equal-length entries, the common case, is checked with strided sl
 from __future__ import annotations
 
 import struct
+from itertools import repeat
 
 from ..engine.compression import LengthMismatchError, decompress
 from ..spec.codec import ENTRY_LENGTH, FRAME_LZ4, FRAME_RAW, RESERVED_ZERO, FrameHeader
@@ -16,6 +17,7 @@ from .kinds import BAD_BATCH, BAD_FRAME_TYPE, BAD_LZ4, RESERVED_NONZERO, SIZE_MI
 
 _unpack_len = ENTRY_LENGTH.unpack_from
 _PREFIX = ENTRY_LENGTH.size
+assert _PREFIX == 4, "_walk spells the prefix size out"
 
 
 def _uniform(payload, count: int, size: int) -> bool:
@@ -47,15 +49,36 @@ def _describe(payload, count: int, size: int) -> str:
     return f"{size - pos} bytes left over after {count} entries"
 
 
+def _walk(payload, count: int) -> int:
+    """Offset just past ``count`` length-prefixed entries (struct.error if a prefix runs off the end).
+
+    The hot loop for batches of mixed lengths, unrolled eight times: each step depends on the
+    one before, so nothing but fewer loop iterations makes it faster in pure Python.
+    """
+    u = _unpack_len
+    pos = 0
+    q, r = divmod(count, 8)
+    for _ in repeat(None, q):
+        pos += u(payload, pos)[0] + 4
+        pos += u(payload, pos)[0] + 4
+        pos += u(payload, pos)[0] + 4
+        pos += u(payload, pos)[0] + 4
+        pos += u(payload, pos)[0] + 4
+        pos += u(payload, pos)[0] + 4
+        pos += u(payload, pos)[0] + 4
+        pos += u(payload, pos)[0] + 4
+    for _ in repeat(None, r):
+        pos += u(payload, pos)[0] + 4
+    return pos
+
+
 def raw_batch_error(payload, count: int) -> str | None:
     """None when ``payload`` is exactly ``count`` length-prefixed entries, else what is wrong."""
     size = len(payload)
     if _uniform(payload, count, size):
         return None
-    pos = 0
     try:
-        for _ in range(count):
-            pos += _unpack_len(payload, pos)[0] + _PREFIX
+        pos = _walk(payload, count)
     except struct.error:
         pos = -1  # a length prefix ran past the end
     return None if pos == size else _describe(payload, count, size)

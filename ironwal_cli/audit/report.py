@@ -34,6 +34,10 @@ class StreamTotals:
     lz4_disk: int = 0  # payload bytes of the LZ4 frames
     lz4_raw: int = 0  # their uncompressed_size
 
+    def merge(self, other: StreamTotals) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
     @property
     def lz4_ratio(self) -> float | None:
         """Uncompressed over compressed size of the LZ4 frames; None without any."""
@@ -68,6 +72,10 @@ class Recorder:
     def rel(self, path: Path) -> str:
         rel = os.path.relpath(path, self.root)
         return rel.replace(os.sep, "/")
+
+    def child(self) -> Recorder:
+        """A recorder of its own, for a check that runs on another thread (merged in order later)."""
+        return Recorder(self.root, [])
 
     def add(self, path: Path, offset: int | None, kind: str, message: str) -> None:
         self.problems.append(Problem(self.rel(path), offset, kind, message))

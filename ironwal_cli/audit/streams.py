@@ -9,6 +9,7 @@ does so for an entry too big for an empty segment) but never go down. An empty i
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor
 from pathlib import Path
 
 from ..engine.files import TEMP_SUFFIX
@@ -31,7 +32,7 @@ from .kinds import (
     UNREADABLE,
 )
 from .report import Recorder, StreamTotals
-from .segments import audit_segment
+from .segments import SegmentEnd, audit_segment
 
 
 def check_strays(rec: Recorder, directory: Path, names: list[str]) -> None:
@@ -86,8 +87,12 @@ def _check_head_state(rec: Recorder, layout: StreamLayout) -> None:
 
 
 def audit_stream(rec: Recorder, path: Path, totals: StreamTotals,
-                 on_bytes: Callable[[int], None] | None = None) -> int | None:
-    """Record every problem of the stream directory at ``path``; its next id (None if unreadable)."""
+                 on_bytes: Callable[[int], None] | None = None, pool: Executor | None = None) -> int | None:
+    """Record every problem of the stream directory at ``path``; its next id (None if unreadable).
+
+    With a ``pool``, segments are checked on its threads (zlib releases the GIL while it computes
+    a CRC, so one thread's CRC overlaps another's batch walk); results are merged in segment order.
+    """
     try:
         layout = StreamLayout.read(path)
     except OSError as err:
@@ -95,9 +100,16 @@ def audit_stream(rec: Recorder, path: Path, totals: StreamTotals,
         return None
     check_strays(rec, path, layout.other_files)
     ids = layout.segment_ids
+    last = ids[-1] if ids else None
+
+    def one(sid: int) -> tuple[Recorder, StreamTotals, SegmentEnd]:
+        sub, sub_totals = rec.child(), StreamTotals()
+        end = audit_segment(sub, layout.segment_path(sid), sid, sub_totals, active=sid == last)
+        return sub, sub_totals, end
+
     prev_end = None  # where the previous segment's ids stop, when known for sure
     next_id = ids[0] if ids else 0
-    for k, sid in enumerate(ids):
+    for sid, (sub, sub_totals, end) in zip(ids, (pool or _Serial()).map(one, ids), strict=True):
         seg = layout.segment_path(sid)
         if prev_end is not None and sid > prev_end.next_id:
             rec.add(seg, None, SEGMENT_GAP, f"ids {prev_end.next_id}..{sid - 1} are missing before this segment "
@@ -105,9 +117,20 @@ def audit_stream(rec: Recorder, path: Path, totals: StreamTotals,
         elif prev_end is not None and sid < prev_end.next_id:
             rec.add(seg, None, SEGMENT_OVERLAP, f"starts at id {sid}, but the previous segment holds ids up to "
                     f"{prev_end.next_id - 1}")
-        end = audit_segment(rec, seg, sid, totals, on_bytes, active=k == len(ids) - 1)
+        rec.problems.extend(sub.problems)
+        totals.merge(sub_totals)
+        if on_bytes is not None:
+            on_bytes(sub_totals.bytes)
         prev_end = end if end.certain else None
         next_id = end.next_id
     _check_index(rec, layout)
     _check_head_state(rec, layout)
     return next_id
+
+
+class _Serial:
+    """The executor interface without threads."""
+
+    @staticmethod
+    def map(fn, items):
+        return map(fn, items)
