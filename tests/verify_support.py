@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 from pathlib import Path
 
@@ -44,10 +43,6 @@ def flip_bit(path: Path, offset: int, bit: int = 0) -> None:
         byte = f.read(1)[0]
         f.seek(offset)
         f.write(bytes([byte ^ (1 << bit)]))
-
-
-def truncate(path: Path, size: int) -> None:
-    os.truncate(path, size)
 
 
 def tree_digest(root: Path) -> dict[str, tuple[str, int]]:

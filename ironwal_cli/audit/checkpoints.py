@@ -1,8 +1,9 @@
 """Walking ``checkpoints.log``: each record, or a located problem, never an exception.
 
 A record is "CKPT", u32 CRC of the payload, u32 payload length, payload. After damage the
-walk resumes at the next "CKPT" whose length fits and whose CRC matches, so one bad record
-does not hide the ones after it. Shared by ``verify`` and ``inspect``.
+walk resumes at the next "CKPT" whose length fits and whose CRC matches (or, for a record with
+a bad CRC, that another record or the end follows), so one bad record does not hide the next.
+Shared by ``verify`` and ``inspect``.
 """
 
 from __future__ import annotations
@@ -56,12 +57,15 @@ def _framed(data: bytes, pos: int) -> tuple[int | None, str | None, str, int | N
 
 
 def _resync(data: bytes, start: int) -> int:
+    """The next record: "CKPT" with a length that fits, and a good CRC or another record (or the end) after it."""
     pos = start
     while True:
         pos = data.find(CHECKPOINT_MAGIC, pos)
         if pos < 0:
             return len(data)
-        if _framed(data, pos)[1] is None:
+        stop, kind, _, _ = _framed(data, pos)
+        if kind is None or (kind == CHECKPOINT_BAD_CRC and (stop == len(data)
+                                                            or data.startswith(CHECKPOINT_MAGIC, stop))):
             return pos
         pos += 1
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import mmap
-import os
 import random
 import shutil
 import subprocess

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from verify_support import flip_bit, found, frames, patch, segments, truncate, verify, write_stream
+from verify_support import flip_bit, found, frames, patch, segments, verify, write_stream
 
 from ironwal_cli.engine.compression import compress
 from ironwal_cli.spec.codec import FRAME_LZ4, FRAME_RAW, HEADER_SIZE, encode_frame, encode_raw_batch
