@@ -20,7 +20,7 @@ from ._app import RootOption, app, handles_errors
 @handles_errors
 def verify(
     targets: Optional[list[str]] = typer.Argument(  # noqa: UP045 (typer reads the annotation)
-        None, metavar="[TARGET]...",
+        None, metavar="TARGET",
         help="Stream names, stream directories or segment files to check (default: the whole root)."),
     root: Path = RootOption,
     json_out: bool = typer.Option(False, "--json", help='Print one object {"ok", "problems", "streams"}.'),
