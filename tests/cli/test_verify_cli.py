@@ -112,3 +112,25 @@ def test_subprocess_conformance_read_only_and_lock_free(tmp_path):
                            str(CONFORMANCE / "sharded-basic" / "root")], capture_output=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout.decode().endswith("ok\n")
     assert tree_digest(root) == before
+
+
+def test_rich_summary_names_each_problem_and_the_totals(damaged, capsys):
+    """What a terminal shows (rich), rendered directly: CliRunner's stdout is never a terminal."""
+    from ironwal_cli.cli.verify import _print_rich
+    from ironwal_cli.ops.verify import verify_root
+
+    root, offset = damaged
+    _print_rich(verify_root(root))
+    out = capsys.readouterr().out
+    assert f"bad_crc s/00000000000000000000.wal@{offset}: CRC mismatch" in out
+    assert "1 problem found" in out and "entries" in out
+
+
+def test_public_api_exports_verify_and_inspect(damaged):
+    import ironwal_cli
+
+    root, offset = damaged
+    report = ironwal_cli.verify_root(root)
+    assert not report.ok and report.problems[0].offset == offset
+    rows = ironwal_cli.inspect_file(root / "s" / "00000000000000000000.wal").rows
+    assert [r["crc_ok"] for r in rows] == [True, False]

@@ -82,7 +82,9 @@ def test_stray_temp_files_and_files_that_do_not_belong(root, stream):
     (stream / "sub").mkdir()
     (root / "README").write_text("x")
     (root / "HEAD.tmp").write_bytes(b"")
+    (root / "link").symlink_to(stream)  # a stream directory is never a symbolic link
     assert sorted(found(verify(root))) == sorted([
+        ("link", None, "unexpected_file"),
         ("s/head.state.tmp", None, "stray_temp_file"), ("s/segments.idx.tmp", None, "stray_temp_file"),
         ("s/notes.txt", None, "unexpected_file"), ("s/0001.wal", None, "unexpected_file"),
         ("s/sub", None, "unexpected_file"), ("README", None, "unexpected_file"),
