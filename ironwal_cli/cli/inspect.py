@@ -19,7 +19,8 @@ from .read import FormatOption
 @app.command()
 @handles_errors
 def inspect(
-    path: Path = typer.Argument(..., metavar="PATH", help="A segment (*.wal), checkpoints.log, HEAD, head.state or segments.idx; "
+    path: Path = typer.Argument(..., metavar="PATH",
+                                help="A segment (*.wal), checkpoints.log, HEAD, head.state or segments.idx; "
                                 "looked up under the root when it is not found as given."),
     root: Path = RootOption,
     json_out: bool = typer.Option(False, "--json", help='Print one object {"path", "kind", "rows"}.'),
