@@ -26,7 +26,7 @@ class SegmentEnd:
     certain: bool  # False when damage at the end hides where the segment's ids stop
 
 
-def tail_kind(data, problem) -> str:
+def _tail_kind(data, problem) -> str:
     """The kind of damage that runs to the end of the file, with no intact frame after it."""
     rest = bytes(data[problem.offset:problem.offset + HEADER_SIZE])
     if problem.kind == TORN_HEADER and not FRAME_MAGIC_BYTES.startswith(rest[:len(FRAME_MAGIC_BYTES)]):
@@ -71,7 +71,7 @@ def audit_segment(rec: Recorder, path: Path, start_id: int, totals: StreamTotals
     for item in scan(data):
         if type(item) is not Frame:
             torn = item.offset + item.length == size
-            kind = tail_kind(data, item) if torn else item.kind
+            kind = _tail_kind(data, item) if torn else item.kind
             torn = torn and kind in (TORN_HEADER, TORN_PAYLOAD)
             add(path, item.offset, kind, item.message if kind == item.kind else
                 f"{size - item.offset} bytes after the last frame are not a frame")

@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..audit.checkpoints import Record, walk_records
-from ..audit.frames import frame_problems
 from ..audit.kinds import CHECKPOINT_BAD_CRC, HEAD_INVALID, HEAD_STATE_INVALID, INDEX_BAD_LENGTH
-from ..audit.segments import tail_kind
+from ..audit.report import Recorder, StreamTotals
+from ..audit.segments import audit_segment
 from ..audit.sharded import HEAD_NAME, LOG_NAME
 from ..engine.files import TEMP_SUFFIX
-from ..engine.names import HEAD_STATE_NAME, INDEX_NAME, SEGMENT_SUFFIX, segment_name
+from ..engine.names import HEAD_STATE_NAME, INDEX_NAME, SEGMENT_SUFFIX, parse_segment_name, segment_name
 from ..engine.reader import decode_frame
-from ..engine.scan import BAD_CRC, Frame, map_file, scan
+from ..engine.scan import BAD_CRC, TORN_HEADER, Frame, map_file, scan
 from ..errors import FormatError, UsageError
 from ..spec.codec import FRAME_LZ4, FRAME_RAW, INDEX_ID, FrameHeader, decode_head, decode_head_state
 
@@ -71,26 +71,39 @@ def _header_row(offset: int, h: FrameHeader | None) -> dict:
     return row
 
 
+def _verdicts(path: Path, data) -> dict[int, list[tuple[str, str]]]:
+    """What ``verify`` reports for this segment, by frame offset (ids that skip or go back included)."""
+    start = parse_segment_name(path.name.removesuffix(TEMP_SUFFIX))
+    if start is None:  # a copy under another name: take the first frame's id as the start
+        start = next((i.header.start_id for i in scan(data, headers_only=True) if isinstance(i, Frame)), 0)
+    rec = Recorder(path.parent, [])
+    audit_segment(rec, path, start, StreamTotals())
+    found: dict[int, list[tuple[str, str]]] = {}
+    for p in rec.problems:
+        found.setdefault(p.offset, []).append((p.kind, p.message))
+    return found
+
+
 def _segment_rows(path: Path, with_entries: bool) -> list[dict]:
     data = map_file(path)
+    verdicts = _verdicts(path, data)
     rows = []
     for item in scan(data):
+        found = verdicts.get(item.offset, [])
         if isinstance(item, Frame):
             row = _header_row(item.offset, item.header)
-            found = frame_problems(item.header, item.payload)
-            row.update(crc_ok=True, problems=[k for k, _ in found], messages=[m for _, m in found])
-            if with_entries:
+            row["crc_ok"] = True
+        else:
+            row = _header_row(item.offset, item.header if item.kind != TORN_HEADER else None)
+            row.update(crc_ok=False if item.kind == BAD_CRC else None, length=item.length)
+        row.update(problems=[k for k, _ in found], messages=[m for _, m in found])
+        if with_entries:
+            row["entries"] = None
+            if isinstance(item, Frame):
                 try:
                     row["entries"] = decode_frame(path, item.offset, item.header, item.payload)
                 except FormatError:
-                    row["entries"] = None
-        else:
-            row = _header_row(item.offset, item.header if item.kind != "torn_header" else None)
-            kind = tail_kind(data, item) if item.offset + item.length == len(data) else item.kind
-            row.update(crc_ok=False if item.kind == BAD_CRC else None, problems=[kind], messages=[item.message],
-                       length=item.length)
-            if with_entries:
-                row["entries"] = None
+                    pass
         rows.append(row)
     return rows
 

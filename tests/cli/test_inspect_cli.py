@@ -92,3 +92,11 @@ def test_unknown_or_missing_file_is_a_usage_error(tmp_path, name):
     if name == "notes.txt":
         (tmp_path / name).write_text("x")
     assert run(str(tmp_path / name)).exit_code == 2
+
+
+def test_segment_rows_show_what_verify_reports_for_each_frame():
+    rows = json.loads(run(str(CONFORMANCE / "key-collision" / "root" / "user_123" / "00000000000000000000.wal"),
+                          "--json").output)["rows"]
+    assert [(r["offset"], r["start_id"], r["problems"]) for r in rows] == [
+        (0, 0, []), (52, 1, []), (104, 0, ["ids_backwards"]), (156, 2, []), (208, 0, ["ids_backwards"]),
+        (270, 4, ["ids_skip"])]
