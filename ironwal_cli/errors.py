@@ -67,9 +67,10 @@ class StorageError(IronwalError, OSError):
     exit_code = EXIT_IO
 
     @classmethod
-    def from_oserror(cls, err: OSError, action: str = "") -> "StorageError":
-        what = f"{action} " if action else ""
+    def from_oserror(cls, err: OSError, action: str = "") -> StorageError:
         name = err.filename if err.filename is not None else ""
-        new = cls(f"{what}{name}: {err.strerror or err}".strip())
+        where = f"{action} {name}".strip()
+        reason = err.strerror or str(err)
+        new = cls(f"{where}: {reason}" if where else reason)
         new.errno = err.errno
         return new

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
 from ._app import RootOption, app, handles_errors
 from .choices import SyncMode
 from .params import parse_limit, parse_size
+from .sharded_append import SHARDS_HELP
 
 
 @app.command()
 @handles_errors
 def append(
-    stream: str = typer.Argument(..., help="Stream key (sanitized to a directory name as the crate does)."),
-    values: Optional[List[str]] = typer.Argument(None, help="Entries; together one atomic batch. "
+    stream: str | None = typer.Argument(None, show_default=False, metavar="STREAM",
+                                        help="Stream key (sanitized to a directory name as the crate does). "
+                                        "Required, except with --key or -K (sharded roots)."),
+    values: list[str] | None = typer.Argument(None, metavar="VALUE", help="Entries; together one atomic batch. "
                                                  "Without VALUE, entries are read from stdin."),
     root: Path = RootOption,
     null: bool = typer.Option(False, "-0", "--null", help="Stdin holds NUL-terminated entries."),
@@ -40,7 +42,15 @@ def append(
     lock_timeout: float = typer.Option(10.0, "--lock-timeout", envvar="IRONWAL_LOCK_TIMEOUT", min=0,
                                        help="Seconds to wait for another writer's lock."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print nothing."),
-    json_out: bool = typer.Option(False, "--json", help='Print one object {"stream", "first", "count", "next"}.'),
+    json_out: bool = typer.Option(False, "--json", help='Print one object {"stream", "first", "count", "next"} '
+                                  '(routed: one per shard, with "shard").'),
+    key: str | None = typer.Option(None, "--key", help="Sharded root: route the values to this key's shard "
+                                      "(no STREAM argument). Prints SHARD ID per entry."),
+    key_sep: str | None = typer.Option(None, "-K", "--key-separator",
+                                          help="Sharded root: stdin holds KEY<SEP>VALUE records; route each value "
+                                          "by its key."),
+    shards: int | None = typer.Option(None, "--shards", envvar="IRONWAL_SHARDS", min=1, max=65535,
+                                         help=SHARDS_HELP),
 ) -> None:
     """Append entries to STREAM and print the id of each, once it is durable.
 
@@ -48,20 +58,31 @@ def append(
     printed id is a promise a script can rely on.
     """
     from ..engine.writer import WriteOptions
+    from ..errors import UsageError
     from ..ops.append import append_from, append_values
 
     if null and whole:
-        raise typer.BadParameter("choose one of -0/--null and --whole")
+        raise UsageError("choose one of -0/--null and --whole")
     if values and (null or whole):
-        raise typer.BadParameter("-0/--null and --whole read stdin; they take no VALUE arguments")
+        raise UsageError("-0/--null and --whole read stdin; they take no VALUE arguments")
+    routed = key is not None or key_sep is not None
+    if not routed and stream is None:
+        raise UsageError("missing STREAM (or give --key KEY / -K SEP to append to a sharded root)")
     options = WriteOptions(
-        max_segment_size=parse_size(max_segment_size),
-        max_entries_per_segment=parse_limit(max_entries_per_segment),
+        max_segment_size=parse_size(max_segment_size, "--max-segment-size"),
+        max_entries_per_segment=parse_limit(max_entries_per_segment, "--max-entries-per-segment"),
         sync=sync.value,
         compress=compress,
-        min_compress_size=parse_size(min_compress_size),
+        min_compress_size=parse_size(min_compress_size, "--min-compress-size"),
         lock_timeout=lock_timeout,
     )
+    if routed:
+        from . import sharded_append
+
+        mode = "whole" if whole else "null" if null else "lines"
+        sharded_append.run(root, stream, values, key=key, key_sep=key_sep, shards=shards, mode=mode, batch=batch,
+                           linger=linger / 1000, options=options, quiet=quiet, json_out=json_out)
+        return
     if values:
         encoded = [v.encode("utf-8", "surrogateescape") for v in values]
         ranges = [append_values(root, stream, encoded, options)]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -19,13 +18,13 @@ from ._app import RootOption, app, handles_errors
 @app.command()
 @handles_errors
 def verify(
-    targets: Optional[list[str]] = typer.Argument(  # noqa: UP045 (typer reads the annotation)
+    targets: list[str] | None = typer.Argument(
         None, metavar="TARGET",
         help="Stream names, stream directories or segment files to check (default: the whole root)."),
     root: Path = RootOption,
     json_out: bool = typer.Option(False, "--json", help='Print one object {"ok", "problems", "streams"}.'),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print nothing; only the exit status tells."),
-    jobs: Optional[int] = typer.Option(None, "-j", "--jobs", min=1,  # noqa: UP045
+    jobs: int | None = typer.Option(None, "-j", "--jobs", min=1,
                                        help="Threads checking segments side by side (default: CPUs, at most 4)."),
 ) -> None:
     """Check every frame, segment, stream and checkpoint under the root, without writing a byte.
