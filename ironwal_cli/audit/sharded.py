@@ -8,11 +8,12 @@ checkpoint that named ids a power cut lost), never a race with the writer.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..engine.files import read_file
+from ..sharded.checkpoints import HEAD_NAME, LOG_NAME, display_id
+from ..sharded.routing import parse_shard_name, shard_name
 from ..spec.codec import decode_head
 from .checkpoints import Record, walk_records
 from .kinds import (
@@ -25,24 +26,12 @@ from .kinds import (
 )
 from .report import Recorder
 
-HEAD_NAME = "HEAD"
-LOG_NAME = "checkpoints.log"
 SHARDED_FILES = (HEAD_NAME, LOG_NAME)
-_SHARD_DIR = re.compile(r"^shard_([0-9]+)$")
-
-
-def shard_dir_name(index: int) -> str:
-    return f"shard_{index:02}"
 
 
 def is_sharded(root: Path) -> bool:
     """A sharded root holds the checkpoint log (the crate creates it on open) or a HEAD."""
     return any((root / name).is_file() for name in SHARDED_FILES)
-
-
-def show_id(checkpoint_id: bytes) -> str:
-    text = checkpoint_id.decode("utf-8", "replace")
-    return repr(text) if text.isprintable() and "\ufffd" not in text else f"0x{checkpoint_id.hex()}"
 
 
 @dataclass
@@ -69,8 +58,8 @@ def audit_checkpoints(rec: Recorder, root: Path) -> ShardedState:
         for r in state.records:
             if r.checkpoint.shard_count != state.shard_count:
                 rec.add(log, r.offset, SHARD_COUNT_MISMATCH,
-                        f"checkpoint {show_id(r.checkpoint.checkpoint_id)} has {r.checkpoint.shard_count} shards, "
-                        f"checkpoint {show_id(reference[0].checkpoint.checkpoint_id)} has {state.shard_count}")
+                        f"checkpoint {display_id(r.checkpoint.checkpoint_id)} has {r.checkpoint.shard_count} shards, "
+                        f"checkpoint {display_id(reference[0].checkpoint.checkpoint_id)} has {state.shard_count}")
     return state
 
 
@@ -85,19 +74,19 @@ def _check_head(rec: Recorder, root: Path, known: set[bytes]) -> bytes | None:
         return None
     if head_id not in known:
         rec.add(root / HEAD_NAME, None, HEAD_UNKNOWN_CHECKPOINT,
-                f"names checkpoint {show_id(head_id)}, which checkpoints.log does not hold")
+                f"names checkpoint {display_id(head_id)}, which checkpoints.log does not hold")
     return head_id
 
 
 def audit_shard_dirs(rec: Recorder, root: Path, names: list[str], shard_count: int | None) -> None:
     """Every directory is ``shard_NN`` (two digits at least, as the crate formats it) below the count."""
     for name in names:
-        m = _SHARD_DIR.match(name)
-        if m is None or shard_dir_name(int(m.group(1))) != name:
+        number = parse_shard_name(name)
+        if number is None:
             rec.add(root / name, None, SHARD_DIR_BAD_NAME, "a sharded root holds only shard_NN directories")
-        elif shard_count is not None and int(m.group(1)) >= shard_count:
+        elif shard_count is not None and number >= shard_count:
             rec.add(root / name, None, SHARD_DIR_OUT_OF_RANGE,
-                    f"shard {int(m.group(1))}, but the checkpoints say there are {shard_count} shards")
+                    f"shard {number}, but the checkpoints say there are {shard_count} shards")
 
 
 def audit_offsets(rec: Recorder, root: Path, state: ShardedState, next_ids: dict[str, int | None]) -> None:
@@ -105,9 +94,9 @@ def audit_offsets(rec: Recorder, root: Path, state: ShardedState, next_ids: dict
     for r in state.records:
         cp = r.checkpoint
         for i, offset in enumerate(cp.offsets):
-            name = shard_dir_name(i)
+            name = shard_name(i)
             have = next_ids.get(name, 0)
             if have is not None and offset > have:
                 rec.add(root / LOG_NAME, r.offset, CHECKPOINT_OFFSET_BEYOND_END,
-                        f"checkpoint {show_id(cp.checkpoint_id)} covers {name} up to id {offset - 1}, "
+                        f"checkpoint {display_id(cp.checkpoint_id)} covers {name} up to id {offset - 1}, "
                         f"but the shard's next id is {have}")

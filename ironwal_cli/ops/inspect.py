@@ -16,12 +16,12 @@ from ..audit.checkpoints import Record, walk_records
 from ..audit.kinds import CHECKPOINT_BAD_CRC, HEAD_INVALID, HEAD_STATE_INVALID, INDEX_BAD_LENGTH
 from ..audit.report import Recorder, StreamTotals
 from ..audit.segments import audit_segment
-from ..audit.sharded import HEAD_NAME, LOG_NAME
 from ..engine.files import TEMP_SUFFIX
 from ..engine.names import HEAD_STATE_NAME, INDEX_NAME, SEGMENT_SUFFIX, parse_segment_name, segment_name
 from ..engine.reader import decode_frame
 from ..engine.scan import BAD_CRC, TORN_HEADER, Frame, map_file, scan
 from ..errors import FormatError, UsageError
+from ..sharded.checkpoints import HEAD_NAME, LOG_NAME, display_id
 from ..spec.codec import FRAME_LZ4, FRAME_RAW, INDEX_ID, FrameHeader, decode_head, decode_head_state
 
 SEGMENT_COLUMNS = ["offset", "start_id", "count", "type", "disk_size", "uncompressed_size", "crc_ok", "problems"]
@@ -48,14 +48,6 @@ def file_kind(path: Path) -> str:
     if name in KINDS:
         return KINDS[name]
     raise UsageError(f"{path}: not a file inspect knows (*.wal, {', '.join(KINDS)})")
-
-
-def _id_text(checkpoint_id: bytes) -> str | None:
-    """The id as text when it is UTF-8 (``checkpoint_id_hex`` always carries the bytes)."""
-    try:
-        return checkpoint_id.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
 
 
 def _type_name(frame_type: int) -> str:
@@ -115,7 +107,7 @@ def _checkpoint_rows(data: bytes) -> list[dict]:
         row.update(offset=item.offset, length=item.length)
         if isinstance(item, Record):
             cp = item.checkpoint
-            row.update(checkpoint_id=_id_text(cp.checkpoint_id), checkpoint_id_hex=cp.checkpoint_id.hex(),
+            row.update(checkpoint_id=display_id(cp.checkpoint_id), checkpoint_id_hex=cp.checkpoint_id.hex(),
                        timestamp_ns=cp.timestamp_ns, shard_count=cp.shard_count, offsets=list(cp.offsets),
                        crc_ok=True, problems=[], messages=[])
         else:
@@ -157,7 +149,7 @@ def inspect_file(path: str | os.PathLike, *, entries: bool = False) -> Inspectio
     if kind == "index":
         return Inspection(str(path), kind, ["offset", "id", "segment", "exists", "problems"], _index_rows(path, data))
     if kind == "head":
-        row = _decoded_row(lambda d: {"checkpoint_id": _id_text(decode_head(d)),
+        row = _decoded_row(lambda d: {"checkpoint_id": display_id(decode_head(d)),
                                       "checkpoint_id_hex": decode_head(d).hex()}, data, HEAD_INVALID)
         return Inspection(str(path), kind, ["checkpoint_id", "checkpoint_id_hex", "problems"], [row])
     row = _decoded_row(lambda d: {"version": d[0], "segment": decode_head_state(d)}, data, HEAD_STATE_INVALID)
