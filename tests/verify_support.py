@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import time
 from pathlib import Path
 
 from ironwal_cli.engine.scan import Frame, map_file, scan
@@ -43,6 +45,13 @@ def flip_bit(path: Path, offset: int, bit: int = 0) -> None:
         byte = f.read(1)[0]
         f.seek(offset)
         f.write(bytes([byte ^ (1 << bit)]))
+
+
+def stray(path: Path, data: bytes = b"") -> None:
+    """A temp file left by a replace interrupted a minute ago (younger ones may be in progress)."""
+    path.write_bytes(data)
+    old = time.time() - 60
+    os.utime(path, (old, old))
 
 
 def tree_digest(root: Path) -> dict[str, tuple[str, int]]:

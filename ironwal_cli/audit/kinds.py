@@ -72,7 +72,8 @@ KINDS: dict[str, str] = {
     HEAD_STATE_INVALID: "head.state does not parse (version, length, ASCII name)",
     HEAD_STATE_MISSING_SEGMENT: "head.state names a segment file that does not exist",
     HEAD_STATE_NOT_LAST: "head.state names a segment that is not the last one",
-    STRAY_TEMP_FILE: "a *.tmp file left by an interrupted atomic replace",
+    STRAY_TEMP_FILE: "a *.tmp file left by an interrupted atomic replace (older than 10 s: a younger one may be "
+                     "a replace in progress)",
     UNEXPECTED_FILE: "a file or directory that does not belong where it is",
     CHECKPOINT_TORN: "checkpoints.log ends inside a record",
     CHECKPOINT_BAD_MAGIC: "a checkpoint record without the magic CKPT",

@@ -18,6 +18,7 @@ from ..spec.codec import decode_head
 from .checkpoints import Record, walk_records
 from .kinds import (
     CHECKPOINT_OFFSET_BEYOND_END,
+    CHECKPOINT_TORN,
     HEAD_INVALID,
     HEAD_UNKNOWN_CHECKPOINT,
     SHARD_COUNT_MISMATCH,
@@ -41,16 +42,27 @@ class ShardedState:
 
 
 def audit_checkpoints(rec: Recorder, root: Path) -> ShardedState:
-    """Every record of checkpoints.log, agreement on the shard count, and HEAD."""
+    """Every record of checkpoints.log, agreement on the shard count, and HEAD.
+
+    HEAD is read before the log: a checkpoint is appended to the log before HEAD names it, so
+    a HEAD read first never names a record the log read after it lacks. A torn record at the
+    end is dropped when the log has grown since (a checkpoint was being appended).
+    """
     state = ShardedState()
+    head = read_file(root / HEAD_NAME)
     log = root / LOG_NAME
     data = read_file(log) or b""
+    problems = []
     for item in walk_records(data):
         if isinstance(item, Record):
             state.records.append(item)
         else:
-            rec.add(log, item.offset, item.kind, item.message)
-    head_id = _check_head(rec, root, {r.checkpoint.checkpoint_id for r in state.records})
+            problems.append(item)
+    if problems and problems[-1].kind == CHECKPOINT_TORN and _size(log) > len(data):
+        problems.pop()
+    for p in problems:
+        rec.add(log, p.offset, p.kind, p.message)
+    head_id = _check_head(rec, root, head, {r.checkpoint.checkpoint_id for r in state.records})
     named = [r for r in state.records if r.checkpoint.checkpoint_id == head_id]
     reference = (named or state.records)[-1:] if state.records else []
     if reference:
@@ -63,8 +75,14 @@ def audit_checkpoints(rec: Recorder, root: Path) -> ShardedState:
     return state
 
 
-def _check_head(rec: Recorder, root: Path, known: set[bytes]) -> bytes | None:
-    raw = read_file(root / HEAD_NAME)
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -1
+
+
+def _check_head(rec: Recorder, root: Path, raw: bytes | None, known: set[bytes]) -> bytes | None:
     if raw is None:
         return None
     try:

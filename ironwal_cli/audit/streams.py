@@ -8,6 +8,7 @@ does so for an entry too big for an empty segment) but never go down. An empty i
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -35,12 +36,24 @@ from .kinds import (
 from .report import Recorder, StreamTotals
 from .segments import SegmentEnd, audit_segment
 
+TEMP_GRACE = 10.0  # seconds: a younger temp file may be an atomic replace in progress
+
 
 def check_strays(rec: Recorder, directory: Path, names: list[str]) -> None:
-    """``*.tmp`` left by an interrupted atomic replace, and anything else that does not belong."""
+    """``*.tmp`` left by an interrupted atomic replace, and anything else that does not belong.
+
+    A temp file modified in the last ``TEMP_GRACE`` seconds is passed over: a writer replacing
+    a file (head.state, segments.idx, HEAD) holds one for an instant, and a live root is no damage.
+    """
+    now = time.time()
     for name in sorted(names):
         if name.endswith(TEMP_SUFFIX):
-            rec.add(directory / name, None, STRAY_TEMP_FILE, "temporary file left by an interrupted replace")
+            try:
+                young = now - os.lstat(directory / name).st_mtime < TEMP_GRACE
+            except FileNotFoundError:
+                continue  # renamed into place meanwhile
+            if not young:
+                rec.add(directory / name, None, STRAY_TEMP_FILE, "temporary file left by an interrupted replace")
         else:
             rec.add(directory / name, None, UNEXPECTED_FILE, "does not belong here")
 

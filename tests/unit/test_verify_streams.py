@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from verify_support import found, segments, verify, write_stream
+from verify_support import found, segments, stray, verify, write_stream
 
 from ironwal_cli.spec.codec import encode_head_state, encode_index
 
@@ -75,13 +75,14 @@ def test_head_state_that_does_not_parse(root, stream, data):
 
 
 def test_stray_temp_files_and_files_that_do_not_belong(root, stream):
-    (stream / "head.state.tmp").write_bytes(b"\x01")
-    (stream / "segments.idx.tmp").write_bytes(b"")
+    stray(stream / "head.state.tmp", b"\x01")
+    stray(stream / "segments.idx.tmp")
+    (stream / "head.state.tmp.tmp").write_bytes(b"")  # just written: maybe a replace in progress
     (stream / "notes.txt").write_text("hi")
     (stream / "0001.wal").write_bytes(b"")
     (stream / "sub").mkdir()
     (root / "README").write_text("x")
-    (root / "HEAD.tmp").write_bytes(b"")
+    stray(root / "HEAD.tmp")
     (root / "link").symlink_to(stream)  # a stream directory is never a symbolic link
     assert sorted(found(verify(root))) == sorted([
         ("link", None, "unexpected_file"),
