@@ -120,7 +120,8 @@ class KillCampaign:
         rng = self.rng
         new = random_entries(rng, rng.randrange(200 if crash_at else 20, 400), f"{self.key}.{self.kills}")
         batch = rng.choice([1, 3, 10, 50])
-        extra = ("--compress", "--min-compress-size", "64") if rng.random() < 0.3 else ()  # LZ4 frames too
+        lz4 = rng.random() < 0.3 and not (crash_at or "").startswith(("rotate", "atomic"))  # rotations need volume
+        extra = ("--compress", "--min-compress-size", "64") if lz4 else ()  # LZ4 frames too
         if crash_at:
             run = run_append(self.root, self.key, new, sync=self.sync, batch=batch, max_segment=self.max_segment,
                              crash_at=crash_at, extra=extra)
