@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from ironwal_cli.engine.layout import StreamLayout
+from ironwal_cli.engine.names import sanitize_key
 from ironwal_cli.engine.reader import StreamReader
 from ironwal_cli.engine.scan import Frame, map_file, scan
 from ironwal_cli.errors import FormatError, GapError
@@ -37,9 +38,12 @@ def cli(*args, input: bytes | None = None, env: dict | None = None, timeout: flo
 def read_until_damage(root: Path, key: str) -> tuple[list[bytes], FormatError | None]:
     """Every entry the library reader delivers, and the FormatError that stopped it (None: clean).
 
-    A gap is never acceptable damage: GapError propagates and fails the test.
+    A gap is never acceptable damage: GapError propagates and fails the test. A stream that was
+    never created (a kill before its first write) reads as empty.
     """
     entries: list[bytes] = []
+    if not (Path(root) / sanitize_key(key)).is_dir():
+        return entries, None
     try:
         reader = StreamReader(root, key)
         for entry_id, entry in reader.entries(0):
@@ -81,7 +85,9 @@ def verify_kinds(root: Path, key: str) -> list[str] | None:
         from ironwal_cli.ops.verify import verify_root
     except ImportError:
         return None
-    return [p.kind for p in verify_root(root, [StreamReader(root, key).name], jobs=1).problems]
+    if not (Path(root) / sanitize_key(key)).is_dir():
+        return []
+    return [p.kind for p in verify_root(root, [sanitize_key(key)], jobs=1).problems]
 
 
 def check_stream(root: Path, key: str, sent: list[bytes], acked: int, *, damage_ok: bool = True) -> list[bytes]:
@@ -95,7 +101,7 @@ def check_stream(root: Path, key: str, sent: list[bytes], acked: int, *, damage_
             raise AssertionError(f"entry {i} is {entry[:60]!r}, the {i}-th entry sent was {sent[i][:60]!r}")
     if damage is not None:
         assert damage_ok, f"unexpected damage: {damage}"
-        stream_dir = Path(root) / StreamReader(root, key).name
+        stream_dir = Path(root) / sanitize_key(key)
         assert not damage_outside_tail(stream_dir), damage_outside_tail(stream_dir)
     kinds = verify_kinds(root, key)
     if kinds is not None:

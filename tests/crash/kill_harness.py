@@ -71,6 +71,10 @@ def run_append(root: Path, key: str, entries: list[bytes], *, sync: str, batch: 
     feeder.start()
     acked: list[int] = []
     killed = False
+    if kill_after_acks == 0:  # before any acknowledgement: at start-up, stream creation, first write
+        time.sleep(kill_delay)
+        proc.send_signal(signal.SIGKILL)
+        killed = True
     for line in proc.stdout:
         if not line.endswith(b"\n"):
             break  # a partial line is no acknowledgement
@@ -128,8 +132,9 @@ class KillCampaign:
             assert run.returncode == -signal.SIGKILL, (crash_at, run.returncode, run.stderr)
         else:
             run = run_append(self.root, self.key, new, sync=self.sync, batch=batch, max_segment=self.max_segment,
-                             kill_after_acks=rng.randrange(0, len(new)),
-                             kill_delay=rng.choice([0, 0, 0.001, 0.003]), extra=extra)
+                             kill_after_acks=(acks := rng.choice([0, rng.randrange(1, len(new))])),
+                             kill_delay=rng.uniform(0.1, 0.4) if acks == 0 else rng.choice([0, 0, 0.001, 0.003]),
+                             extra=extra)
             assert run.returncode in (0, -signal.SIGKILL), (run.returncode, run.stderr)
         self.kills += run.returncode == -signal.SIGKILL
         base = len(self._sent)
