@@ -1,0 +1,121 @@
+"""Planning the repair of a sharded root's ``checkpoints.log`` and ``HEAD``.
+
+Records are walked like frames: an intact record (magic, length within the file, CRC of the
+payload, a payload that decodes) is kept; anything else is quarantined, and the walk
+resynchronises on the next intact record, so records after a corrupt one survive. ``HEAD``
+is rewritten to the newest intact checkpoint when it is missing, unreadable, or names a
+checkpoint that is no longer in the log.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import NamedTuple
+from zlib import crc32
+
+from ..spec.codec import (
+    CHECKPOINT_MAGIC,
+    CHECKPOINT_RECORD_PREFIX,
+    Checkpoint,
+    decode_checkpoint_payload,
+    decode_head,
+    encode_head,
+)
+from .files import read_file
+from .repair_plan import DELETE, METADATA, SHRINK, FileChange, Piece, Plan, Removal
+
+LOG_NAME = "checkpoints.log"
+HEAD_NAME = "HEAD"
+
+
+class Record(NamedTuple):
+    offset: int
+    length: int
+    checkpoint: Checkpoint | None  # None: damaged bytes up to the next intact record
+    message: str = ""
+
+
+def _record_at(data: bytes, pos: int) -> tuple[Checkpoint | None, int, str]:
+    """(checkpoint, length, problem) of the record at ``pos``."""
+    prefix = CHECKPOINT_RECORD_PREFIX.size
+    if len(data) - pos < prefix:
+        return None, 0, f"torn record: {len(data) - pos} bytes, a record prefix needs {prefix}"
+    magic, crc, n = CHECKPOINT_RECORD_PREFIX.unpack_from(data, pos)
+    if magic != CHECKPOINT_MAGIC:
+        return None, 0, f"bad magic {magic!r}"
+    payload = data[pos + prefix:pos + prefix + n]
+    if len(payload) < n:
+        return None, 0, f"torn record: payload claims {n} bytes, {len(payload)} present"
+    if crc32(payload) != crc:
+        return None, 0, "CRC mismatch"
+    try:
+        return decode_checkpoint_payload(payload), prefix + n, ""
+    except ValueError as err:
+        return None, 0, f"undecodable payload: {err}"
+
+
+def scan_log(data: bytes) -> Iterator[Record]:
+    pos, end = 0, len(data)
+    while pos < end:
+        cp, length, problem = _record_at(data, pos)
+        if cp is not None:
+            yield Record(pos, length, cp)
+            pos += length
+            continue
+        nxt = data.find(CHECKPOINT_MAGIC, pos + 1)
+        while nxt >= 0 and _record_at(data, nxt)[0] is None:
+            nxt = data.find(CHECKPOINT_MAGIC, nxt + 1)
+        nxt = end if nxt < 0 else nxt
+        yield Record(pos, nxt - pos, None, problem)
+        pos = nxt
+
+
+def is_sharded_root(root: str | os.PathLike) -> bool:
+    return any(os.path.isfile(os.path.join(root, n)) for n in (LOG_NAME, HEAD_NAME))
+
+
+def plan_checkpoints(root: str | os.PathLike) -> Plan:
+    plan = Plan()
+    log = read_file(os.path.join(root, LOG_NAME))
+    intact: list[Checkpoint] = []
+    if log is not None:
+        records = list(scan_log(log))
+        intact = [r.checkpoint for r in records if r.checkpoint is not None]
+        bad = [r for r in records if r.checkpoint is None]
+        if bad:
+            plan.originals[LOG_NAME] = log
+            plan.removals += [Removal(LOG_NAME, r.offset, r.length, f"damaged checkpoint record: {r.message}")
+                              for r in bad]
+            kept = [Piece(LOG_NAME, r.offset, r.length) for r in records if r.checkpoint is not None]
+            plan.changes.append(FileChange(LOG_NAME, SHRINK, kept, f"{len(bad)} damaged range(s) quarantined "
+                                           f"({sum(r.length for r in bad)} bytes); {len(intact)} intact records kept"))
+    _plan_head(root, plan, intact)
+    return plan
+
+
+def _plan_head(root, plan: Plan, intact: list[Checkpoint]) -> None:
+    raw = read_file(os.path.join(root, HEAD_NAME))
+    ids = {cp.checkpoint_id for cp in intact}
+    if raw is None:
+        if not intact:
+            return
+        problem = "missing"
+    else:
+        try:
+            named = decode_head(raw)
+        except ValueError as err:
+            problem = f"unreadable: {err}"
+        else:
+            if named in ids:
+                return
+            problem = f"names checkpoint {named!r}, which is not in the log"
+    plan.originals[HEAD_NAME] = raw
+    if raw:
+        plan.removals.append(Removal(HEAD_NAME, 0, len(raw), f"HEAD replaced: {problem}"))
+    if not intact:
+        plan.changes.append(FileChange(HEAD_NAME, DELETE, [], f"removed ({problem}; no intact checkpoint left)"))
+        return
+    newest = max(enumerate(intact), key=lambda t: (t[1].timestamp_ns, t[0]))[1]
+    plan.changes.append(FileChange(HEAD_NAME, METADATA, [Piece(None, data=encode_head(newest.checkpoint_id))],
+                                   f"rewritten to the newest intact checkpoint {newest.checkpoint_id!r} ({problem})"))

@@ -1,0 +1,232 @@
+"""Planning the repair of one stream directory (see ``format/RECOVERY.md``).
+
+Segments: the scanner finds each damaged range and the next intact frame after it. A
+damaged range is quarantined. When ids are missing after it, the segment is split there:
+the intact frames after the damage move to a new segment named by the first id they hold,
+so no reader can take a later entry for a lost one, and the gap lies between segments,
+where every reader of ours reports it. A torn tail of the active segment is cut off (it was
+never acknowledged). ``segments.idx`` and ``head.state`` are then rebuilt from the segment
+files when they are missing, unreadable or disagree; stray ``*.tmp`` files are removed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from ..errors import FormatError
+from ..spec.codec import FRAME_MAGIC, FRAME_RAW, FrameHeader, encode_head_state, encode_index
+from .files import TEMP_SUFFIX, read_file
+from .layout import StreamLayout
+from .names import HEAD_STATE_NAME, INDEX_NAME, segment_name
+from .reader import decode_frame
+from .repair_plan import CREATE, DELETE, KEEP, METADATA, SHRINK, FileChange, Note, Piece, Plan, Removal
+from .scan import BAD_CRC, TORN_HEADER, TORN_PAYLOAD, Frame, Problem, map_file, scan
+
+UNDECODABLE = "bad_batch"  # CRC good, but the payload does not hold the entries it claims
+
+
+@dataclass
+class _Output:
+    """A segment file as it will be: runs of the original segment's bytes."""
+
+    start_id: int
+    runs: list[tuple[int, int]] = field(default_factory=list)  # (offset, end) in the original
+
+    def add(self, offset: int, end: int) -> None:
+        if self.runs and self.runs[-1][1] == offset:
+            self.runs[-1] = (self.runs[-1][0], end)
+        else:
+            self.runs.append((offset, end))
+
+
+def checked_items(path, data):
+    """The scanner's items, with intact-CRC frames whose payload does not decode turned into problems."""
+    for item in scan(data):
+        if isinstance(item, Frame):
+            try:
+                decode_frame(path, item.offset, item.header, item.payload)
+            except FormatError as err:
+                item = Problem(item.offset, item.end_offset - item.offset, UNDECODABLE, err.detail, item.header)
+        yield item
+
+
+def _reservable(header: FrameHeader | None, expected: int) -> bool:
+    """A complete frame with a bad CRC that names the expected id: its ids were probably
+    acknowledged once, so they are kept out of reach of the next append."""
+    if header is None or header.magic != FRAME_MAGIC or header.start_id != expected or header.entry_count < 1:
+        return False
+    size = header.disk_size if header.frame_type == FRAME_RAW else header.uncompressed_size
+    return header.entry_count <= size // 4
+
+
+class StreamPlanner:
+    """Builds the Plan for one stream directory ``rel`` (relative to ``root``)."""
+
+    def __init__(self, root, rel: str):
+        self.root = root
+        self.rel = rel
+        self.path = os.path.join(root, rel)
+        self.layout = StreamLayout.read(self.path)
+        self.plan = Plan()
+        self.gaps: list[tuple[int, int]] = []  # missing id ranges [a, b) after the repair
+
+    def _rel(self, name: str) -> str:
+        return f"{self.rel}/{name}"
+
+    def build(self) -> Plan:
+        segments = dict(self.layout.segment_files)  # start id -> name, as it will be
+        active = max(segments) if segments else None
+        new_files: dict[int, FileChange] = {}
+        for start in sorted(self.layout.segment_files):
+            name = self.layout.segment_files[start]
+            outputs = self._plan_segment(start, name, is_active=start == active)
+            for out in outputs[1:]:
+                change = self._new_segment(out, name, segments)
+                new_files[out.start_id] = change
+                segments[out.start_id] = segment_name(out.start_id)
+        self.plan.changes += new_files.values()
+        final = sorted(segments)
+        self._plan_index(final)
+        self._plan_head(final)
+        self._plan_temp_files()
+        return self.plan
+
+    # ----- segments ---------------------------------------------------------------------
+
+    def _plan_segment(self, start: int, name: str, is_active: bool) -> list[_Output]:
+        rel = self._rel(name)
+        data = map_file(os.path.join(self.path, name))
+        outputs = [_Output(start)]
+        expected = start
+        damage: Problem | None = None
+        removals: list[Removal] = []
+        for item in checked_items(os.path.join(self.path, name), data):
+            if isinstance(item, Problem):
+                torn = item.kind in (TORN_HEADER, TORN_PAYLOAD) and item.offset + item.length == len(data)
+                label = "torn tail" if torn else f"damaged ({item.kind})"
+                removals.append(Removal(rel, item.offset, item.length, f"{label}: {item.message}"))
+                damage = item
+                continue
+            h = item.header
+            if damage is not None and h.start_id > expected:
+                self.gaps.append((expected, h.start_id))
+                outputs.append(_Output(h.start_id))
+            damage = None
+            outputs[-1].add(item.offset, item.end_offset)
+            expected = max(expected, h.end_id)
+        if not removals:
+            return outputs
+        if damage is not None and is_active and damage.kind == BAD_CRC and _reservable(damage.header, expected):
+            # The last frame was complete and is damaged: keep its ids reserved with an empty segment.
+            outputs.append(_Output(damage.header.end_id))
+            self.gaps.append((expected, damage.header.end_id))
+        self.plan.originals[rel] = data
+        self.plan.removals += removals
+        kept = outputs[0]
+        self.plan.changes.append(FileChange(
+            rel, SHRINK, [Piece(rel, a, b - a) for a, b in kept.runs], self._describe(removals, outputs)))
+        return outputs
+
+    def _describe(self, removals: list[Removal], outputs: list[_Output]) -> str:
+        quarantined = sum(r.length for r in removals)
+        parts = [f"{quarantined} damaged bytes quarantined ({', '.join(r.reason.split(':')[0] for r in removals)})"]
+        if len(outputs) > 1:
+            parts.append("intact frames after the damage moved to " +
+                         ", ".join(segment_name(o.start_id) for o in outputs[1:]))
+        return "; ".join(parts)
+
+    def _new_segment(self, out: _Output, source_name: str, segments: dict[int, str]) -> FileChange:
+        rel_src = self._rel(source_name)
+        name = segment_name(out.start_id)
+        rel = self._rel(name)
+        pieces = [Piece(rel_src, a, b - a) for a, b in out.runs]
+        what = (f"new segment holding ids from {out.start_id} (intact frames after damage in {source_name})"
+                if pieces else f"new empty segment: ids below {out.start_id} stay reserved")
+        if out.start_id in segments:
+            # Only a rerun after a crash finds it: it must already start with exactly these bytes.
+            existing = read_file(os.path.join(self.path, name)) or b""
+            wanted = b"".join(bytes(self.plan.originals[rel_src][a:b]) for a, b in out.runs)
+            if not existing.startswith(wanted):
+                raise FormatError(os.path.join(self.path, name), None,
+                                  f"recover would split {source_name} into this segment, but it exists with "
+                                  "other content; repair it by hand", kind="split_conflict")
+            self.plan.originals[rel] = existing
+            return FileChange(rel, KEEP, pieces, f"already holds the intact frames of {source_name}")
+        return FileChange(rel, CREATE, pieces, what)
+
+    # ----- segments.idx, head.state, temp files -------------------------------------------
+
+    def _replace_small(self, name: str, new: bytes, what: str, reason: str) -> None:
+        rel = self._rel(name)
+        old = read_file(os.path.join(self.path, name))
+        self.plan.originals[rel] = old
+        if old:
+            self.plan.removals.append(Removal(rel, 0, len(old), reason))
+        self.plan.changes.append(FileChange(rel, METADATA, [Piece(None, data=new)], what))
+
+    def _plan_index(self, final: list[int]) -> None:
+        layout = self.layout
+        ids = layout.index_ids
+        if ids is None and not final:
+            return  # a directory with nothing in it: nothing to index
+        wanted = final or [0]
+        if ids is not None:
+            if not ids and set(final) <= {0}:
+                return  # an empty index means "segment 0 only"
+            if layout.index_is_sorted and set(ids) == set(wanted):
+                return  # duplicates the crate itself writes are harmless
+            problem = "out of order" if not layout.index_is_sorted else (
+                f"lists {_ids(ids)}, the segment files are {_ids(wanted)}")
+        else:
+            problem = layout.index_error or "unreadable"
+        self._replace_small(INDEX_NAME, encode_index(wanted), f"rebuilt from the segment files ({problem})",
+                            f"segments.idx replaced: {problem}")
+
+    def _plan_head(self, final: list[int]) -> None:
+        layout = self.layout
+        if not final:
+            return
+        wanted = segment_name(final[-1])
+        needed = len(final) > 1 or final[-1] != 0
+        if layout.head_error is not None:
+            problem = f"unreadable: {layout.head_error}"
+        elif layout.head_segment is None:
+            if not needed:
+                return
+            problem = "missing"
+        elif layout.head_segment != wanted:
+            problem = f"stale: names {layout.head_segment}, the active segment is {wanted}"
+        else:
+            return
+        self._replace_small(HEAD_STATE_NAME, encode_head_state(wanted), f"rewritten ({problem})",
+                            f"head.state replaced: {problem}")
+
+    def _plan_temp_files(self) -> None:
+        for name in sorted(self.layout.other_files):
+            full = os.path.join(self.path, name)
+            if not name.endswith(TEMP_SUFFIX) or not os.path.isfile(full) or os.path.islink(full):
+                continue
+            rel = self._rel(name)
+            data = read_file(full) or b""
+            self.plan.originals[rel] = data
+            if data:
+                self.plan.removals.append(Removal(rel, 0, len(data), "stray temp file of an interrupted rename"))
+            self.plan.changes.append(FileChange(rel, DELETE, [], f"stray temp file removed ({len(data)} bytes saved)"))
+
+    def notes(self) -> None:
+        for a, b in self.gaps:
+            self.plan.notes.append(Note(self.rel, f"ids {a}..{b - 1} are lost; readers report the gap"))
+
+
+def _ids(ids: list[int]) -> str:
+    return "[" + ", ".join(map(str, ids[:8])) + (", ...]" if len(ids) > 8 else "]")
+
+
+def plan_stream(root, rel: str) -> tuple[Plan, list[tuple[int, int]]]:
+    """The repair plan of stream directory ``rel`` and the id ranges it leaves missing."""
+    planner = StreamPlanner(root, rel)
+    plan = planner.build()
+    if not plan.empty:
+        planner.notes()
+    return plan, planner.gaps
