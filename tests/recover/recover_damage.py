@@ -1,0 +1,139 @@
+"""Building damaged roots for the recover tests, and checking a root the way verify would."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from ironwal_cli.engine.layout import StreamLayout
+from ironwal_cli.engine.reader import StreamReader, decode_frame
+from ironwal_cli.engine.scan import Frame, map_file, scan
+from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.ops.listing import stream_names
+
+STREAM = "s"
+FRAMES_PER_SEGMENT = 5
+ENTRIES_PER_FRAME = 3
+
+
+def entry(i: int) -> bytes:
+    """Compressible entries (so LZ4 frames are smaller), each distinct, some with NUL and newlines."""
+    return (b"entry-%d\n\x00" % i) + bytes([65 + i % 26]) * 400
+
+
+def build_root(root: Path, compress: bool) -> dict[int, bytes]:
+    """Stream ``s``: two segments of 5 frames of 3 entries; returns every entry by id."""
+    options = WriteOptions(max_entries_per_segment=FRAMES_PER_SEGMENT * ENTRIES_PER_FRAME, compress=compress,
+                           min_compress_size=64)
+    written = {}
+    with StreamWriter(root, STREAM, options) as w:
+        for f in range(2 * FRAMES_PER_SEGMENT):
+            batch = [entry(f * ENTRIES_PER_FRAME + k) for k in range(ENTRIES_PER_FRAME)]
+            ids = w.append_batch(batch)
+            written.update(zip(ids, batch, strict=True))
+    return written
+
+
+def frames_of(path: Path) -> list[Frame]:
+    return [f for f in scan(map_file(path)) if isinstance(f, Frame)]
+
+
+@dataclass
+class Damage:
+    """Bytes a test damaged: the file, and the byte range (of the ORIGINAL file) that is no longer intact."""
+
+    path: Path
+    start: int
+    end: int  # in the original file; for a cut, the original size
+
+
+POSITIONS = {"first": 0, "middle": FRAMES_PER_SEGMENT // 2, "last": FRAMES_PER_SEGMENT - 1}
+KINDS = ("torn_header", "torn_payload", "bad_crc", "bad_magic", "garbage", "zeroed", "inserted")
+
+
+def damage(seg: Path, kind: str, index: int, seed: int = 1) -> Damage:
+    """Damage frame ``index`` of segment ``seg`` in one of the ways of KINDS."""
+    data = bytearray(seg.read_bytes())
+    frame = frames_of(seg)[index]
+    start, end = frame.offset, frame.end_offset
+    rng = random.Random(seed)
+    if kind == "torn_header":
+        del data[start + 10:]
+        result = Damage(seg, start, len(seg.read_bytes()))
+    elif kind == "torn_payload":
+        del data[start + 32 + frame.header.disk_size // 2:]
+        result = Damage(seg, start, len(seg.read_bytes()))
+    elif kind == "bad_crc":
+        data[end - 1] ^= 0x01
+        result = Damage(seg, start, end)
+    elif kind == "bad_magic":
+        data[start] ^= 0xFF
+        result = Damage(seg, start, end)
+    elif kind == "garbage":
+        data[start:end] = bytes(rng.randrange(256) for _ in range(end - start))
+        result = Damage(seg, start, end)
+    elif kind == "zeroed":
+        page_start = start - start % 512
+        page_end = min(page_start + 512, len(data))
+        data[page_start:page_end] = bytes(page_end - page_start)
+        result = Damage(seg, page_start, page_end)
+    elif kind == "inserted":  # garbage between frames: no entry is lost
+        data[start:start] = b"\xde\xad" * 20
+        result = Damage(seg, start, start)
+    else:
+        raise ValueError(kind)
+    seg.write_bytes(bytes(data))
+    return result
+
+
+def intact_ids(root: Path, written: dict[int, bytes], dmg: Damage, frames_by_seg: dict[Path, list[Frame]]):
+    """Ids of the entries whose frame the damage did not touch."""
+    lost = set()
+    for f in frames_by_seg[dmg.path]:
+        touches = f.offset < dmg.end and f.end_offset > dmg.start
+        if touches:
+            lost.update(range(f.header.start_id, f.header.end_id))
+    return {i: v for i, v in written.items() if i not in lost}
+
+
+def snapshot(path: Path) -> dict[str, str]:
+    """sha256 of every file under ``path`` (relative names)."""
+    out = {}
+    for dirpath, _, files in os.walk(path):
+        for name in files:
+            full = Path(dirpath) / name
+            out[str(full.relative_to(path))] = hashlib.sha256(full.read_bytes()).hexdigest()
+    return out
+
+
+def read_all(root: Path, name: str) -> tuple[dict[int, bytes], list[str]]:
+    warnings: list[str] = []
+    reader = StreamReader(root, name, allow_gaps=True, on_warning=warnings.append, name_is_dir=True)
+    return dict(reader.entries(0)), warnings
+
+
+def assert_clean(root: Path) -> None:
+    """What ``ironwal verify`` checks, until it lands: every frame intact, readable, files consistent."""
+    for name in stream_names(root):
+        layout = StreamLayout.read(root / name)
+        assert not [n for n in layout.other_files if n.endswith(".tmp")], layout.other_files
+        segs = layout.segment_ids
+        for s in segs:
+            path = layout.segment_path(s)
+            expected = s
+            for item in scan(map_file(path)):
+                assert isinstance(item, Frame), (path, item)
+                decode_frame(path, item.offset, item.header, item.payload)
+                assert item.header.start_id == expected, (path, item.header.start_id, expected)
+                expected = item.header.end_id
+            assert segs[-1] == s or expected <= segs[segs.index(s) + 1], (path, "overlaps the next segment")
+        if segs:
+            ids = layout.index_ids
+            assert ids is not None, (name, layout.index_error)
+            assert (not ids and segs == [0]) or (layout.index_is_sorted and set(ids) == set(segs)), (name, ids)
+            if len(segs) > 1 or segs[-1] != 0:
+                assert layout.head_segment == layout.segment_files[segs[-1]], (name, layout.head_segment)
+        read_all(root, name)  # raises on any damage
