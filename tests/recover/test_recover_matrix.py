@@ -61,6 +61,9 @@ def test_recover_matrix(tmp_path, pristine, kind, position, compress, segment):
     damaged = seg.read_bytes()
     intact = intact_ids(root, written, dmg, frames)
     damaged_snapshot = snapshot(root)
+    plan = recover(root, dry_run=True)
+    assert plan.repairs_needed and plan.run is None
+    assert snapshot(root) == damaged_snapshot and not (root.parent / "wal.quarantine").exists()
 
     report = recover(root)
     assert report.repairs_needed and report.run
