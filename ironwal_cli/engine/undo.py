@@ -22,6 +22,12 @@ def _refuse(path, message: str) -> FormatError:
     return FormatError(path, None, f"{message}; undo refused, nothing was changed", kind="undo_refused")
 
 
+def _own_temp(path: str, state: dict | None, entries: dict) -> bool:
+    """``path`` is the temp file of an ``atomic_write`` the run was killed in: it holds the new content."""
+    base = path[:-len(TEMP_SUFFIX)] if path.endswith(TEMP_SUFFIX) else None
+    return state is not None and base in entries and state == entries[base]["after"]
+
+
 def plan_undo(root: str | os.PathLike, run_dir: str | os.PathLike) -> tuple[dict, dict[str, bytes | None]]:
     """(manifest, {path: bytes to restore, or None to delete}); refuses when anything changed since."""
     root, run_dir = Path(root), Path(run_dir)
@@ -30,10 +36,14 @@ def plan_undo(root: str | os.PathLike, run_dir: str | os.PathLike) -> tuple[dict
     current = {path: read_file(root / path) for path in entries}
     for path, f in entries.items():
         state = digest(current[path])
-        if state != f["after"] and state != f["before"]:
+        if state != f["after"] and state != f["before"] and not _own_temp(path, state, entries):
             raise _refuse(root / path, "changed since the recover run")
     blobs = {r["blob"]: r for r in manifest["removed"]}
     restore: dict[str, bytes | None] = {}
+    for path, f in entries.items():  # temp files of replacements the run did not finish
+        temp = path + TEMP_SUFFIX
+        if f["after"] is not None and temp not in entries and _own_temp(temp, digest(read_file(root / temp)), entries):
+            restore[temp] = None
     for path, f in entries.items():
         if f["before"] == f["after"] or digest(current[path]) == f["before"]:
             continue  # unchanged by the run, or already put back
