@@ -104,7 +104,7 @@ class StreamPlanner:
         for item in checked_items(os.path.join(self.path, name), data):
             if isinstance(item, Problem):
                 torn = item.kind in (TORN_HEADER, TORN_PAYLOAD) and item.offset + item.length == len(data)
-                label = "torn tail" if torn else f"damaged ({item.kind})"
+                label = "torn tail" if torn else item.kind
                 removals.append(Removal(rel, item.offset, item.length, f"{label}: {item.message}"))
                 damage = item
                 continue
@@ -129,11 +129,9 @@ class StreamPlanner:
         return outputs
 
     def _describe(self, removals: list[Removal], outputs: list[_Output]) -> str:
-        quarantined = sum(r.length for r in removals)
-        parts = [f"{quarantined} damaged bytes quarantined ({', '.join(r.reason.split(':')[0] for r in removals)})"]
-        if len(outputs) > 1:
-            parts.append("intact frames after the damage moved to " +
-                         ", ".join(segment_name(o.start_id) for o in outputs[1:]))
+        parts = [f"quarantined {r.length} bytes at offset {r.offset} ({r.reason.split(':')[0]})" for r in removals]
+        for out in outputs[1:]:
+            parts.append(f"ids from {out.start_id} continue in {segment_name(out.start_id)}")
         return "; ".join(parts)
 
     def _new_segment(self, out: _Output, source_name: str, segments: dict[int, str]) -> FileChange:

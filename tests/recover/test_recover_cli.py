@@ -126,3 +126,20 @@ def test_recover_waits_for_the_writer_lock(damaged):
         result = ironwal("recover", "-r", str(damaged), "--lock-timeout", "0.2")
     assert result.returncode == 4 and b"lock" in result.stderr
     assert snapshot(damaged) == before
+
+
+def test_every_option_is_in_the_man_page_and_help():
+    import inspect
+    import re
+
+    page = (Path(__file__).resolve().parents[2] / "man" / "ironwal-recover.1").read_text()
+    help_text = runner.invoke(app, ["recover", "--help"], env={"COLUMNS": "200"}).stdout
+    command = next(c for c in app.registered_commands if c.callback.__name__ == "recover")
+
+    options = []
+    for param in inspect.signature(command.callback).parameters.values():
+        options += [d for d in getattr(param.default, "param_decls", None) or () if d.startswith("-")]
+    assert {"--dry-run", "-n", "--json", "--quarantine", "--undo", "--lock-timeout", "--root", "-r"} <= set(options)
+    for opt in options:
+        assert opt.replace("-", r"\-") in page, opt
+        assert re.search(re.escape(opt) + r"\b", help_text), opt
