@@ -18,7 +18,7 @@ from ..errors import FormatError
 from ..spec.codec import FRAME_MAGIC, FRAME_RAW, FrameHeader, encode_head_state, encode_index
 from .files import TEMP_SUFFIX, read_file
 from .layout import StreamLayout
-from .names import HEAD_STATE_NAME, INDEX_NAME, segment_name
+from .names import HEAD_STATE_NAME, INDEX_NAME, parse_segment_name, segment_name
 from .reader import decode_frame
 from .repair_plan import CREATE, DELETE, KEEP, METADATA, SHRINK, FileChange, Note, Piece, Plan, Removal
 from .scan import BAD_CRC, TORN_HEADER, TORN_PAYLOAD, Frame, Problem, map_file, scan
@@ -70,6 +70,7 @@ class StreamPlanner:
         self.layout = StreamLayout.read(self.path)
         self.plan = Plan()
         self.gaps: list[tuple[int, int]] = []  # missing id ranges [a, b) after the repair
+        self.next_id = 0  # one past the last intact id of the stream, as planned
 
     def _rel(self, name: str) -> str:
         return f"{self.rel}/{name}"
@@ -85,6 +86,7 @@ class StreamPlanner:
                 change = self._new_segment(out, name, segments)
                 new_files[out.start_id] = change
                 segments[out.start_id] = segment_name(out.start_id)
+        self._reserve_claimed_ids(segments, new_files)
         self.plan.changes += new_files.values()
         final = sorted(segments)
         self._plan_index(final)
@@ -115,12 +117,14 @@ class StreamPlanner:
             damage = None
             outputs[-1].add(item.offset, item.end_offset)
             expected = max(expected, h.end_id)
+        self.next_id = max(self.next_id, expected)
         if not removals:
             return outputs
         if damage is not None and is_active and damage.kind == BAD_CRC and _reservable(damage.header, expected):
             # The last frame was complete and is damaged: keep its ids reserved with an empty segment.
             outputs.append(_Output(damage.header.end_id))
             self.gaps.append((expected, damage.header.end_id))
+            self.next_id = damage.header.end_id
         self.plan.originals[rel] = data
         self.plan.removals += removals
         kept = outputs[0]
@@ -133,6 +137,23 @@ class StreamPlanner:
         for out in outputs[1:]:
             parts.append(f"ids from {out.start_id} continue in {segment_name(out.start_id)}")
         return "; ".join(parts)
+
+    def _reserve_claimed_ids(self, segments: dict[int, str], new_files: dict[int, FileChange]) -> None:
+        """A segment id that segments.idx or head.state names beyond the data (a rotation whose file
+        is gone) means those ids were handed out: an empty segment keeps them reserved, as the
+        crate and our writer would take that id as the active segment anyway."""
+        claimed = list(self.layout.index_ids or [])
+        head = parse_segment_name(self.layout.head_segment or "")
+        if head is not None:
+            claimed.append(head)
+        top = max(claimed, default=0)
+        if top <= self.next_id or top in segments:
+            return
+        self.gaps.append((self.next_id, top))
+        new_files[top] = FileChange(self._rel(segment_name(top)), CREATE, [],
+                                    f"new empty segment: segments.idx or head.state names it, ids below {top} "
+                                    "stay reserved")
+        segments[top] = segment_name(top)
 
     def _new_segment(self, out: _Output, source_name: str, segments: dict[int, str]) -> FileChange:
         rel_src = self._rel(source_name)

@@ -15,7 +15,7 @@ from ironwal_cli.ops.recover import recover, undo
 from ironwal_cli.spec.codec import encode_head_state, encode_index
 
 SAMPLES = Path(__file__).resolve().parents[2] / "format" / "samples"
-S0, S2, S4 = (f"{i:020d}.wal" for i in (0, 2, 4))
+S0, S2, S4, S9 = (f"{i:020d}.wal" for i in (0, 2, 4, 9))
 
 
 @pytest.fixture(scope="module")
@@ -46,10 +46,37 @@ DAMAGE = {
     "head-missing": lambda r: _head(r).unlink(),
     "head-unreadable": lambda r: _head(r).write_bytes(b"\x07garbage"),
     "head-stale": lambda r: _head(r).write_bytes(encode_head_state(S2)),
-    "head-names-missing-file": lambda r: _head(r).write_bytes(encode_head_state(f"{9:020d}.wal")),
     "stray-temp-files": lambda r: ((r / "s" / "head.state.tmp").write_bytes(encode_head_state(S4)),
                                    (r / "s" / (S4 + ".tmp")).write_bytes(b"half a segment")),
 }
+
+
+RESERVE = {
+    "head-names-missing-file": lambda r: _head(r).write_bytes(encode_head_state(f"{9:020d}.wal")),
+    "index-names-missing-file": lambda r: _idx(r).write_bytes(encode_index([0, 2, 4, 9])),
+}
+
+
+@pytest.mark.parametrize("name", list(RESERVE))
+def test_ids_claimed_beyond_the_data_stay_reserved(tmp_path, three_segments, name):
+    """The crate (and our writer) take the id named there as the active segment: never reuse ids below it."""
+    root = tmp_path / "wal"
+    shutil.copytree(three_segments, root)
+    RESERVE[name](root)
+    damaged = snapshot(root)
+    report = recover(root)
+    assert_clean(root)
+    layout = StreamLayout.read(root / "s")
+    assert layout.index_ids == [0, 2, 4, 9] and layout.head_segment == S9
+    assert (root / "s" / S9).read_bytes() == b""
+    entries, warnings = read_all(root, "s")
+    assert len(entries) == 6 and len(warnings) == 1 and "ids 6..8 are missing" in warnings[0]
+    assert ("s", "ids 6..8 are lost; readers report the gap") in report.notes
+    assert not recover(root, dry_run=True).repairs_needed
+    undo(root, report.run)
+    assert snapshot(root) == damaged
+    recover(root)
+    assert append_values(root, "s", [b"next"]) == range(9, 10)
 
 
 @pytest.mark.parametrize("name", list(DAMAGE))
