@@ -51,6 +51,17 @@ DAMAGE = {
 }
 
 
+def _damage_and_recover(root: Path, source: Path, damage):
+    """Copy, damage, recover: (root, snapshot of the damaged root, report, layout after); the root is clean."""
+    shutil.copytree(source, root)
+    damage(root)
+    damaged = snapshot(root)
+    report = recover(root)
+    assert report.repairs_needed
+    assert_clean(root)
+    return root, damaged, report, StreamLayout.read(root / "s")
+
+
 RESERVE = {
     "head-names-missing-file": lambda r: _head(r).write_bytes(encode_head_state(f"{9:020d}.wal")),
     "index-names-missing-file": lambda r: _idx(r).write_bytes(encode_index([0, 2, 4, 9])),
@@ -60,13 +71,7 @@ RESERVE = {
 @pytest.mark.parametrize("name", list(RESERVE))
 def test_ids_claimed_beyond_the_data_stay_reserved(tmp_path, three_segments, name):
     """The crate (and our writer) take the id named there as the active segment: never reuse ids below it."""
-    root = tmp_path / "wal"
-    shutil.copytree(three_segments, root)
-    RESERVE[name](root)
-    damaged = snapshot(root)
-    report = recover(root)
-    assert_clean(root)
-    layout = StreamLayout.read(root / "s")
+    root, damaged, report, layout = _damage_and_recover(tmp_path / "wal", three_segments, RESERVE[name])
     assert layout.index_ids == [0, 2, 4, 9] and layout.head_segment == S9
     assert (root / "s" / S9).read_bytes() == b""
     entries, warnings = read_all(root, "s")
@@ -81,14 +86,7 @@ def test_ids_claimed_beyond_the_data_stay_reserved(tmp_path, three_segments, nam
 
 @pytest.mark.parametrize("name", list(DAMAGE))
 def test_metadata_repair(tmp_path, three_segments, name):
-    root = tmp_path / "wal"
-    shutil.copytree(three_segments, root)
-    DAMAGE[name](root)
-    damaged = snapshot(root)
-    report = recover(root)
-    assert report.repairs_needed
-    assert_clean(root)
-    layout = StreamLayout.read(root / "s")
+    root, damaged, report, layout = _damage_and_recover(tmp_path / "wal", three_segments, DAMAGE[name])
     assert layout.index_ids == [0, 2, 4] and layout.head_segment == S4
     assert read_all(root, "s") == ({i: v for i, v in enumerate([b"x0", b"y0", b"x1", b"y1", b"x2", b"y2"])}, [])
     manifest = json.loads((Path(report.run) / "manifest.json").read_bytes())
