@@ -59,7 +59,9 @@ class QuarantineRun:
 
     def _open(self) -> Path:
         if self.path is None:
-            self.base.mkdir(parents=True, exist_ok=True)
+            if not self.base.is_dir():
+                self.base.mkdir(parents=True, exist_ok=True)
+                fsync_dir(self.base.parent)  # the quarantine folder itself must survive a power cut
             stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
             for n in range(1000):
                 candidate = self.base / (f"{stamp}" if n == 0 else f"{stamp}-{n}")
