@@ -32,6 +32,13 @@ def repaired(tmp_path, source):
     return root, Path(report.run), before
 
 
+def assert_undo_refused(root: Path, run: Path, match: str) -> None:
+    now = snapshot(root)
+    with pytest.raises(FormatError, match=match):
+        undo(root, run)
+    assert snapshot(root) == now
+
+
 def test_undo_twice_is_harmless(repaired):
     root, run, before = repaired
     undo(root, run)
@@ -46,19 +53,13 @@ def test_undo_refuses_altered_quarantine(repaired):
     manifest = json.loads((run / "manifest.json").read_bytes())
     blob = run / manifest["removed"][0]["blob"]
     blob.write_bytes(b"X" + blob.read_bytes()[1:])
-    after = snapshot(root)
-    with pytest.raises(FormatError, match="quarantined bytes missing or altered"):
-        undo(root, run)
-    assert snapshot(root) == after
+    assert_undo_refused(root, run, "quarantined bytes missing or altered")
 
 
 def test_undo_refuses_a_deleted_new_segment(repaired):
     root, run, _ = repaired
     (root / STREAM / f"{9:020d}.wal").unlink()  # the intact frames moved there are gone
-    after = snapshot(root)
-    with pytest.raises(FormatError, match="no longer as the run left it; undo refused"):
-        undo(root, run)
-    assert snapshot(root) == after
+    assert_undo_refused(root, run, "no longer as the run left it; undo refused")
 
 
 def test_undo_dry_run_lists_and_changes_nothing(repaired):
