@@ -68,8 +68,9 @@ class StorageError(IronwalError, OSError):
 
     @classmethod
     def from_oserror(cls, err: OSError, action: str = "") -> "StorageError":
-        what = f"{action} " if action else ""
         name = err.filename if err.filename is not None else ""
-        new = cls(f"{what}{name}: {err.strerror or err}".strip())
+        where = f"{action} {name}".strip()
+        reason = err.strerror or str(err)
+        new = cls(f"{where}: {reason}" if where else reason)
         new.errno = err.errno
         return new

@@ -44,6 +44,8 @@ def handles_errors(fn):
             return fn(*args, **kwargs)
         except IronwalError as err:
             raise fail(str(err), err.exit_code) from None
+        except typer.BadParameter as err:  # a value check inside a command: one line too, not a box
+            raise fail(err.format_message(), EXIT_USAGE) from None
         except BrokenPipeError:
             quiet_broken_pipe()
             raise typer.Exit(0) from None

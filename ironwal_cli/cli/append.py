@@ -11,13 +11,16 @@ import typer
 from ._app import RootOption, app, handles_errors, warn
 from .choices import SyncMode
 from .params import parse_limit, parse_size
+from .sharded_append import SHARDS_HELP
 
 
 @app.command()
 @handles_errors
 def append(
-    stream: str = typer.Argument(..., help="Stream key (sanitized to a directory name as the crate does)."),
-    values: Optional[List[str]] = typer.Argument(None, help="Entries; together one atomic batch. "
+    stream: str | None = typer.Argument(None, show_default=False, metavar="STREAM",
+                                           help="Stream key (sanitized to a directory name as the crate does). "
+                                           "Required, except with --key or -K (sharded roots)."),
+    values: Optional[List[str]] = typer.Argument(None, metavar="VALUE", help="Entries; together one atomic batch. "
                                                  "Without VALUE, entries are read from stdin."),
     root: Path = RootOption,
     null: bool = typer.Option(False, "-0", "--null", help="Stdin holds NUL-terminated entries."),
@@ -40,7 +43,15 @@ def append(
     lock_timeout: float = typer.Option(10.0, "--lock-timeout", envvar="IRONWAL_LOCK_TIMEOUT", min=0,
                                        help="Seconds to wait for another writer's lock."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print nothing."),
-    json_out: bool = typer.Option(False, "--json", help='Print one object {"stream", "first", "count", "next"}.'),
+    json_out: bool = typer.Option(False, "--json", help='Print one object {"stream", "first", "count", "next"} '
+                                  '(routed: one per shard, with "shard").'),
+    key: str | None = typer.Option(None, "--key", help="Sharded root: route the values to this key's shard "
+                                      "(no STREAM argument). Prints SHARD ID per entry."),
+    key_sep: str | None = typer.Option(None, "-K", "--key-separator",
+                                          help="Sharded root: stdin holds KEY<SEP>VALUE records; route each value "
+                                          "by its key."),
+    shards: int | None = typer.Option(None, "--shards", envvar="IRONWAL_SHARDS", min=1, max=65535,
+                                         help=SHARDS_HELP),
 ) -> None:
     """Append entries to STREAM and print the id of each, once it is durable.
 
@@ -54,6 +65,9 @@ def append(
         raise typer.BadParameter("choose one of -0/--null and --whole")
     if values and (null or whole):
         raise typer.BadParameter("-0/--null and --whole read stdin; they take no VALUE arguments")
+    routed = key is not None or key_sep is not None
+    if not routed and stream is None:
+        raise typer.BadParameter("missing STREAM (or give --key KEY / -K SEP to append to a sharded root)")
     options = WriteOptions(
         max_segment_size=parse_size(max_segment_size),
         max_entries_per_segment=parse_limit(max_entries_per_segment),
@@ -62,6 +76,13 @@ def append(
         min_compress_size=parse_size(min_compress_size),
         lock_timeout=lock_timeout,
     )
+    if routed:
+        from . import sharded_append
+
+        mode = "whole" if whole else "null" if null else "lines"
+        sharded_append.run(root, stream, values, key=key, key_sep=key_sep, shards=shards, mode=mode, batch=batch,
+                           linger=linger / 1000, options=options, quiet=quiet, json_out=json_out)
+        return
     if values:
         encoded = [v.encode("utf-8", "surrogateescape") for v in values]
         ranges = [append_values(root, stream, encoded, options, on_warning=warn)]

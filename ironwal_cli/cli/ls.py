@@ -15,17 +15,32 @@ def ls(
     root: Path = RootOption,
     json_out: bool = typer.Option(False, "--json", help="Print a JSON array of objects."),
 ) -> None:
-    """One row per stream: name, segments, first id, next id, bytes on disk."""
+    """One row per stream: name, segments, first id, next id, bytes on disk.
+
+    A sharded root (one with checkpoints.log or HEAD) lists its shards, then a checkpoint
+    summary; its --json is an object {"streams": [...], "checkpoints": {...}}.
+    """
     from ..ops.listing import list_streams
+    from ..sharded.checkpoints import is_sharded_root
 
     streams = list_streams(root)
+    summary = None
+    if is_sharded_root(root):
+        from ..ops.checkpoint import checkpoint_summary
+
+        summary = checkpoint_summary(root)
     if json_out:
         import json
 
-        typer.echo(json.dumps([s.to_dict() for s in streams]))
+        rows = [s.to_dict() for s in streams]
+        typer.echo(json.dumps(rows if summary is None else {"streams": rows, "checkpoints": summary.to_dict()}))
         return
     from .tables import print_table
 
     print_table(["stream", "segments", "first", "next", "bytes"],
                 [[s.name, s.segments, s.first_id, s.next_id, s.bytes] for s in streams],
                 title=f"{root}")
+    if summary is not None:
+        from .sharded_summary import summary_line
+
+        typer.echo(summary_line(summary))

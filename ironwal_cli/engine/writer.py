@@ -11,9 +11,9 @@ several processes can append to one stream without interleaving.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 from ..errors import DamagedTailError, StorageError, UsageError
 from ..spec.codec import (
@@ -245,7 +245,11 @@ class StreamWriter:
         """The active segment's descriptor, creating the file at the first write into it."""
         if self._fd is None:
             path = self.path / segment_name(self._active)
-            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644)
+            try:
+                self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
+            except FileNotFoundError:
+                self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644)
+                fsync_dir(self.path)  # the new file's name must survive a power cut like its data
             self._remember()
         return self._fd
 
@@ -339,13 +343,15 @@ class StreamWriter:
         fd = self._open_active()
         try:
             write_all(fd, data)
-        except OSError:
+        except OSError as err:
             # Disk full or similar: take the partial frame back out, leave the file as it was.
             try:
                 os.ftruncate(fd, self._size)
             except OSError:
                 pass
             self._stamp = None
+            if err.filename is None:  # os.write names no file: name the segment for the user
+                err.filename = os.fspath(self.path / segment_name(self._active))
             raise
         self._size += len(data)
         self._count += len(entries)
@@ -371,3 +377,11 @@ class StreamWriter:
         self._index_empty = False
         self._remember()
         self.rotations += 1
+
+
+def measure_segment(path: Path, start_id: int) -> tuple[int, int, int]:
+    """(size, entries, next id) of a stream's active segment; DamagedTailError on any damage in it.
+
+    For callers that hold the stream's lock themselves (a checkpoint reading every shard's cut).
+    """
+    return StreamWriter._measure(path, start_id)

@@ -16,11 +16,12 @@ from ..engine.lock import DEFAULT_LOCK_TIMEOUT, locked_dir
 from ..engine.names import sanitize_key
 from ..engine.quarantine import QuarantineRun, check_outside, default_quarantine, read_manifest, write_manifest
 from ..engine.repair_apply import apply_plan
-from ..engine.repair_checkpoints import is_sharded_root, plan_checkpoints
 from ..engine.repair_plan import KEEP, Plan
 from ..engine.repair_stream import plan_stream
 from ..engine.undo import apply_undo, plan_undo
 from ..errors import NotFoundError
+from ..sharded.checkpoints import is_sharded_root
+from ..sharded.repair import plan_checkpoints
 from .listing import stream_names
 
 

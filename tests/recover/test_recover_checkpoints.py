@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from recover_damage import assert_clean, snapshot
 
-from ironwal_cli.engine.repair_checkpoints import scan_log
 from ironwal_cli.ops.recover import recover, undo
+from ironwal_cli.sharded.repair import scan_log
 from ironwal_cli.spec.codec import decode_head, encode_head
 
 CASE = Path(__file__).resolve().parents[2] / "format" / "samples" / "conformance" / "sharded-async-offsets" / "root"

@@ -12,67 +12,40 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from typing import NamedTuple
-from zlib import crc32
 
-from ..spec.codec import (
-    CHECKPOINT_MAGIC,
-    CHECKPOINT_RECORD_PREFIX,
-    Checkpoint,
-    decode_checkpoint_payload,
-    decode_head,
-    encode_head,
-)
-from .files import read_file
-from .repair_plan import DELETE, METADATA, SHRINK, FileChange, Piece, Plan, Removal
-
-LOG_NAME = "checkpoints.log"
-HEAD_NAME = "HEAD"
+from ..engine.files import read_file
+from ..engine.repair_plan import DELETE, METADATA, SHRINK, FileChange, Piece, Plan, Removal
+from ..spec.codec import CHECKPOINT_MAGIC, Checkpoint, decode_head, encode_head
+from .checkpoints import HEAD_NAME, LOG_NAME, parse_records
 
 
-class Record(NamedTuple):
+class Span(NamedTuple):
     offset: int
     length: int
     checkpoint: Checkpoint | None  # None: damaged bytes up to the next intact record
     message: str = ""
 
 
-def _record_at(data: bytes, pos: int) -> tuple[Checkpoint | None, int, str]:
-    """(checkpoint, length, problem) of the record at ``pos``."""
-    prefix = CHECKPOINT_RECORD_PREFIX.size
-    if len(data) - pos < prefix:
-        return None, 0, f"torn record: {len(data) - pos} bytes, a record prefix needs {prefix}"
-    magic, crc, n = CHECKPOINT_RECORD_PREFIX.unpack_from(data, pos)
-    if magic != CHECKPOINT_MAGIC:
-        return None, 0, f"bad magic {magic!r}"
-    payload = data[pos + prefix:pos + prefix + n]
-    if len(payload) < n:
-        return None, 0, f"torn record: payload claims {n} bytes, {len(payload)} present"
-    if crc32(payload) != crc:
-        return None, 0, "CRC mismatch"
-    try:
-        return decode_checkpoint_payload(payload), prefix + n, ""
-    except ValueError as err:
-        return None, 0, f"undecodable payload: {err}"
+def _record_at(data: bytes, pos: int):
+    """The intact record starting at ``pos`` (offsets relative to it), or the (offset, problem) found there."""
+    return next(parse_records(data[pos:]))
 
 
-def scan_log(data: bytes) -> Iterator[Record]:
+def scan_log(data: bytes) -> Iterator[Span]:
+    """Every intact record and every damaged range, resynchronising after damage on the next intact record."""
     pos, end = 0, len(data)
     while pos < end:
-        cp, length, problem = _record_at(data, pos)
-        if cp is not None:
-            yield Record(pos, length, cp)
-            pos += length
+        item = _record_at(data, pos)
+        if not isinstance(item, tuple):
+            yield Span(pos, len(item.raw), item.checkpoint)
+            pos += len(item.raw)
             continue
         nxt = data.find(CHECKPOINT_MAGIC, pos + 1)
-        while nxt >= 0 and _record_at(data, nxt)[0] is None:
+        while nxt >= 0 and isinstance(_record_at(data, nxt), tuple):
             nxt = data.find(CHECKPOINT_MAGIC, nxt + 1)
         nxt = end if nxt < 0 else nxt
-        yield Record(pos, nxt - pos, None, problem)
+        yield Span(pos, nxt - pos, None, item[1])
         pos = nxt
-
-
-def is_sharded_root(root: str | os.PathLike) -> bool:
-    return any(os.path.isfile(os.path.join(root, n)) for n in (LOG_NAME, HEAD_NAME))
 
 
 def plan_checkpoints(root: str | os.PathLike) -> Plan:

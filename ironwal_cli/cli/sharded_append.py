@@ -1,0 +1,65 @@
+"""``ironwal append --key KEY`` / ``-K SEP``: routed appends to a sharded root (called by ``append``)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+import typer
+
+SHARDS_HELP = ("Shard count of a sharded root; checked against checkpoints.log, which supplies it when omitted. "
+               "Used with --key/-K.")
+
+
+def _encode(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
+
+
+def run(root: Path, stream: str | None, values: list[str] | None, *, key: str | None, key_sep: str | None,
+        shards: int | None, mode: str, batch: int, linger: float, options, quiet: bool, json_out: bool) -> None:
+    """Dispatch a routed append and print ``SHARD ID`` per entry (or JSON objects with ``shard``)."""
+    from ..ops.sharded_append import append_keyed, append_keyed_from, append_routed_from
+    from ._app import warn
+
+    args = ([stream] if stream is not None else []) + list(values or [])
+    if key is not None and key_sep is not None:
+        raise typer.BadParameter("choose one of --key and -K/--key-separator")
+    if args and mode != "lines":
+        raise typer.BadParameter("-0/--null and --whole read stdin; they take no VALUE arguments")
+    if key_sep is not None:
+        if args:
+            raise typer.BadParameter("-K reads KEY<SEP>VALUE records from stdin; it takes no STREAM or VALUE")
+        groups = append_routed_from(root, sys.stdin.fileno(), _encode(key_sep), shards=shards, mode=mode,
+                                    batch_size=batch, linger=linger, options=options, on_warning=warn)
+        _report(groups, quiet, json_out)
+        return
+    if args:  # with --key there is no STREAM: every argument is a value
+        shard, ids = append_keyed(root, _encode(key), [_encode(v) for v in args], shards=shards, options=options,
+                                 on_warning=warn)
+        _report([[(shard, i) for i in ids]], quiet, json_out)
+        return
+    shard, ranges = append_keyed_from(root, _encode(key), sys.stdin.fileno(), shards=shards, mode=mode,
+                                      batch_size=batch, linger=linger, options=options, on_warning=warn)
+    _report(([(shard, i) for i in ids] for ids in ranges), quiet, json_out)
+
+
+def _report(groups: Iterable[list[tuple[int, int]]], quiet: bool, json_out: bool) -> None:
+    """``SHARD ID`` lines as each group becomes durable; with --json one object per shard at the end."""
+    from ..sharded.routing import shard_name
+
+    out = sys.stdout
+    totals: dict[int, dict] = {}
+    for placed in groups:
+        if not quiet and not json_out and placed:
+            out.write("".join(f"{s} {i}\n" for s, i in placed))
+            out.flush()
+        for s, i in placed:
+            t = totals.setdefault(s, {"shard": s, "stream": shard_name(s), "first": i, "count": 0, "next": i})
+            t["count"] += 1
+            t["next"] = max(t["next"], i + 1)
+    if json_out and not quiet:
+        for s in sorted(totals):
+            out.write(json.dumps(totals[s]) + "\n")
+        out.flush()

@@ -1,0 +1,99 @@
+"""Routed appends to a sharded root: one key's values, or ``KEY<SEP>VALUE`` records from a stream.
+
+Each shard is an ordinary stream (``shard_NN``) written by ``StreamWriter``; the shard count is
+resolved (and checked) once, before anything is written. Records read together are grouped
+per shard, so each shard gets one batch per group and the values of one key keep their order.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+
+from ..engine.writer import StreamWriter, WriteOptions
+from ..errors import UsageError
+from ..sharded.checkpoints import ensure_log
+from ..sharded.routing import route, shard_name
+from ..sharded.shards import resolve_shard_count
+from .append import Warn, append_from, append_values
+from .entry_input import read_batches
+
+Placed = tuple[int, int]  # (shard, id)
+
+
+def open_sharded(root: str | os.PathLike, shards: int | None) -> int:
+    """The root's shard count (``shards`` checked against the log); creates the empty log like the crate."""
+    count = resolve_shard_count(root, shards)
+    ensure_log(root)
+    return count
+
+
+def append_keyed(root: str | os.PathLike, key: bytes, values: Sequence[bytes], *, shards: int | None = None,
+                 options: WriteOptions | None = None, on_warning: Warn | None = None) -> tuple[int, range]:
+    """Append ``values`` (one batch) to the shard of ``key``; returns (shard, ids)."""
+    shard = route(key, open_sharded(root, shards))
+    return shard, append_values(root, shard_name(shard), values, options, on_warning)
+
+
+def append_keyed_from(root: str | os.PathLike, key: bytes, fd: int, *, shards: int | None = None,
+                      mode: str = "lines", batch_size: int = 1000, linger: float = 0.05,
+                      options: WriteOptions | None = None,
+                      on_warning: Warn | None = None) -> tuple[int, Iterator[range]]:
+    """Entries from ``fd`` all go to the shard of ``key``; returns (shard, the ids of each batch as written)."""
+    shard = route(key, open_sharded(root, shards))
+    return shard, append_from(root, shard_name(shard), fd, mode=mode, batch_size=batch_size, linger=linger,
+                              options=options, on_warning=on_warning)
+
+
+def split_record(record: bytes, sep: bytes, number: int) -> tuple[bytes, bytes]:
+    key, found, value = record.partition(sep)
+    if not found:
+        raise UsageError(f"record {number} has no key separator {sep!r}: {record[:60]!r}")
+    return key, value
+
+
+def append_routed_from(root: str | os.PathLike, fd: int, sep: bytes, *, shards: int | None = None,
+                       mode: str = "lines", batch_size: int = 1000, linger: float = 0.05,
+                       options: WriteOptions | None = None,
+                       on_warning: Warn | None = None) -> Iterator[list[Placed]]:
+    """Read ``KEY<SEP>VALUE`` records from ``fd`` and route each value by its key.
+
+    Yields, per group of records read together, the (shard, id) of each record in input order,
+    once the group is durable (strict and batch modes). A record without ``sep`` stops the run
+    with a UsageError; the groups before it are written.
+    """
+    if not sep:
+        raise UsageError("the key separator must not be empty")
+    if mode not in ("lines", "null"):
+        raise UsageError("routed records are lines or NUL-terminated, not --whole")
+    count = open_sharded(root, shards)
+    writers: dict[int, StreamWriter] = {}
+    number = 0
+    cache: dict[bytes, int] = {}
+    try:
+        for group in read_batches(fd, mode, batch_size, linger):
+            routes: list[int] = []
+            per_shard: dict[int, list[bytes]] = {}
+            for batch in group:
+                for record in batch:
+                    number += 1
+                    key, value = split_record(record, sep, number)
+                    shard = cache.get(key)
+                    if shard is None:
+                        shard = cache[key] = route(key, count)
+                        if len(cache) > 100_000:
+                            cache.clear()
+                    routes.append(shard)
+                    per_shard.setdefault(shard, []).append(value)
+            cursors = {}
+            for shard, values in per_shard.items():
+                writer = writers.get(shard)
+                if writer is None:
+                    writer = writers[shard] = StreamWriter(root, shard_name(shard), options, on_warning)
+                chunks = [values[i:i + batch_size] for i in range(0, len(values), batch_size)]
+                ids = [i for r in writer.append_batches(chunks) for i in r]
+                cursors[shard] = iter(ids)
+            yield [(shard, next(cursors[shard])) for shard in routes]
+    finally:
+        for writer in writers.values():
+            writer.close()

@@ -1,0 +1,227 @@
+"""``checkpoints.log`` and ``HEAD`` of a sharded root: reading, appending, compaction.
+
+The log is CKPT records back to back (``spec.codec``). Like the crate, a reader keeps every
+intact record up to the first damaged one and reports where the damage starts; a later
+record with the same id wins; the latest checkpoint is the one HEAD names, else the newest by
+timestamp. The log is only ever appended to (fsync) or replaced whole (``atomic_write``);
+records that compaction drops are appended to an archive beside the quarantine first.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from zlib import crc32
+
+from ..engine.files import append_synced, atomic_write, fsync_dir, read_file
+from ..errors import FormatError, NotFoundError, UsageError
+from ..spec.codec import (
+    CHECKPOINT_MAGIC,
+    CHECKPOINT_RECORD_PREFIX,
+    Checkpoint,
+    decode_checkpoint_payload,
+    decode_head,
+    encode_checkpoint_record,
+    encode_head,
+)
+
+LOG_NAME = "checkpoints.log"
+HEAD_NAME = "HEAD"
+ARCHIVE_NAME = "checkpoints-archive.log"
+MAX_ID_LEN = 0xFFFF
+
+
+@dataclass(frozen=True)
+class Record:
+    """One intact record: the checkpoint, where it sits in its file, and its exact bytes."""
+
+    checkpoint: Checkpoint
+    offset: int
+    raw: bytes
+
+    @property
+    def checkpoint_id(self) -> bytes:
+        return self.checkpoint.checkpoint_id
+
+
+@dataclass
+class CheckpointLog:
+    """The intact records of a log file, in file order, and the damage that ended the scan (if any)."""
+
+    path: Path
+    records: list[Record] = field(default_factory=list)
+    damage_offset: int | None = None
+    damage: str | None = None
+    size: int = 0
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> CheckpointLog:
+        path = Path(path)
+        data = read_file(path) or b""
+        log = cls(path, size=len(data))
+        for item in parse_records(data):
+            if isinstance(item, Record):
+                log.records.append(item)
+            else:
+                log.damage_offset, log.damage = item
+        return log
+
+    def require_intact(self, action: str) -> None:
+        if self.damage is not None:
+            raise FormatError(self.path, self.damage_offset, f"{self.damage}; refusing to {action} a damaged "
+                              "checkpoint log (the intact records before this offset are still listed)",
+                              kind="bad_checkpoint")
+
+    def current(self) -> list[Record]:
+        """One record per id (the later record wins), oldest first by timestamp, ties in file order."""
+        latest: dict[bytes, Record] = {}
+        for rec in self.records:
+            latest.pop(rec.checkpoint_id, None)
+            latest[rec.checkpoint_id] = rec
+        return sorted(latest.values(), key=lambda r: r.checkpoint.timestamp_ns)
+
+    def find(self, checkpoint_id: bytes) -> Record:
+        for rec in reversed(self.records):
+            if rec.checkpoint_id == checkpoint_id:
+                return rec
+        raise NotFoundError(f"{self.path}: no checkpoint {display_id(checkpoint_id)!r}")
+
+    def shard_counts(self) -> set[int]:
+        return {rec.checkpoint.shard_count for rec in self.records}
+
+
+def parse_records(data: bytes):
+    """Yield each intact ``Record``, then ``(offset, message)`` at the first damage, if any."""
+    pos, end = 0, len(data)
+    prefix = CHECKPOINT_RECORD_PREFIX.size
+    while pos < end:
+        if end - pos < prefix:
+            yield pos, f"{end - pos} bytes at the end, a checkpoint record header needs {prefix}"
+            return
+        magic, crc, length = CHECKPOINT_RECORD_PREFIX.unpack_from(data, pos)
+        if magic != CHECKPOINT_MAGIC:
+            yield pos, f"bad magic {magic!r}, expected {CHECKPOINT_MAGIC!r}"
+            return
+        stop = pos + prefix + length
+        if stop > end:
+            yield pos, f"record claims {length} payload bytes, {end - pos - prefix} present"
+            return
+        payload = data[pos + prefix:stop]
+        if crc32(payload) != crc:
+            yield pos, f"CRC mismatch: stored 0x{crc:08x}, computed 0x{crc32(payload):08x}"
+            return
+        try:
+            checkpoint = decode_checkpoint_payload(payload)
+        except ValueError as err:
+            yield pos, f"bad checkpoint payload: {err}"
+            return
+        yield Record(checkpoint, pos, data[pos:stop])
+        pos = stop
+
+
+# ----- ids ---------------------------------------------------------------------------------
+
+
+def check_id(checkpoint_id: bytes) -> bytes:
+    if not 1 <= len(checkpoint_id) <= MAX_ID_LEN:
+        raise UsageError(f"checkpoint id of {len(checkpoint_id)} bytes: must be 1..{MAX_ID_LEN} bytes")
+    return checkpoint_id
+
+
+def parse_id(text: str, hex_id: bool = False) -> bytes:
+    """An id from the command line: text (UTF-8), or hex digits with ``--hex``."""
+    if hex_id:
+        try:
+            return check_id(bytes.fromhex(text))
+        except ValueError:
+            raise UsageError(f"{text!r} is not hex (with --hex the id is given as hex digits)") from None
+    return check_id(text.encode("utf-8", "surrogateescape"))
+
+
+def display_id(checkpoint_id: bytes) -> str:
+    """Text when the id is printable UTF-8, else its hex digits."""
+    try:
+        text = checkpoint_id.decode("utf-8")
+    except UnicodeDecodeError:
+        return checkpoint_id.hex()
+    return text if text.isprintable() else checkpoint_id.hex()
+
+
+# ----- files of a root ----------------------------------------------------------------------
+
+
+def log_path(root: str | os.PathLike) -> Path:
+    return Path(root) / LOG_NAME
+
+
+def head_path(root: str | os.PathLike) -> Path:
+    return Path(root) / HEAD_NAME
+
+
+def archive_path(root: str | os.PathLike) -> Path:
+    """``<root>.quarantine/checkpoints-archive.log``: beside the root, never inside it (a subdirectory is a stream)."""
+    root = Path(root).absolute()
+    return root.parent / f"{root.name}.quarantine" / ARCHIVE_NAME
+
+
+def is_sharded_root(root: str | os.PathLike) -> bool:
+    return log_path(root).is_file() or head_path(root).is_file()
+
+
+def read_head(root: str | os.PathLike) -> bytes | None:
+    """The id HEAD names; None without HEAD; FormatError when HEAD is damaged."""
+    path = head_path(root)
+    raw = read_file(path)
+    if raw is None:
+        return None
+    try:
+        return decode_head(raw)
+    except ValueError as err:
+        raise FormatError(path, 0, str(err), kind="bad_head") from None
+
+
+def latest(log: CheckpointLog, head: bytes | None) -> Record | None:
+    """The checkpoint HEAD names, else the newest by timestamp (the crate's load_latest)."""
+    if head is not None:
+        return log.find(head)
+    current = log.current()
+    return current[-1] if current else None
+
+
+def ensure_log(root: str | os.PathLike) -> None:
+    """Create an empty log (as the crate's ShardedWal::new does), marking the root as sharded."""
+    path = log_path(root)
+    if not path.exists():
+        Path(root).mkdir(parents=True, exist_ok=True)
+        append_synced(path, b"")
+        fsync_dir(root)
+
+
+def append_record(root: str | os.PathLike, checkpoint: Checkpoint) -> Record:
+    """Append one record (fsync), then point HEAD at it (temp + rename + fsync of the root)."""
+    path = log_path(root)
+    created = not path.exists()
+    record = encode_checkpoint_record(checkpoint)
+    offset = path.stat().st_size if not created else 0
+    append_synced(path, record)
+    if created:
+        fsync_dir(root)
+    atomic_write(head_path(root), encode_head(checkpoint.checkpoint_id))
+    return Record(checkpoint, offset, record)
+
+
+def rewrite_log(root: str | os.PathLike, kept: list[Record], dropped: list[Record]) -> Path | None:
+    """Archive ``dropped`` (append + fsync), THEN replace the log with ``kept``: nothing is lost at any point."""
+    archive = None
+    if dropped:
+        archive = archive_path(root)
+        if not archive.parent.is_dir():
+            archive.parent.mkdir(parents=True, exist_ok=True)
+            fsync_dir(archive.parent.parent)
+        new = not archive.exists()
+        append_synced(archive, b"".join(r.raw for r in dropped))
+        if new:
+            fsync_dir(archive.parent)
+    atomic_write(log_path(root), b"".join(r.raw for r in kept))
+    return archive
