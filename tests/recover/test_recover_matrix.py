@@ -43,17 +43,23 @@ def pristine(tmp_path_factory):
 
 
 CASES = [(k, p, c, s) for k in KINDS for p in POSITIONS for c in (False, True) for s in ("older", "active")]
+matrix = pytest.mark.parametrize("kind,position,compress,segment", CASES,
+                                 ids=[f"{k}-{p}-{'lz4' if c else 'raw'}-{s}" for k, p, c, s in CASES])
 
 
-@pytest.mark.parametrize("kind,position,compress,segment", CASES,
-                         ids=[f"{k}-{p}-{'lz4' if c else 'raw'}-{s}" for k, p, c, s in CASES])
-def test_recover_matrix(tmp_path, pristine, kind, position, compress, segment):
+def _copy(tmp_path: Path, pristine, compress: bool, segment: str):
+    """A fresh copy of the pristine root: (root, entries written, layout, path of the segment to damage)."""
     source, written = pristine(compress)
     root = tmp_path / "wal"
     shutil.copytree(source, root)
     layout = StreamLayout.read(root / STREAM)
     assert len(layout.segment_ids) == 2
-    seg = layout.segment_path(layout.segment_ids[0 if segment == "older" else 1])
+    return root, written, layout, layout.segment_path(layout.segment_ids[0 if segment == "older" else 1])
+
+
+@matrix
+def test_recover_matrix(tmp_path, pristine, kind, position, compress, segment):
+    root, written, layout, seg = _copy(tmp_path, pristine, compress, segment)
     frames = {p: frames_of(p) for p in map(layout.segment_path, layout.segment_ids)}
     if compress:
         assert all(f.header.frame_type == 1 for f in frames[seg])
@@ -110,15 +116,9 @@ def test_recover_matrix(tmp_path, pristine, kind, position, compress, segment):
     assert entries[new_id] == b"after"
 
 
-
-@pytest.mark.parametrize("kind,position,compress,segment", CASES,
-                         ids=[f"{k}-{p}-{'lz4' if c else 'raw'}-{s}" for k, p, c, s in CASES])
+@matrix
 def test_recover_then_undo_is_byte_identical(tmp_path, pristine, kind, position, compress, segment):
-    source, _ = pristine(compress)
-    root = tmp_path / "wal"
-    shutil.copytree(source, root)
-    layout = StreamLayout.read(root / STREAM)
-    seg = layout.segment_path(layout.segment_ids[0 if segment == "older" else 1])
+    root, _, _, seg = _copy(tmp_path, pristine, compress, segment)
     damage(seg, kind, POSITIONS[position])
     before = snapshot(root)
     report = recover(root)
