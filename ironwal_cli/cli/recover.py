@@ -60,7 +60,7 @@ def recover(
     --dry-run: nothing to do), 1 with --dry-run when repairs are needed.
     """
     from ..ops.recover import recover as run_recover
-    from ..ops.recover import undo as run_undo
+    from ..ops.recover import undo_recover as run_undo
 
     _install_kill_hook()
     if undo is not None:

@@ -123,7 +123,7 @@ def resolve_run(root: str | os.PathLike, run: str | os.PathLike, quarantine=None
     raise NotFoundError(f"{run}: no such quarantine run (looked in {base})")
 
 
-def undo(root: str | os.PathLike, run: str | os.PathLike, *, quarantine=None, dry_run: bool = False,
+def undo_recover(root: str | os.PathLike, run: str | os.PathLike, *, quarantine=None, dry_run: bool = False,
          lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> UndoReport:
     """Put every file recover run ``run`` changed back as it was; refuses if any changed since."""
     root = Path(root)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from recover_damage import assert_clean, snapshot
 
-from ironwal_cli.ops.recover import recover, undo
+from ironwal_cli.ops.recover import recover, undo_recover
 from ironwal_cli.sharded.repair import scan_log
 from ironwal_cli.spec.codec import decode_head, encode_head
 
@@ -66,7 +66,7 @@ def test_checkpoint_repair(tmp_path, name):
         assert blob == damaged_log[a:b] and hashlib.sha256(blob).hexdigest() == r["sha256"]
     assert_clean(root)
     assert not recover(root).repairs_needed
-    undo(root, report.run)
+    undo_recover(root, report.run)
     assert snapshot(root) == before
 
 

@@ -21,7 +21,7 @@ from ironwal_cli.engine.layout import StreamLayout
 from ironwal_cli.engine.reader import StreamReader
 from ironwal_cli.errors import FormatError
 from ironwal_cli.ops.listing import stream_names
-from ironwal_cli.ops.recover import recover, undo
+from ironwal_cli.ops.recover import recover, undo_recover
 from ironwal_cli.spec.codec import encode_head_state
 
 SUBPROCESS_POINTS = 10  # real `python -m ironwal_cli recover` processes, spread over the fsyncs
@@ -98,7 +98,7 @@ def check_after_kill(root: Path, quarantine: Path, reference, kill_at: int) -> N
     assert set(entries) <= set(after["m"][0]), kill_at
     killed_runs = sorted(p for p in quarantine.iterdir() if (p / "manifest.json").exists())
     for run in killed_runs:  # the killed run's undo data is consistent with the root
-        undo(root, run, dry_run=True)
+        undo_recover(root, run, dry_run=True)
 
     rerun = recover(root, quarantine=quarantine)
     assert observe_root(root) == after, kill_at
@@ -106,9 +106,9 @@ def check_after_kill(root: Path, quarantine: Path, reference, kill_at: int) -> N
     assert not recover(root, dry_run=True).repairs_needed
 
     if rerun.run:
-        undo(root, rerun.run)
+        undo_recover(root, rerun.run)
     for run in reversed(killed_runs):
-        undo(root, run)
+        undo_recover(root, run)
     assert snapshot(root) == snapshot(damaged), kill_at
 
 

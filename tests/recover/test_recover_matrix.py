@@ -26,7 +26,7 @@ from recover_damage import (
 
 from ironwal_cli.engine.layout import StreamLayout
 from ironwal_cli.engine.writer import StreamWriter
-from ironwal_cli.ops.recover import recover, undo
+from ironwal_cli.ops.recover import recover, undo_recover
 
 _built: dict[bool, tuple[Path, dict]] = {}
 
@@ -123,5 +123,5 @@ def test_recover_then_undo_is_byte_identical(tmp_path, pristine, kind, position,
     before = snapshot(root)
     report = recover(root)
     assert snapshot(root) != before
-    undo(root, report.run)
+    undo_recover(root, report.run)
     assert snapshot(root) == before

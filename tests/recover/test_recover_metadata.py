@@ -11,7 +11,7 @@ from recover_damage import assert_clean, read_all, snapshot
 
 from ironwal_cli.engine.layout import StreamLayout
 from ironwal_cli.ops.append import append_values
-from ironwal_cli.ops.recover import recover, undo
+from ironwal_cli.ops.recover import recover, undo_recover
 from ironwal_cli.spec.codec import encode_head_state, encode_index
 
 SAMPLES = Path(__file__).resolve().parents[2] / "format" / "samples"
@@ -78,7 +78,7 @@ def test_ids_claimed_beyond_the_data_stay_reserved(tmp_path, three_segments, nam
     assert len(entries) == 6 and len(warnings) == 1 and "ids 6..8 are missing" in warnings[0]
     assert ("s", "ids 6..8 are lost; readers report the gap") in report.notes
     assert not recover(root, dry_run=True).repairs_needed
-    undo(root, report.run)
+    undo_recover(root, report.run)
     assert snapshot(root) == damaged
     recover(root)
     assert append_values(root, "s", [b"next"]) == range(9, 10)
@@ -94,7 +94,7 @@ def test_metadata_repair(tmp_path, three_segments, name):
         assert r["offset"] == 0 and r["sha256"] == damaged[r["source"]]
         assert (Path(report.run) / r["blob"]).stat().st_size == r["length"]
     assert not recover(root).repairs_needed
-    undo(root, report.run)
+    undo_recover(root, report.run)
     assert snapshot(root) == damaged
 
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from recover_damage import STREAM, assert_clean, build_root, frames_of, read_all, snapshot
 
 from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.ops.recover import recover, undo
+from ironwal_cli.ops.recover import recover, undo_recover
 
 _SOURCES: dict[bool, tuple[Path, dict]] = {}
 
@@ -83,5 +83,5 @@ def test_random_damage(tmp_path, compress, edits):
             assert len(blob) == r["length"] and hashlib.sha256(blob).hexdigest() == r["sha256"]
     assert not recover(root).repairs_needed
     if report.run:
-        undo(root, report.run)
+        undo_recover(root, report.run)
     assert snapshot(root) == damaged

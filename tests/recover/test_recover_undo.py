@@ -11,7 +11,7 @@ from recover_damage import STREAM, build_root, damage, snapshot
 
 from ironwal_cli.engine.layout import StreamLayout
 from ironwal_cli.errors import FormatError
-from ironwal_cli.ops.recover import recover, undo
+from ironwal_cli.ops.recover import recover, undo_recover
 
 
 @pytest.fixture(scope="module")
@@ -35,15 +35,15 @@ def repaired(tmp_path, source):
 def assert_undo_refused(root: Path, run: Path, match: str) -> None:
     now = snapshot(root)
     with pytest.raises(FormatError, match=match):
-        undo(root, run)
+        undo_recover(root, run)
     assert snapshot(root) == now
 
 
 def test_undo_twice_is_harmless(repaired):
     root, run, before = repaired
-    undo(root, run)
+    undo_recover(root, run)
     assert snapshot(root) == before
-    undo(root, run)  # everything already as before: nothing to do, nothing refused
+    undo_recover(root, run)  # everything already as before: nothing to do, nothing refused
     assert snapshot(root) == before
     assert json.loads((run / "manifest.json").read_bytes())["state"] == "undone"
 
@@ -65,7 +65,7 @@ def test_undo_refuses_a_deleted_new_segment(repaired):
 def test_undo_dry_run_lists_and_changes_nothing(repaired):
     root, run, _ = repaired
     after = snapshot(root)
-    report = undo(root, run, dry_run=True)
+    report = undo_recover(root, run, dry_run=True)
     assert {a.path: a.action for a in report.actions} == {
         f"{STREAM}/{0:020d}.wal": "restore", f"{STREAM}/{9:020d}.wal": "remove",
         f"{STREAM}/segments.idx": "restore"}
