@@ -63,8 +63,9 @@ def _reservable(header: FrameHeader | None, expected: int) -> bool:
 class StreamPlanner:
     """Builds the Plan for one stream directory ``rel`` (relative to ``root``)."""
 
-    def __init__(self, root, rel: str):
+    def __init__(self, root, rel: str, floor: int = 0):
         self.root = root
+        self.floor = floor  # ids below it were handed out (a checkpoint of a sharded root covers them)
         self.rel = rel
         self.path = os.path.join(root, rel)
         self.layout = StreamLayout.read(self.path)
@@ -146,13 +147,14 @@ class StreamPlanner:
         head = parse_segment_name(self.layout.head_segment or "")
         if head is not None:
             claimed.append(head)
-        top = max(claimed, default=0)
+        top, why = max(claimed, default=0), "segments.idx or head.state names it"
+        if self.floor > top:
+            top, why = self.floor, f"a checkpoint covers the ids below {self.floor}"
         if top <= self.next_id or top in segments:
             return
         self.gaps.append((self.next_id, top))
         new_files[top] = FileChange(self._rel(segment_name(top)), CREATE, [],
-                                    f"new empty segment: segments.idx or head.state names it, ids below {top} "
-                                    "stay reserved")
+                                    f"new empty segment: {why}; ids {self.next_id}..{top - 1} stay reserved")
         segments[top] = segment_name(top)
 
     def _new_segment(self, out: _Output, source_name: str, segments: dict[int, str]) -> FileChange:
@@ -242,9 +244,12 @@ def _ids(ids: list[int]) -> str:
     return "[" + ", ".join(map(str, ids[:8])) + (", ...]" if len(ids) > 8 else "]")
 
 
-def plan_stream(root, rel: str) -> tuple[Plan, list[tuple[int, int]]]:
-    """The repair plan of stream directory ``rel`` and the id ranges it leaves missing."""
-    planner = StreamPlanner(root, rel)
+def plan_stream(root, rel: str, floor: int = 0) -> tuple[Plan, list[tuple[int, int]]]:
+    """The repair plan of stream directory ``rel`` and the id ranges it leaves missing.
+
+    ``floor``: ids below it were handed out (by a checkpoint of a sharded root) and are never reused.
+    """
+    planner = StreamPlanner(root, rel, floor)
     plan = planner.build()
     if not plan.empty:
         planner.notes()

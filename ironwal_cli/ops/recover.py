@@ -21,7 +21,7 @@ from ..engine.repair_stream import plan_stream
 from ..engine.undo import apply_undo, plan_undo
 from ..errors import NotFoundError
 from ..sharded.checkpoints import is_sharded_root
-from ..sharded.repair import plan_checkpoints
+from ..sharded.repair import checkpoint_floors, plan_checkpoints
 from .listing import stream_names
 
 
@@ -83,9 +83,12 @@ def recover(root: str | os.PathLike, streams: list[str] | None = None, *, dry_ru
         raise NotFoundError(f"{root}: no such WAL root")
     report = RecoverReport(str(root), dry_run)
     run = QuarantineRun(root, quarantine)  # checks the location even for a dry run; creates nothing yet
-    units: list[tuple[Path, object]] = [(root / name, lambda name=name: plan_stream(root, name)[0])
-                                        for name in _stream_dirs(root, streams)]
-    if not streams and is_sharded_root(root):
+    sharded = is_sharded_root(root)
+    floors = checkpoint_floors(root) if sharded else {}
+    units: list[tuple[Path, object]] = [
+        (root / name, lambda name=name: plan_stream(root, name, floors.get(name, 0))[0])
+        for name in _stream_dirs(root, streams)]
+    if not streams and sharded:
         units.append((root, lambda: plan_checkpoints(root)))
     for lock_path, make_plan in units:
         with locked_dir(lock_path, lock_timeout):

@@ -17,6 +17,7 @@ from ..engine.files import read_file
 from ..engine.repair_plan import DELETE, METADATA, SHRINK, FileChange, Piece, Plan, Removal
 from ..spec.codec import CHECKPOINT_MAGIC, Checkpoint, decode_head, encode_head
 from .checkpoints import HEAD_NAME, LOG_NAME, parse_records
+from .routing import shard_name
 
 
 class Span(NamedTuple):
@@ -46,6 +47,21 @@ def scan_log(data: bytes) -> Iterator[Span]:
         nxt = end if nxt < 0 else nxt
         yield Span(pos, nxt - pos, None, item[1])
         pos = nxt
+
+
+def checkpoint_floors(root: str | os.PathLike) -> dict[str, int]:
+    """Per shard directory, the highest offset an intact checkpoint records for it.
+
+    The ids below it were handed out and a consumer may have acted on the checkpoint, so a repair
+    that loses some of them (the crate records unsynced ids in async mode) must never reuse them.
+    """
+    floors: dict[str, int] = {}
+    for span in scan_log(read_file(os.path.join(root, LOG_NAME)) or b""):
+        if span.checkpoint is not None:
+            for shard, offset in enumerate(span.checkpoint.offsets):
+                name = shard_name(shard)
+                floors[name] = max(floors.get(name, 0), offset)
+    return floors
 
 
 def plan_checkpoints(root: str | os.PathLike) -> Plan:

@@ -85,3 +85,28 @@ def test_stream_arguments_leave_checkpoint_files_alone(tmp_path):
     (root / "HEAD").unlink()
     assert not recover(root, ["shard_00"], dry_run=True).repairs_needed
     assert recover(root, dry_run=True).repairs_needed
+
+
+def test_ids_a_checkpoint_covers_are_never_reused(tmp_path):
+    """shard_01's last frame (ids 5..7) is torn, but checkpoint after-reopen covers ids below 8
+    (the crate records unsynced ids): recover keeps 5..7 reserved, so the next append gets id 8."""
+    from recover_damage import read_all
+
+    from ironwal_cli.ops.append import append_values
+
+    root = tmp_path / "wal"
+    shutil.copytree(CASE, root)
+    seg = root / "shard_01" / f"{0:020d}.wal"
+    seg.write_bytes(seg.read_bytes()[:250 + 40])
+    before = snapshot(root)
+    report = recover(root)
+    assert (root / "shard_01" / f"{8:020d}.wal").read_bytes() == b""
+    assert ("shard_01", "ids 5..7 are lost; readers report the gap") in report.notes
+    entries, warnings = read_all(root, "shard_01")
+    assert sorted(entries) == [0, 1, 2, 3, 4] and "ids 5..7 are missing" in warnings[0]
+    assert_clean(root)
+    assert not recover(root).repairs_needed
+    undo_recover(root, report.run)
+    assert snapshot(root) == before
+    recover(root)
+    assert append_values(root, "shard_01", [b"next"]) == range(8, 9)
