@@ -72,6 +72,7 @@ class StreamPlanner:
         self.plan = Plan()
         self.gaps: list[tuple[int, int]] = []  # missing id ranges [a, b) after the repair
         self.next_id = 0  # one past the last intact id of the stream, as planned
+        self._lost_from: int | None = None  # end of the intact ids of a segment whose tail was damaged
 
     def _rel(self, name: str) -> str:
         return f"{self.rel}/{name}"
@@ -81,6 +82,9 @@ class StreamPlanner:
         active = max(segments) if segments else None
         new_files: dict[int, FileChange] = {}
         for start in sorted(self.layout.segment_files):
+            if self._lost_from is not None and start > self._lost_from:
+                self.gaps.append((self._lost_from, start))  # the previous segment ended in damage
+            self._lost_from = None
             name = self.layout.segment_files[start]
             outputs = self._plan_segment(start, name, is_active=start == active)
             for out in outputs[1:]:
@@ -126,6 +130,8 @@ class StreamPlanner:
             outputs.append(_Output(damage.header.end_id))
             self.gaps.append((expected, damage.header.end_id))
             self.next_id = damage.header.end_id
+        elif damage is not None:
+            self._lost_from = expected
         self.plan.originals[rel] = data
         self.plan.removals += removals
         kept = outputs[0]

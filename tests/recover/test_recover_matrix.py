@@ -47,6 +47,15 @@ matrix = pytest.mark.parametrize("kind,position,compress,segment", CASES,
                                  ids=[f"{k}-{p}-{'lz4' if c else 'raw'}-{s}" for k, p, c, s in CASES])
 
 
+def _ids_in(messages: list[str], pattern: str) -> set[int]:
+    """Every id of the ranges ``a..b`` (inclusive) that the messages name."""
+    found = set()
+    for message in messages:
+        a, b = map(int, re.search(pattern, message).groups())
+        found.update(range(a, b + 1))
+    return found
+
+
 def _copy(tmp_path: Path, pristine, compress: bool, segment: str):
     """A fresh copy of the pristine root: (root, entries written, layout, path of the segment to damage)."""
     source, written = pristine(compress)
@@ -79,13 +88,11 @@ def test_recover_matrix(tmp_path, pristine, kind, position, compress, segment):
     # every intact entry, at its original id; nothing else
     entries, warnings = read_all(root, STREAM)
     assert entries == intact
-    # gaps are reported, and never over an intact id
-    for w in warnings:
-        a, b = map(int, re.search(r"ids (\d+)\.\.(\d+) are missing", w).groups())
-        assert not set(range(a, b + 1)) & set(intact)
-    reported = {i for w in warnings for i in range(*(lambda a, b: (a, b + 1))(
-        *map(int, re.search(r"ids (\d+)\.\.(\d+)", w).groups())))}
+    # gaps are reported, never over an intact id, and recover's notes name exactly what readers report
+    reported = _ids_in(warnings, r"ids (\d+)\.\.(\d+) are missing")
+    assert not reported & set(intact)
     assert {i for i in written if i not in intact and i < max(intact)} <= reported
+    assert _ids_in([m for _, m in report.notes], r"ids (\d+)\.\.(\d+) are lost") == reported
 
     # the quarantine holds exactly the removed bytes
     manifest = json.loads((run / "manifest.json").read_bytes())
