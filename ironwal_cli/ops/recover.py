@@ -127,7 +127,7 @@ def resolve_run(root: str | os.PathLike, run: str | os.PathLike, quarantine=None
 
 
 def undo_recover(root: str | os.PathLike, run: str | os.PathLike, *, quarantine=None, dry_run: bool = False,
-         lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> UndoReport:
+                 lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> UndoReport:
     """Put every file recover run ``run`` changed back as it was; refuses if any changed since."""
     root = Path(root)
     if not root.is_dir():
