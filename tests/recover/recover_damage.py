@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import random
 from dataclasses import dataclass
@@ -137,3 +138,18 @@ def assert_clean(root: Path) -> None:
             if len(segs) > 1 or segs[-1] != 0:
                 assert layout.head_segment == layout.segment_files[segs[-1]], (name, layout.head_segment)
         read_all(root, name)  # raises on any damage
+
+
+def independent_read(stream_dir: Path) -> dict[int, bytes]:
+    """Every entry of a raw stream read segment by segment by ``tests/independent/wal_reader.py``,
+    which shares no code with the package; it also holds the index against the segment files."""
+    path = Path(__file__).resolve().parents[1] / "independent" / "wal_reader.py"
+    spec = importlib.util.spec_from_file_location("recover_independent_wal_reader", path)
+    reader = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(reader)
+    starts = reader.segment_starts(str(stream_dir))
+    assert sorted(set(reader.read_index(str(stream_dir)))) == starts
+    entries: dict[int, bytes] = {}
+    for start in starts:
+        entries.update(reader.read_segment(str(stream_dir / f"{start:020d}.wal"), start))
+    return entries
