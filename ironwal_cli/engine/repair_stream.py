@@ -15,40 +15,28 @@ import os
 from dataclasses import dataclass, field
 
 from ..errors import FormatError
-from ..spec.codec import FRAME_MAGIC, FRAME_RAW, FrameHeader, encode_head_state, encode_index
+from ..spec.codec import FRAME_MAGIC, FRAME_RAW, HEADER_SIZE, FrameHeader, encode_head_state, encode_index
 from .files import TEMP_SUFFIX, read_file
 from .layout import StreamLayout
 from .names import HEAD_STATE_NAME, INDEX_NAME, parse_segment_name, segment_name
-from .reader import decode_frame
 from .repair_plan import CREATE, DELETE, KEEP, METADATA, SHRINK, FileChange, Note, Piece, Plan, Removal
-from .scan import BAD_CRC, TORN_HEADER, TORN_PAYLOAD, Frame, Problem, map_file, scan
-
-UNDECODABLE = "bad_batch"  # CRC good, but the payload does not hold the entries it claims
+from .repair_scan import Patched, repair_items
+from .scan import BAD_CRC, TORN_HEADER, TORN_PAYLOAD, Problem, map_file
 
 
 @dataclass
 class _Output:
-    """A segment file as it will be: runs of the original segment's bytes."""
+    """A segment file as it will be: runs of the original segment's bytes, and repaired headers."""
 
     start_id: int
-    runs: list[tuple[int, int]] = field(default_factory=list)  # (offset, end) in the original
+    pieces: list[Piece] = field(default_factory=list)
 
-    def add(self, offset: int, end: int) -> None:
-        if self.runs and self.runs[-1][1] == offset:
-            self.runs[-1] = (self.runs[-1][0], end)
+    def add(self, source: str, offset: int, end: int) -> None:
+        last = self.pieces[-1] if self.pieces else None
+        if last is not None and last.source == source and last.offset + last.length == offset:
+            self.pieces[-1] = Piece(source, last.offset, end - last.offset)
         else:
-            self.runs.append((offset, end))
-
-
-def checked_items(path, data):
-    """The scanner's items, with intact-CRC frames whose payload does not decode turned into problems."""
-    for item in scan(data):
-        if isinstance(item, Frame):
-            try:
-                decode_frame(path, item.offset, item.header, item.payload)
-            except FormatError as err:
-                item = Problem(item.offset, item.end_offset - item.offset, UNDECODABLE, err.detail, item.header)
-        yield item
+            self.pieces.append(Piece(source, offset, end - offset))
 
 
 def _reservable(header: FrameHeader | None, expected: int) -> bool:
@@ -108,20 +96,28 @@ class StreamPlanner:
         expected = start
         damage: Problem | None = None
         removals: list[Removal] = []
-        for item in checked_items(os.path.join(self.path, name), data):
+        for item in repair_items(data):
             if isinstance(item, Problem):
                 torn = item.kind in (TORN_HEADER, TORN_PAYLOAD) and item.offset + item.length == len(data)
                 label = "torn tail" if torn else item.kind
                 removals.append(Removal(rel, item.offset, item.length, f"{label}: {item.message}"))
                 damage = item
                 continue
-            h = item.header
-            if damage is not None and h.start_id > expected:
-                self.gaps.append((expected, h.start_id))
-                outputs.append(_Output(h.start_id))
+            if isinstance(item, Patched):
+                start_id, end_id = item.start_id, item.end_id
+            else:
+                start_id, end_id = item.header.start_id, item.header.end_id
+            if damage is not None and start_id > expected:
+                self.gaps.append((expected, start_id))
+                outputs.append(_Output(start_id))
             damage = None
-            outputs[-1].add(item.offset, item.end_offset)
-            expected = max(expected, h.end_id)
+            if isinstance(item, Patched):  # intact data, damaged header fields: a new header, the old saved
+                removals.append(Removal(rel, item.offset, HEADER_SIZE, item.reason))
+                outputs[-1].pieces.append(Piece(None, data=item.header))
+                outputs[-1].add(rel, item.offset + HEADER_SIZE, item.end_offset)
+            else:
+                outputs[-1].add(rel, item.offset, item.end_offset)
+            expected = max(expected, end_id)
         self.next_id = max(self.next_id, expected)
         if not removals:
             return outputs
@@ -135,8 +131,7 @@ class StreamPlanner:
         self.plan.originals[rel] = data
         self.plan.removals += removals
         kept = outputs[0]
-        self.plan.changes.append(FileChange(
-            rel, SHRINK, [Piece(rel, a, b - a) for a, b in kept.runs], self._describe(removals, outputs)))
+        self.plan.changes.append(FileChange(rel, SHRINK, kept.pieces, self._describe(removals, outputs)))
         return outputs
 
     def _describe(self, removals: list[Removal], outputs: list[_Output]) -> str:
@@ -164,23 +159,21 @@ class StreamPlanner:
         segments[top] = segment_name(top)
 
     def _new_segment(self, out: _Output, source_name: str, segments: dict[int, str]) -> FileChange:
-        rel_src = self._rel(source_name)
         name = segment_name(out.start_id)
         rel = self._rel(name)
-        pieces = [Piece(rel_src, a, b - a) for a, b in out.runs]
         what = (f"new segment holding ids from {out.start_id} (intact frames after damage in {source_name})"
-                if pieces else f"new empty segment: ids below {out.start_id} stay reserved")
+                if out.pieces else f"new empty segment: ids below {out.start_id} stay reserved")
+        change = FileChange(rel, CREATE, out.pieces, what)
         if out.start_id in segments:
             # Only a rerun after a crash finds it: it must already start with exactly these bytes.
             existing = read_file(os.path.join(self.path, name)) or b""
-            wanted = b"".join(bytes(self.plan.originals[rel_src][a:b]) for a, b in out.runs)
-            if not existing.startswith(wanted):
+            if not existing.startswith(self.plan.content(change)):
                 raise FormatError(os.path.join(self.path, name), None,
                                   f"recover would split {source_name} into this segment, but it exists with "
                                   "other content; repair it by hand", kind="split_conflict")
             self.plan.originals[rel] = existing
-            return FileChange(rel, KEEP, pieces, f"already holds the intact frames of {source_name}")
-        return FileChange(rel, CREATE, pieces, what)
+            return FileChange(rel, KEEP, out.pieces, f"already holds the intact frames of {source_name}")
+        return change
 
     # ----- segments.idx, head.state, temp files -------------------------------------------
 

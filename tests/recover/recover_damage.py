@@ -44,46 +44,50 @@ def frames_of(path: Path) -> list[Frame]:
 
 @dataclass
 class Damage:
-    """Bytes a test damaged: the file, and the byte range (of the ORIGINAL file) that is no longer intact."""
+    """What a test damaged: the ids of the frames it overlaps in the ORIGINAL file are lost
+    (``start``..``end``), and recover must quarantine exactly ``removed`` (a range of the DAMAGED file)."""
 
     path: Path
     start: int
     end: int  # in the original file; for a cut, the original size
+    removed: tuple[int, int]
 
 
 POSITIONS = {"first": 0, "middle": FRAMES_PER_SEGMENT // 2, "last": FRAMES_PER_SEGMENT - 1}
-KINDS = ("torn_header", "torn_payload", "bad_crc", "bad_magic", "garbage", "zeroed", "inserted")
+KINDS = ("torn_header", "torn_payload", "bad_crc", "bad_magic", "bad_reserved", "bad_uncompressed_size",
+         "garbage", "zeroed", "inserted")
+HEADER_ONLY = ("bad_magic", "bad_reserved", "bad_uncompressed_size")  # fields the CRC does not cover
 
 
 def damage(seg: Path, kind: str, index: int, seed: int = 1) -> Damage:
     """Damage frame ``index`` of segment ``seg`` in one of the ways of KINDS."""
     data = bytearray(seg.read_bytes())
-    frame = frames_of(seg)[index]
+    frames = frames_of(seg)
+    frame = frames[index]
     start, end = frame.offset, frame.end_offset
     rng = random.Random(seed)
-    if kind == "torn_header":
-        del data[start + 10:]
-        result = Damage(seg, start, len(seg.read_bytes()))
-    elif kind == "torn_payload":
-        del data[start + 32 + frame.header.disk_size // 2:]
-        result = Damage(seg, start, len(seg.read_bytes()))
-    elif kind == "bad_crc":
-        data[end - 1] ^= 0x01
-        result = Damage(seg, start, end)
-    elif kind == "bad_magic":
-        data[start] ^= 0xFF
-        result = Damage(seg, start, end)
-    elif kind == "garbage":
-        data[start:end] = bytes(rng.randrange(256) for _ in range(end - start))
-        result = Damage(seg, start, end)
+    if kind in ("torn_header", "torn_payload"):
+        cut = start + 10 if kind == "torn_header" else start + 32 + frame.header.disk_size // 2
+        del data[cut:]
+        result = Damage(seg, start, len(seg.read_bytes()), (start, cut))
+    elif kind in HEADER_ONLY:  # the entries survive: only the 32-byte header is replaced
+        data[{"bad_magic": start, "bad_reserved": start + 29, "bad_uncompressed_size": start + 25}[kind]] ^= 0x5A
+        result = Damage(seg, start, start, (start, start + 32))
+    elif kind in ("bad_crc", "garbage"):
+        if kind == "bad_crc":
+            data[end - 1] ^= 0x01
+        else:
+            data[start:end] = bytes(rng.randrange(256) for _ in range(end - start))
+        result = Damage(seg, start, end, (start, end))
     elif kind == "zeroed":
         page_start = start - start % 512
         page_end = min(page_start + 512, len(data))
         data[page_start:page_end] = bytes(page_end - page_start)
-        result = Damage(seg, page_start, page_end)
+        hit = [f for f in frames if f.offset < page_end and f.end_offset > page_start]
+        result = Damage(seg, page_start, page_end, (hit[0].offset, hit[-1].end_offset))
     elif kind == "inserted":  # garbage between frames: no entry is lost
         data[start:start] = b"\xde\xad" * 20
-        result = Damage(seg, start, start)
+        result = Damage(seg, start, start, (start, start + 40))
     else:
         raise ValueError(kind)
     seg.write_bytes(bytes(data))

@@ -19,7 +19,7 @@ def source(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("undo") / "wal"
     build_root(root, compress=True)
     layout = StreamLayout.read(root / STREAM)
-    damage(layout.segment_path(layout.segment_ids[0]), "bad_magic", 2)  # ids 6..8 lost, split at 9
+    damage(layout.segment_path(layout.segment_ids[0]), "garbage", 2)  # ids 6..8 lost, split at 9
     return root
 
 
