@@ -67,7 +67,7 @@ class StorageError(IronwalError, OSError):
     exit_code = EXIT_IO
 
     @classmethod
-    def from_oserror(cls, err: OSError, action: str = "") -> "StorageError":
+    def from_oserror(cls, err: OSError, action: str = "") -> StorageError:
         name = err.filename if err.filename is not None else ""
         where = f"{action} {name}".strip()
         reason = err.strerror or str(err)

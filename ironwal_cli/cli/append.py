@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -18,9 +17,9 @@ from .sharded_append import SHARDS_HELP
 @handles_errors
 def append(
     stream: str | None = typer.Argument(None, show_default=False, metavar="STREAM",
-                                           help="Stream key (sanitized to a directory name as the crate does). "
-                                           "Required, except with --key or -K (sharded roots)."),
-    values: Optional[List[str]] = typer.Argument(None, metavar="VALUE", help="Entries; together one atomic batch. "
+                                        help="Stream key (sanitized to a directory name as the crate does). "
+                                        "Required, except with --key or -K (sharded roots)."),
+    values: list[str] | None = typer.Argument(None, metavar="VALUE", help="Entries; together one atomic batch. "
                                                  "Without VALUE, entries are read from stdin."),
     root: Path = RootOption,
     null: bool = typer.Option(False, "-0", "--null", help="Stdin holds NUL-terminated entries."),
@@ -59,21 +58,22 @@ def append(
     printed id is a promise a script can rely on.
     """
     from ..engine.writer import WriteOptions
+    from ..errors import UsageError
     from ..ops.append import append_from, append_values
 
     if null and whole:
-        raise typer.BadParameter("choose one of -0/--null and --whole")
+        raise UsageError("choose one of -0/--null and --whole")
     if values and (null or whole):
-        raise typer.BadParameter("-0/--null and --whole read stdin; they take no VALUE arguments")
+        raise UsageError("-0/--null and --whole read stdin; they take no VALUE arguments")
     routed = key is not None or key_sep is not None
     if not routed and stream is None:
-        raise typer.BadParameter("missing STREAM (or give --key KEY / -K SEP to append to a sharded root)")
+        raise UsageError("missing STREAM (or give --key KEY / -K SEP to append to a sharded root)")
     options = WriteOptions(
-        max_segment_size=parse_size(max_segment_size),
-        max_entries_per_segment=parse_limit(max_entries_per_segment),
+        max_segment_size=parse_size(max_segment_size, "--max-segment-size"),
+        max_entries_per_segment=parse_limit(max_entries_per_segment, "--max-entries-per-segment"),
         sync=sync.value,
         compress=compress,
-        min_compress_size=parse_size(min_compress_size),
+        min_compress_size=parse_size(min_compress_size, "--min-compress-size"),
         lock_timeout=lock_timeout,
     )
     if routed:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Callable
+from collections.abc import Callable
 
 FORMATS = ("line", "raw", "null", "jsonl", "hex", "base64")
 FORMAT_HELP = ("Output format: line (entry bytes + newline), raw (bytes only), null (bytes + NUL), "

@@ -1,33 +1,36 @@
-"""Parsing of argument values shared by several commands."""
+"""Parsing of argument values shared by several commands.
+
+Errors are ``UsageError``: the CLI's one error path prints them as one line, exit 2.
+"""
 
 from __future__ import annotations
 
 import re
 
-import typer
+from ..errors import UsageError
 
 _UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2, "mib": 1024**2,
           "g": 1024**3, "gb": 1024**3, "gib": 1024**3}
 _SIZE = re.compile(r"^\s*(\d+)\s*([a-zA-Z]*)\s*$")
 
 
-def parse_size(text: str) -> int:
+def parse_size(text: str, option: str = "size") -> int:
     """``4096``, ``4k``, ``64MiB``, ``1g``: binary units, case-insensitive."""
     m = _SIZE.match(text)
     unit = m.group(2).lower() if m else None
     if not m or unit not in _UNITS:
-        raise typer.BadParameter(f"{text!r} is not a size (examples: 4096, 4k, 64MiB, 1G)")
+        raise UsageError(f"{option} {text!r}: not a size (examples: 4096, 4k, 64MiB, 1G)")
     return int(m.group(1)) * _UNITS[unit]
 
 
-def parse_limit(text: str) -> int | None:
+def parse_limit(text: str, option: str = "limit") -> int | None:
     """A positive count, or ``unlimited``."""
     if text.strip().lower() in ("unlimited", "none", ""):
         return None
     try:
         value = int(text)
     except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a whole number or 'unlimited'") from None
+        raise UsageError(f"{option} {text!r}: not a whole number or 'unlimited'") from None
     if value < 1:
-        raise typer.BadParameter(f"{value}: must be at least 1")
+        raise UsageError(f"{option} {value}: must be at least 1")
     return value

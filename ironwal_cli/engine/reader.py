@@ -12,14 +12,14 @@ from __future__ import annotations
 import os
 import time
 from bisect import bisect_right
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 from ..errors import FormatError, GapError, NotFoundError, UsageError
 from ..spec.codec import FRAME_LZ4, FRAME_RAW, FrameHeader, decode_raw_batch
 from .layout import StreamLayout
 from .names import sanitize_key
-from .scan import TORN_HEADER, TORN_PAYLOAD, BAD_CRC, Frame, map_file, scan
+from .scan import BAD_CRC, TORN_HEADER, TORN_PAYLOAD, Frame, map_file, scan
 
 Warn = Callable[[str], None]
 
@@ -101,9 +101,10 @@ class StreamReader:
         expected = max(from_id, self.first_id)
         resume: tuple[int, int] | None = None  # (segment, offset) to continue from
         while True:
-            for first, entries, resume in self._read_available(expected, resume, follow):
+            for first, entries, position in self._read_available(expected, resume, follow):
                 yield first, entries
                 expected = first + len(entries)
+                resume = position
             if not follow or (stop is not None and stop()):
                 return
             time.sleep(poll)

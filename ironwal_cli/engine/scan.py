@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import mmap
 import os
-from typing import Iterator, NamedTuple, Union
+from collections.abc import Iterator
+from typing import NamedTuple
 
 from ..spec.codec import FRAME_MAGIC, FRAME_MAGIC_BYTES, HEADER_SIZE, FrameHeader, frame_crc, unpack_header
 
@@ -41,7 +42,7 @@ class Problem(NamedTuple):
     header: FrameHeader | None = None  # the header found there, when one could be read
 
 
-Item = Union[Frame, Problem]
+Item = Frame | Problem
 
 
 def map_file(path: str | os.PathLike) -> memoryview | bytes:

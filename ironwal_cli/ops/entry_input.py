@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import select
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 CHUNK = 1 << 20
 SEPARATORS = {"lines": b"\n", "null": b"\0"}

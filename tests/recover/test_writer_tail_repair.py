@@ -66,13 +66,15 @@ def test_other_tail_damage_still_refused(tmp_path):
     assert not (tmp_path / "wal.quarantine").exists()
 
 
-def test_garbage_tail_still_refused(tmp_path):
+@pytest.mark.parametrize("tail", [b"\x00" * 100, b"\x01\x02\x03", b"LAWX"], ids=["zeros", "short", "not-magic"])
+def test_garbage_tail_still_refused(tmp_path, tail):
+    """Bytes after the last frame that do not begin as a frame does are not a torn write."""
     root, full = _root_with(tmp_path, 0)
     seg = root / "s" / SEG
-    seg.write_bytes(full + b"\x00" * 100)
+    seg.write_bytes(full + tail)
     with pytest.raises(DamagedTailError):
         append_values(root, "s", [b"x"])
-    assert seg.read_bytes() == full + b"\x00" * 100
+    assert seg.read_bytes() == full + tail
 
 
 def test_cli_append_warns_on_stderr(tmp_path):
