@@ -90,13 +90,18 @@ def recover(root: str | os.PathLike, streams: list[str] | None = None, *, dry_ru
         for name in _stream_dirs(root, streams)]
     if not streams and sharded:
         units.append((root, lambda: plan_checkpoints(root)))
-    for lock_path, make_plan in units:
-        with locked_dir(lock_path, lock_timeout):
-            plan = make_plan()
-            if not dry_run and not plan.empty:
-                run.save(plan)
-                apply_plan(root, plan)
-        report.add(plan)
+    try:
+        for lock_path, make_plan in units:
+            with locked_dir(lock_path, lock_timeout):
+                plan = make_plan()
+                if not dry_run and not plan.empty:
+                    run.save(plan)
+                    apply_plan(root, plan)
+            report.add(plan)
+    except BaseException:
+        if run.path is not None:  # what was done stays undoable; a rerun finishes the rest
+            run.write_manifest("interrupted")
+        raise
     if run.path is not None:
         run.write_manifest("complete")
         report.run = str(run.path)

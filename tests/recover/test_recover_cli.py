@@ -143,3 +143,17 @@ def test_every_option_is_in_the_man_page_and_help():
     for opt in options:
         assert opt.replace("-", r"\-") in page, opt
         assert re.search(re.escape(opt) + r"\b", help_text), opt
+
+
+def test_lock_timeout_midway_leaves_an_undoable_interrupted_run(damaged, tmp_path):
+    """Stream c is clean, s is locked: a root with a third, damaged stream a is repaired first."""
+    shutil.copytree(damaged / STREAM, damaged / "a")
+    before = snapshot(damaged)
+    with locked_dir(damaged / STREAM):
+        result = ironwal("recover", "-r", str(damaged), "--lock-timeout", "0.2")
+    assert result.returncode == 4
+    [run] = list((damaged.parent / "wal.quarantine").iterdir())
+    manifest = json.loads((run / "manifest.json").read_bytes())
+    assert manifest["state"] == "interrupted" and {f["path"].split("/")[0] for f in manifest["files"]} == {"a"}
+    assert runner.invoke(app, ["recover", "-r", str(damaged), "--undo", run.name]).exit_code == 0
+    assert snapshot(damaged) == before
