@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from .files import append_synced, atomic_write, fsync_dir
-from .repair_plan import DELETE, Plan, digest, undo_recipes
+from .repair_plan import DELETE, KEEP, Plan, digest, undo_recipes
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
@@ -78,23 +78,24 @@ class QuarantineRun:
         return self.path
 
     def save(self, plan: Plan) -> None:
-        """Copy the plan's removed bytes into the run folder and record it all in the manifest, durably."""
+        """Copy the plan's removed bytes into the run folder and record it all in the manifest, durably.
+
+        The undo recipes are made first: a plan that would lose a byte is refused before anything is written.
+        """
+        names = [_blob_name(self._count + i + 1, r.source, r.offset) for i, r in enumerate(plan.removals)]
+        recipes = undo_recipes(plan, names)
         run = self._open()
-        names = []
-        for removal in plan.removals:
-            self._count += 1
-            name = _blob_name(self._count, removal.source, removal.offset)
+        for removal, name in zip(plan.removals, names, strict=True):
             data = plan.removed_bytes(removal)
             append_synced(run / name, data)  # a new name in a new folder
-            names.append(name)
             self.manifest["removed"].append({
                 "blob": name, "source": removal.source, "offset": removal.offset, "length": removal.length,
                 "sha256": hashlib.sha256(data).hexdigest(), "reason": removal.reason})
+        self._count += len(names)
         fsync_dir(run)
-        recipes = undo_recipes(plan, names)
         for change in plan.changes:
             before = plan.originals.get(change.path)
-            after = None if change.kind == DELETE else plan.content(change)
+            after = before if change.kind == KEEP else None if change.kind == DELETE else plan.content(change)
             self.manifest["files"].append({
                 "path": change.path, "change": change.kind, "what": change.what,
                 "before": digest(before), "after": digest(after), "recipe": recipes.get(change.path)})

@@ -7,9 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from recover_damage import STREAM, build_root, damage, snapshot
+from recover_damage import STREAM, build_root, damage, frames_of, snapshot
 
 from ironwal_cli.engine.layout import StreamLayout
+from ironwal_cli.engine.writer import StreamWriter
 from ironwal_cli.errors import FormatError
 from ironwal_cli.ops.recover import recover, undo_recover
 
@@ -80,3 +81,26 @@ def test_split_into_a_taken_name_is_refused(tmp_path, source):
     with pytest.raises(FormatError, match="exists with other content"):
         recover(root)
     assert snapshot(root) == before
+
+
+def test_rerun_keeps_a_new_segment_that_already_holds_the_frames(tmp_path, source):
+    """A recover killed after creating the new segment, then an append to it (it is the active one now):
+    the rerun keeps it as it is, longer, cuts the damaged segment, and its undo puts back what it found."""
+    root = tmp_path / "wal"
+    shutil.copytree(source, root)
+    recover(root)  # segment 0 done; now damage the active segment 15 (ids 21..23), to be split at 24
+    active = root / STREAM / f"{15:020d}.wal"
+    damage(active, "garbage", 2)
+    assert {a.path: a.action for a in recover(root, dry_run=True).actions}[f"{STREAM}/{24:020d}.wal"] == "create"
+    data = active.read_bytes()  # what the killed run had done: segment 24 holds the frames after the damage
+    (root / STREAM / f"{24:020d}.wal").write_bytes(
+        b"".join(data[f.offset:f.end_offset] for f in frames_of(active) if f.header.start_id >= 24))
+    with StreamWriter(root, STREAM) as w:  # segment 24 is the active one now
+        assert w.append(b"later") == 30
+    found = snapshot(root)
+    report = recover(root)
+    actions = {a.path: a.action for a in report.actions}
+    assert actions[f"{STREAM}/{24:020d}.wal"] == "keep" and actions[f"{STREAM}/{15:020d}.wal"] == "rewrite"
+    assert not recover(root, dry_run=True).repairs_needed
+    undo_recover(root, report.run)
+    assert snapshot(root) == found
