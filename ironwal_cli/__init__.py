@@ -19,6 +19,8 @@ _EXPORTS = {
     "get_entry": "ops.read",
     "list_streams": "ops.listing",
     "stream_info": "ops.listing",
+    "verify_root": "ops.verify",
+    "inspect_file": "ops.inspect",
     "sanitize_key": "engine.names",
     "append_keyed": "ops.sharded_append",
     "append_routed_from": "ops.sharded_append",

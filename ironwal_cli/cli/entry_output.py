@@ -11,15 +11,18 @@ FORMAT_HELP = ("Output format: line (entry bytes + newline), raw (bytes only), n
                "jsonl ({id, len, b64, text}), hex, base64 (one entry per line).")
 
 
+def entry_object(entry_id: int, entry: bytes) -> dict:
+    """{id, len, b64, text}: the jsonl shape of one entry (``text`` only when it is UTF-8)."""
+    obj = {"id": entry_id, "len": len(entry), "b64": base64.b64encode(entry).decode("ascii")}
+    try:
+        obj["text"] = entry.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    return obj
+
+
 def _jsonl(first: int, entries: list[bytes]) -> bytes:
-    lines = []
-    for i, e in enumerate(entries, first):
-        obj = {"id": i, "len": len(e), "b64": base64.b64encode(e).decode("ascii")}
-        try:
-            obj["text"] = e.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-        lines.append(json.dumps(obj, ensure_ascii=False))
+    lines = [json.dumps(entry_object(i, e), ensure_ascii=False) for i, e in enumerate(entries, first)]
     lines.append("")
     return "\n".join(lines).encode("utf-8")
 

@@ -8,6 +8,10 @@ from __future__ import annotations
 KIB = 1024
 
 
+class LengthMismatchError(ValueError):
+    """A valid LZ4 frame that decodes to another length than the header's ``uncompressed_size``."""
+
+
 def block_size_for(raw_length: int) -> int:
     """lz4_flex's automatic block size: the smallest of 64 KiB, 256 KiB, 4 MiB that holds the batch."""
     import lz4.frame as lz4f
@@ -44,6 +48,6 @@ def decompress(payload, expected_size: int) -> bytes:
     except RuntimeError as err:  # lz4 reports bad frames as RuntimeError
         raise ValueError(f"invalid LZ4 frame: {err}") from None
     if len(out) != expected_size:
-        raise ValueError(f"LZ4 payload decodes to {len(out)}{'+' if len(out) >= cap else ''} bytes, "
+        raise LengthMismatchError(f"LZ4 payload decodes to {len(out)}{'+' if len(out) >= cap else ''} bytes, "
                          f"header says {expected_size}")
     return out

@@ -12,15 +12,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from zlib import crc32
 
+from ..audit.checkpoints import RecordProblem, walk_records
 from ..engine.files import append_synced, atomic_write, fsync_dir, read_file
 from ..errors import FormatError, NotFoundError, UsageError
 from ..spec.codec import (
-    CHECKPOINT_MAGIC,
-    CHECKPOINT_RECORD_PREFIX,
     Checkpoint,
-    decode_checkpoint_payload,
     decode_head,
     encode_checkpoint_record,
     encode_head,
@@ -92,32 +89,15 @@ class CheckpointLog:
 
 
 def parse_records(data: bytes):
-    """Yield each intact ``Record``, then ``(offset, message)`` at the first damage, if any."""
-    pos, end = 0, len(data)
-    prefix = CHECKPOINT_RECORD_PREFIX.size
-    while pos < end:
-        if end - pos < prefix:
-            yield pos, f"{end - pos} bytes at the end, a checkpoint record header needs {prefix}"
+    """Yield each intact ``Record``, then ``(offset, message)`` at the first damage, if any.
+
+    The walk is ``audit.checkpoints.walk_records`` (shared with ``verify``), cut at its first problem.
+    """
+    for item in walk_records(data):
+        if isinstance(item, RecordProblem):
+            yield item.offset, item.message
             return
-        magic, crc, length = CHECKPOINT_RECORD_PREFIX.unpack_from(data, pos)
-        if magic != CHECKPOINT_MAGIC:
-            yield pos, f"bad magic {magic!r}, expected {CHECKPOINT_MAGIC!r}"
-            return
-        stop = pos + prefix + length
-        if stop > end:
-            yield pos, f"record claims {length} payload bytes, {end - pos - prefix} present"
-            return
-        payload = data[pos + prefix:stop]
-        if crc32(payload) != crc:
-            yield pos, f"CRC mismatch: stored 0x{crc:08x}, computed 0x{crc32(payload):08x}"
-            return
-        try:
-            checkpoint = decode_checkpoint_payload(payload)
-        except ValueError as err:
-            yield pos, f"bad checkpoint payload: {err}"
-            return
-        yield Record(checkpoint, pos, data[pos:stop])
-        pos = stop
+        yield Record(item.checkpoint, item.offset, data[item.offset:item.offset + item.length])
 
 
 # ----- ids ---------------------------------------------------------------------------------

@@ -1,0 +1,81 @@
+"""What a verification finds: located problems and per-stream totals, as plain data."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding. ``offset`` is where the damaged frame or record starts, None for a whole file."""
+
+    path: str  # relative to the root, with "/" separators
+    offset: int | None
+    kind: str
+    message: str
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "offset": self.offset, "kind": self.kind, "message": self.message}
+
+    def __str__(self) -> str:
+        where = self.path if self.offset is None else f"{self.path}@{self.offset}"
+        return f"{where}: {self.kind}: {self.message}"
+
+
+@dataclass
+class StreamTotals:
+    segments: int = 0
+    frames: int = 0
+    entries: int = 0
+    bytes: int = 0
+    lz4_frames: int = 0
+    lz4_disk: int = 0  # payload bytes of the LZ4 frames
+    lz4_raw: int = 0  # their uncompressed_size
+
+    def merge(self, other: StreamTotals) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    @property
+    def lz4_ratio(self) -> float | None:
+        """Uncompressed over compressed size of the LZ4 frames; None without any."""
+        return round(self.lz4_raw / self.lz4_disk, 3) if self.lz4_disk else None
+
+    def to_dict(self) -> dict:
+        return {"segments": self.segments, "frames": self.frames, "entries": self.entries, "bytes": self.bytes,
+                "lz4_frames": self.lz4_frames, "lz4_ratio": self.lz4_ratio}
+
+
+@dataclass
+class VerifyReport:
+    problems: list[Problem] = field(default_factory=list)
+    streams: dict[str, StreamTotals] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "problems": [p.to_dict() for p in self.problems],
+                "streams": {name: t.to_dict() for name, t in self.streams.items()}}
+
+
+class Recorder:
+    """Collects problems with paths made relative to ``root``; shared by every check of one run."""
+
+    def __init__(self, root: Path, problems: list[Problem]):
+        self.root = root
+        self.problems = problems
+
+    def rel(self, path: Path) -> str:
+        rel = os.path.relpath(path, self.root)
+        return rel.replace(os.sep, "/")
+
+    def child(self) -> Recorder:
+        """A recorder of its own, for a check that runs on another thread (merged in order later)."""
+        return Recorder(self.root, [])
+
+    def add(self, path: Path, offset: int | None, kind: str, message: str) -> None:
+        self.problems.append(Problem(self.rel(path), offset, kind, message))

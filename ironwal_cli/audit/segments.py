@@ -1,0 +1,109 @@
+"""Checks of one segment file: every frame (through the shared scanner), and their ids.
+
+The scanner locates damage and resynchronises after it, so the frames behind a zeroed page
+are still checked. What ends a file is told apart here: a torn header or payload is a write
+cut short; bytes that are no frame at all (garbage, zeros) after the last frame are
+``trailing_bytes``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..engine.scan import BAD_MAGIC, TORN_HEADER, TORN_PAYLOAD, Frame, map_file, scan
+from ..spec.codec import FRAME_LZ4, FRAME_MAGIC_BYTES, HEADER_SIZE, frame_crc
+from .frames import frame_problems
+from .kinds import IDS_BACKWARDS, IDS_SKIP, SEGMENT_START_MISMATCH, TRAILING_BYTES, UNREADABLE
+from .report import Recorder, StreamTotals
+
+
+@dataclass
+class SegmentEnd:
+    next_id: int  # one past the highest id of an intact frame (the start id when none)
+    certain: bool  # False when damage at the end hides where the segment's ids stop
+
+
+def _tail_kind(data, problem) -> str:
+    """The kind of damage that runs to the end of the file, with no intact frame after it."""
+    rest = bytes(data[problem.offset:problem.offset + HEADER_SIZE])
+    if problem.kind == TORN_HEADER and not FRAME_MAGIC_BYTES.startswith(rest[:len(FRAME_MAGIC_BYTES)]):
+        return TRAILING_BYTES
+    if problem.kind == BAD_MAGIC:
+        h = problem.header
+        whole = problem.offset + HEADER_SIZE + h.disk_size == len(data)
+        if not (whole and frame_crc(rest, data[problem.offset + HEADER_SIZE:]) == h.crc):
+            return TRAILING_BYTES  # no frame whose magic alone was hit: just bytes
+    return problem.kind
+
+
+def _grew(path: Path, size: int) -> bool:
+    try:
+        return os.stat(path).st_size > size
+    except OSError:
+        return False
+
+
+def audit_segment(rec: Recorder, path: Path, start_id: int, totals: StreamTotals,
+                  on_bytes: Callable[[int], None] | None = None, active: bool = False) -> SegmentEnd:
+    """Record every problem of the segment at ``path`` (named for ``start_id``); count what is intact.
+
+    For the ``active`` (last) segment, a torn frame at the end is dropped when the file has grown
+    since it was mapped: a writer was in the middle of that frame, and the root is verified up
+    to the tail it had when the verifier looked.
+    """
+    try:
+        data = map_file(path)
+    except OSError as err:
+        rec.add(path, None, UNREADABLE, f"cannot read: {err.strerror or err}")
+        return SegmentEnd(start_id, False)
+    size = len(data)
+    totals.segments += 1
+    totals.bytes += size
+    expected = start_id
+    first = True
+    clean = True  # no damage between the previous intact frame and this one
+    frames = entries = 0
+    add = rec.add
+    torn = False
+    for item in scan(data):
+        if type(item) is not Frame:
+            torn = item.offset + item.length == size
+            kind = _tail_kind(data, item) if torn else item.kind
+            torn = torn and kind in (TORN_HEADER, TORN_PAYLOAD)
+            add(path, item.offset, kind, item.message if kind == item.kind else
+                f"{size - item.offset} bytes after the last frame are not a frame")
+            clean = False
+            continue
+        h = item.header
+        if h.start_id != expected:
+            if first and clean:
+                add(path, item.offset, SEGMENT_START_MISMATCH,
+                    f"first frame starts at id {h.start_id}, the file name says {start_id}")
+            elif h.start_id < expected:
+                add(path, item.offset, IDS_BACKWARDS,
+                    f"frame of ids {h.start_id}..{h.end_id - 1} goes back below id {expected}")
+            elif clean:
+                add(path, item.offset, IDS_SKIP,
+                    f"frame starts at id {h.start_id}, expected {expected}: ids {expected}..{h.start_id - 1} missing")
+        if first or h.end_id > expected:
+            expected = h.end_id
+        first = False
+        clean = True
+        frames += 1
+        entries += h.entry_count
+        if h.frame_type == FRAME_LZ4:
+            totals.lz4_frames += 1
+            totals.lz4_disk += h.disk_size
+            totals.lz4_raw += h.uncompressed_size
+        for kind, message in frame_problems(h, item.payload):
+            add(path, item.offset, kind, message)
+    totals.frames += frames
+    totals.entries += entries
+    if torn and active and _grew(path, size):
+        rec.problems.pop()
+    if on_bytes is not None:
+        on_bytes(size)
+    return SegmentEnd(expected, clean)

@@ -1,0 +1,176 @@
+"""Checks of one stream directory: its segments in order, ``segments.idx``, ``head.state``, strays.
+
+Segment ids must run on from one segment to the next; a gap is allowed only before the
+first segment (prune removes whole leading segments). The index may repeat an id (the crate
+does so for an entry too big for an empty segment) but never go down. An empty index means
+"segment 0 only", as the crate reads it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from pathlib import Path
+
+from ..engine.files import TEMP_SUFFIX
+from ..engine.layout import StreamLayout
+from ..engine.names import INDEX_NAME, parse_segment_name
+from ..spec.codec import INDEX_ID
+from .kinds import (
+    HEAD_STATE_INVALID,
+    HEAD_STATE_MISSING_SEGMENT,
+    HEAD_STATE_NOT_LAST,
+    INDEX_BAD_LENGTH,
+    INDEX_MISSING,
+    INDEX_MISSING_ID,
+    INDEX_OUT_OF_ORDER,
+    INDEX_UNKNOWN_ID,
+    SEGMENT_GAP,
+    SEGMENT_OVERLAP,
+    STRAY_TEMP_FILE,
+    UNEXPECTED_FILE,
+    UNREADABLE,
+)
+from .report import Recorder, StreamTotals
+from .segments import SegmentEnd, audit_segment
+
+TEMP_GRACE = 10.0  # seconds: a younger temp file may be an atomic replace in progress
+
+
+def check_strays(rec: Recorder, directory: Path, names: list[str]) -> None:
+    """``*.tmp`` left by an interrupted atomic replace, and anything else that does not belong.
+
+    A temp file modified in the last ``TEMP_GRACE`` seconds is passed over: a writer replacing
+    a file (head.state, segments.idx, HEAD) holds one for an instant, and a live root is no damage.
+    """
+    now = time.time()
+    for name in sorted(names):
+        if name.endswith(TEMP_SUFFIX):
+            try:
+                young = now - os.lstat(directory / name).st_mtime < TEMP_GRACE
+            except FileNotFoundError:
+                continue  # renamed into place meanwhile
+            if not young:
+                rec.add(directory / name, None, STRAY_TEMP_FILE, "temporary file left by an interrupted replace")
+        else:
+            rec.add(directory / name, None, UNEXPECTED_FILE, "does not belong here")
+
+
+def _check_index(rec: Recorder, layout: StreamLayout) -> None:
+    path = layout.path / INDEX_NAME
+    if layout.index_ids is None:
+        if layout.index_error == "missing":
+            rec.add(path, None, INDEX_MISSING, "no segments.idx")
+        else:
+            rec.add(path, None, INDEX_BAD_LENGTH, f"unreadable index: {layout.index_error}")
+        return
+    ids = layout.index_ids
+    step = INDEX_ID.size
+    for i in range(1, len(ids)):
+        if ids[i] < ids[i - 1]:
+            rec.add(path, i * step, INDEX_OUT_OF_ORDER, f"id {ids[i]} follows {ids[i - 1]}")
+            break
+    files = set(layout.segment_files)
+    fresh = ids == [0] and not files  # a stream created, nothing written yet
+    seen: set[int] = set()
+    for i, sid in enumerate(ids):
+        if sid not in files and sid not in seen and not fresh:
+            rec.add(path, i * step, INDEX_UNKNOWN_ID,
+                    f"lists id {sid}, but {layout.segment_path(sid).name} does not exist")
+        seen.add(sid)
+    for sid in sorted(files - (seen or {0})):  # an empty index means "segment 0 only"
+        rec.add(path, None, INDEX_MISSING_ID, f"does not list {layout.segment_files[sid]}")
+
+
+def _check_head_state(rec: Recorder, layout: StreamLayout) -> None:
+    path = layout.path / "head.state"
+    if layout.head_error is not None:
+        rec.add(path, None, HEAD_STATE_INVALID, layout.head_error)
+        return
+    name = layout.head_segment
+    if name is None:
+        return
+    start = parse_segment_name(name)
+    if start is None or layout.segment_files.get(start) != name:
+        rec.add(path, None, HEAD_STATE_MISSING_SEGMENT, f"names {name!r}, which does not exist")
+    elif start != max(layout.segment_files):
+        rec.add(path, None, HEAD_STATE_NOT_LAST, f"names {name}, but the last segment is "
+                f"{layout.segment_files[max(layout.segment_files)]}")
+
+
+def audit_stream(rec: Recorder, path: Path, totals: StreamTotals,
+                 on_bytes: Callable[[int], None] | None = None, pool: Executor | None = None) -> int | None:
+    """Record every problem of the stream directory at ``path``; its next id (None if unreadable).
+
+    With a ``pool``, segments are checked on its threads (zlib releases the GIL while it computes
+    a CRC, so one thread's CRC overlaps another's batch walk); results are merged in segment order.
+    """
+    try:
+        layout = StreamLayout.read(path)
+    except OSError as err:
+        rec.add(path, None, UNREADABLE, f"cannot read the stream directory: {err.strerror or err}")
+        return None
+    ids = layout.segment_ids
+    last = ids[-1] if ids else None
+
+    def one(sid: int) -> tuple[Recorder, StreamTotals, SegmentEnd]:
+        sub, sub_totals = rec.child(), StreamTotals()
+        end = audit_segment(sub, layout.segment_path(sid), sid, sub_totals, active=sid == last)
+        return sub, sub_totals, end
+
+    prev_end = None  # where the previous segment's ids stop, when known for sure
+    next_id = ids[0] if ids else 0
+    for sid, (sub, sub_totals, end) in zip(ids, (pool or _Serial()).map(one, ids), strict=True):
+        seg = layout.segment_path(sid)
+        if prev_end is not None and sid > prev_end.next_id:
+            rec.add(seg, None, SEGMENT_GAP, f"ids {prev_end.next_id}..{sid - 1} are missing before this segment "
+                    f"(the previous one ends at id {prev_end.next_id - 1})")
+        elif prev_end is not None and sid < prev_end.next_id:
+            rec.add(seg, None, SEGMENT_OVERLAP, f"starts at id {sid}, but the previous segment holds ids up to "
+                    f"{prev_end.next_id - 1}")
+        rec.problems.extend(sub.problems)
+        totals.merge(sub_totals)
+        if on_bytes is not None:
+            on_bytes(sub_totals.bytes)
+        prev_end = end if end.certain else None
+        next_id = end.next_id
+    _check_small_files(rec, layout)
+    return next_id
+
+
+def _check_small_files(rec: Recorder, layout: StreamLayout, settle: float = 0.05, tries: int = 5) -> None:
+    """Strays, segments.idx and head.state against the segment files, from a snapshot that holds still.
+
+    A rotation touches three files one after another (new segment, index, head.state via a
+    temp file); a
+    verifier reading them in between would report a mismatch on a healthy live stream. So a
+    mismatch counts only when a fresh read a moment later sees the same directory. If it never
+    holds still, a writer is rotating right now: its small files are in flux, not damaged, and
+    nothing is reported for them. At rest (the usual case) a clean stream costs no extra read.
+    """
+    for _ in range(tries):
+        sub = rec.child()
+        check_strays(sub, layout.path, layout.other_files)
+        _check_index(sub, layout)
+        _check_head_state(sub, layout)
+        if not sub.problems:
+            return
+        time.sleep(settle)
+        try:
+            fresh = StreamLayout.read(layout.path)
+        except OSError:
+            fresh = layout
+        if fresh == layout:
+            rec.problems.extend(sub.problems)
+            return
+        layout = fresh
+
+
+class _Serial:
+    """The executor interface without threads."""
+
+    @staticmethod
+    def map(fn, items):
+        return map(fn, items)

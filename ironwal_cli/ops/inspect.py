@@ -1,0 +1,156 @@
+"""Looking inside one file of a root, frame by frame or record by record, damaged or not.
+
+``inspect_file`` is the Python API behind ``ironwal inspect``: a segment (``*.wal``) gives one
+row per frame or per damaged region, ``checkpoints.log`` one row per record, and ``HEAD``,
+``head.state`` and ``segments.idx`` their decoded contents. Every row says what is wrong with
+it (``problems``, the kinds ``verify`` reports). Read-only.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..audit.checkpoints import Record, walk_records
+from ..audit.kinds import CHECKPOINT_BAD_CRC, HEAD_INVALID, HEAD_STATE_INVALID, INDEX_BAD_LENGTH
+from ..audit.report import Recorder, StreamTotals
+from ..audit.segments import audit_segment
+from ..engine.files import TEMP_SUFFIX
+from ..engine.names import HEAD_STATE_NAME, INDEX_NAME, SEGMENT_SUFFIX, parse_segment_name, segment_name
+from ..engine.reader import decode_frame
+from ..engine.scan import BAD_CRC, TORN_HEADER, Frame, map_file, scan
+from ..errors import FormatError, UsageError
+from ..sharded.checkpoints import HEAD_NAME, LOG_NAME, display_id
+from ..spec.codec import FRAME_LZ4, FRAME_RAW, INDEX_ID, FrameHeader, decode_head, decode_head_state
+
+SEGMENT_COLUMNS = ["offset", "start_id", "count", "type", "disk_size", "uncompressed_size", "crc_ok", "problems"]
+CHECKPOINT_COLUMNS = ["offset", "length", "checkpoint_id", "timestamp_ns", "shard_count", "offsets", "crc_ok",
+                      "problems"]
+KINDS = {LOG_NAME: "checkpoints", HEAD_NAME: "head", HEAD_STATE_NAME: "head_state", INDEX_NAME: "index"}
+
+
+@dataclass
+class Inspection:
+    path: str
+    kind: str  # segment, checkpoints, head, head_state or index
+    columns: list[str]
+    rows: list[dict] = field(default_factory=list)  # a segment row may carry "entries": list[bytes] | None
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "kind": self.kind, "rows": self.rows}
+
+
+def file_kind(path: Path) -> str:
+    name = path.name.removesuffix(TEMP_SUFFIX)  # a stray temp file is shown as what it was to become
+    if name.endswith(SEGMENT_SUFFIX):
+        return "segment"
+    if name in KINDS:
+        return KINDS[name]
+    raise UsageError(f"{path}: not a file inspect knows (*.wal, {', '.join(KINDS)})")
+
+
+def _type_name(frame_type: int) -> str:
+    return {FRAME_RAW: "raw", FRAME_LZ4: "lz4"}.get(frame_type, f"type {frame_type}")
+
+
+def _header_row(offset: int, h: FrameHeader | None) -> dict:
+    row = dict.fromkeys(SEGMENT_COLUMNS)
+    row["offset"] = offset
+    if h is not None:
+        row.update(start_id=h.start_id, count=h.entry_count, type=_type_name(h.frame_type), disk_size=h.disk_size,
+                   uncompressed_size=h.uncompressed_size)
+    return row
+
+
+def _verdicts(path: Path, data) -> dict[int, list[tuple[str, str]]]:
+    """What ``verify`` reports for this segment, by frame offset (ids that skip or go back included)."""
+    start = parse_segment_name(path.name.removesuffix(TEMP_SUFFIX))
+    if start is None:  # a copy under another name: take the first frame's id as the start
+        start = next((i.header.start_id for i in scan(data, headers_only=True) if isinstance(i, Frame)), 0)
+    rec = Recorder(path.parent, [])
+    audit_segment(rec, path, start, StreamTotals())
+    found: dict[int, list[tuple[str, str]]] = {}
+    for p in rec.problems:
+        found.setdefault(p.offset, []).append((p.kind, p.message))
+    return found
+
+
+def _segment_rows(path: Path, with_entries: bool) -> list[dict]:
+    data = map_file(path)
+    verdicts = _verdicts(path, data)
+    rows = []
+    for item in scan(data):
+        found = verdicts.get(item.offset, [])
+        if isinstance(item, Frame):
+            row = _header_row(item.offset, item.header)
+            row["crc_ok"] = True
+        else:
+            row = _header_row(item.offset, item.header if item.kind != TORN_HEADER else None)
+            row.update(crc_ok=False if item.kind == BAD_CRC else None, length=item.length)
+        row.update(problems=[k for k, _ in found], messages=[m for _, m in found])
+        if with_entries:
+            row["entries"] = None
+            if isinstance(item, Frame):
+                try:
+                    row["entries"] = decode_frame(path, item.offset, item.header, item.payload)
+                except FormatError:
+                    pass
+        rows.append(row)
+    return rows
+
+
+def _checkpoint_rows(data: bytes) -> list[dict]:
+    rows = []
+    for item in walk_records(data):
+        row = dict.fromkeys(CHECKPOINT_COLUMNS)
+        row.update(offset=item.offset, length=item.length)
+        if isinstance(item, Record):
+            cp = item.checkpoint
+            row.update(checkpoint_id=display_id(cp.checkpoint_id), checkpoint_id_hex=cp.checkpoint_id.hex(),
+                       timestamp_ns=cp.timestamp_ns, shard_count=cp.shard_count, offsets=list(cp.offsets),
+                       crc_ok=True, problems=[], messages=[])
+        else:
+            crc_ok = None if item.crc is None else item.kind != CHECKPOINT_BAD_CRC
+            row.update(crc_ok=crc_ok, problems=[item.kind], messages=[item.message])
+        rows.append(row)
+    return rows
+
+
+def _index_rows(path: Path, data: bytes) -> list[dict]:
+    step = INDEX_ID.size
+    whole = len(data) - len(data) % step
+    rows = [{"offset": i, "id": v, "segment": segment_name(v), "exists": (path.parent / segment_name(v)).exists(),
+             "problems": []} for i, (v,) in zip(range(0, whole, step), INDEX_ID.iter_unpack(data[:whole]), strict=True)]
+    if whole != len(data):
+        rows.append({"offset": whole, "id": None, "segment": None, "exists": None, "problems": [INDEX_BAD_LENGTH],
+                     "messages": [f"{len(data) - whole} bytes left over: not a multiple of {step}"]})
+    return rows
+
+
+def _decoded_row(decode, data: bytes, kind: str) -> dict:
+    try:
+        return {**decode(data), "problems": []}
+    except (ValueError, UnicodeDecodeError) as err:
+        return {"problems": [kind], "messages": [str(err)], "bytes_hex": data.hex()}
+
+
+def inspect_file(path: str | os.PathLike, *, entries: bool = False) -> Inspection:
+    """The rows of one file; ``entries`` also decodes each intact frame's entries (segments only)."""
+    path = Path(path)
+    kind = file_kind(path)
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    if kind == "segment":
+        return Inspection(str(path), kind, SEGMENT_COLUMNS, _segment_rows(path, entries))
+    data = path.read_bytes()
+    if kind == "checkpoints":
+        return Inspection(str(path), kind, CHECKPOINT_COLUMNS, _checkpoint_rows(data))
+    if kind == "index":
+        return Inspection(str(path), kind, ["offset", "id", "segment", "exists", "problems"], _index_rows(path, data))
+    if kind == "head":
+        row = _decoded_row(lambda d: {"checkpoint_id": display_id(decode_head(d)),
+                                      "checkpoint_id_hex": decode_head(d).hex()}, data, HEAD_INVALID)
+        return Inspection(str(path), kind, ["checkpoint_id", "checkpoint_id_hex", "problems"], [row])
+    row = _decoded_row(lambda d: {"version": d[0], "segment": decode_head_state(d)}, data, HEAD_STATE_INVALID)
+    return Inspection(str(path), kind, ["version", "segment", "problems"], [row])
