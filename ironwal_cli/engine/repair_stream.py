@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from ..errors import FormatError
 from ..spec.codec import FRAME_MAGIC, FRAME_RAW, HEADER_SIZE, FrameHeader, encode_head_state, encode_index
 from .files import TEMP_SUFFIX, read_file
 from .layout import StreamLayout
+from .lost_ids import LOST_NAME, covers, encode_lost, merge
 from .names import HEAD_STATE_NAME, INDEX_NAME, parse_segment_name, segment_name
 from .repair_plan import CREATE, DELETE, KEEP, METADATA, SHRINK, FileChange, Note, Piece, Plan, Removal
 from .repair_scan import Patched, repair_items
@@ -30,6 +32,10 @@ class _Output:
 
     start_id: int
     pieces: list[Piece] = field(default_factory=list)
+    end_id: int = -1  # one past its last id (its start id while it is empty)
+
+    def __post_init__(self) -> None:
+        self.end_id = max(self.end_id, self.start_id)
 
     def add(self, source: str, offset: int, end: int) -> None:
         last = self.pieces[-1] if self.pieces else None
@@ -58,9 +64,8 @@ class StreamPlanner:
         self.path = os.path.join(root, rel)
         self.layout = StreamLayout.read(self.path)
         self.plan = Plan()
-        self.gaps: list[tuple[int, int]] = []  # missing id ranges [a, b) after the repair
-        self.next_id = 0  # one past the last intact id of the stream, as planned
-        self._lost_from: int | None = None  # end of the intact ids of a segment whose tail was damaged
+        self.gaps: list[tuple[int, int]] = []  # id ranges [a, b) missing between segments after the repair
+        self.ends: dict[int, int] = {}  # start id -> one past the last id, of every segment as planned
 
     def _rel(self, name: str) -> str:
         return f"{self.rel}/{name}"
@@ -70,11 +75,9 @@ class StreamPlanner:
         active = max(segments) if segments else None
         new_files: dict[int, FileChange] = {}
         for start in sorted(self.layout.segment_files):
-            if self._lost_from is not None and start > self._lost_from:
-                self.gaps.append((self._lost_from, start))  # the previous segment ended in damage
-            self._lost_from = None
             name = self.layout.segment_files[start]
             outputs = self._plan_segment(start, name, is_active=start == active)
+            self.ends.update((out.start_id, out.end_id) for out in outputs)  # a segment's own scan wins
             for out in outputs[1:]:
                 change = self._new_segment(out, name, segments)
                 new_files[out.start_id] = change
@@ -82,8 +85,10 @@ class StreamPlanner:
         self._reserve_claimed_ids(segments, new_files)
         self.plan.changes += new_files.values()
         final = sorted(segments)
+        self.gaps = [(self.ends[a], b) for a, b in pairwise(final) if b > self.ends[a]]
         self._plan_index(final)
         self._plan_head(final)
+        self._plan_lost()
         self._plan_temp_files()
         return self.plan
 
@@ -108,7 +113,6 @@ class StreamPlanner:
             else:
                 start_id, end_id = item.header.start_id, item.header.end_id
             if damage is not None and start_id > expected:
-                self.gaps.append((expected, start_id))
                 outputs.append(_Output(start_id))
             damage = None
             if isinstance(item, Patched):  # intact data, damaged header fields: a new header, the old saved
@@ -118,16 +122,12 @@ class StreamPlanner:
             else:
                 outputs[-1].add(rel, item.offset, item.end_offset)
             expected = max(expected, end_id)
-        self.next_id = max(self.next_id, expected)
+            outputs[-1].end_id = max(outputs[-1].end_id, end_id)
         if not removals:
             return outputs
         if damage is not None and is_active and damage.kind == BAD_CRC and _reservable(damage.header, expected):
             # The last frame was complete and is damaged: keep its ids reserved with an empty segment.
             outputs.append(_Output(damage.header.end_id))
-            self.gaps.append((expected, damage.header.end_id))
-            self.next_id = damage.header.end_id
-        elif damage is not None:
-            self._lost_from = expected
         self.plan.originals[rel] = data
         self.plan.removals += removals
         kept = outputs[0]
@@ -151,12 +151,13 @@ class StreamPlanner:
         top, why = max(claimed, default=0), "segments.idx or head.state names it"
         if self.floor > top:
             top, why = self.floor, f"a checkpoint covers the ids below {self.floor}"
-        if top <= self.next_id or top in segments:
+        next_id = self.ends[max(segments)] if segments else 0
+        if top <= next_id or top in segments:
             return
-        self.gaps.append((self.next_id, top))
         new_files[top] = FileChange(self._rel(segment_name(top)), CREATE, [],
-                                    f"new empty segment: {why}; ids {self.next_id}..{top - 1} stay reserved")
+                                    f"new empty segment: {why}; ids {next_id}..{top - 1} stay reserved")
         segments[top] = segment_name(top)
+        self.ends[top] = top
 
     def _new_segment(self, out: _Output, source_name: str, segments: dict[int, str]) -> FileChange:
         name = segment_name(out.start_id)
@@ -222,6 +223,15 @@ class StreamPlanner:
         self._replace_small(HEAD_STATE_NAME, encode_head_state(wanted), f"rewritten ({problem})",
                             f"head.state replaced: {problem}")
 
+    def _plan_lost(self) -> None:
+        """Record the ids this repair finds lost in lost.idx, so verify tells them from an unexplained gap."""
+        wanted = merge(self.layout.lost + self.gaps)
+        if wanted == self.layout.lost and self.layout.lost_error is None:
+            return
+        problem = f"unreadable: {self.layout.lost_error}" if self.layout.lost_error else "ids lost to damage"
+        self._replace_small(LOST_NAME, encode_lost(wanted), f"records {_ranges(wanted)} ({problem})",
+                            f"lost.idx replaced: {problem}")
+
     def _plan_temp_files(self) -> None:
         for name in sorted(self.layout.other_files):
             full = os.path.join(self.path, name)
@@ -236,7 +246,13 @@ class StreamPlanner:
 
     def notes(self) -> None:
         for a, b in self.gaps:
+            if covers(self.layout.lost, a, b):
+                continue  # recorded by an earlier run
             self.plan.notes.append(Note(self.rel, f"ids {a}..{b - 1} are lost; readers report the gap"))
+
+
+def _ranges(ranges: list[tuple[int, int]]) -> str:
+    return ", ".join(f"{a}..{b - 1}" for a, b in ranges)
 
 
 def _ids(ids: list[int]) -> str:

@@ -121,7 +121,11 @@ def read_all(root: Path, name: str) -> tuple[dict[int, bytes], list[str]]:
 
 
 def assert_clean(root: Path) -> None:
-    """What ``ironwal verify`` checks, until it lands: every frame intact, readable, files consistent."""
+    """``ironwal verify`` finds nothing, and our own checks agree: every frame intact, readable, files consistent."""
+    from ironwal_cli.ops.verify import verify_root
+
+    report = verify_root(root, jobs=1)
+    assert report.ok, [str(p) for p in report.problems]
     for name in stream_names(root):
         layout = StreamLayout.read(root / name)
         assert not [n for n in layout.other_files if n.endswith(".tmp")], layout.other_files

@@ -65,7 +65,8 @@ def test_json_report_and_second_run(damaged):
     assert Path(report["run"]).parent == damaged.parent / "wal.quarantine"
     actions = {a["path"]: a["action"] for a in report["actions"]}
     assert actions == {"s/00000000000000000015.wal": "rewrite", "s/00000000000000000024.wal": "create",
-                       "s/segments.idx": "rewrite-metadata", "s/head.state": "rewrite-metadata"}
+                       "s/segments.idx": "rewrite-metadata", "s/head.state": "rewrite-metadata",
+                       "s/lost.idx": "rewrite-metadata"}
     assert report["notes"] == [{"path": "s", "message": "ids 21..23 are lost; readers report the gap"}]
     again = json.loads(runner.invoke(app, ["recover", "-r", str(damaged), "--json", "-n"]).stdout)
     assert not again["repairs_needed"] and again["actions"] == []

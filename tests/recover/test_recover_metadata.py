@@ -107,3 +107,39 @@ def test_clean_conformance_roots_need_nothing(tmp_path):
             needing.append(case.name)
     assert needing == ["torn-tail"]
     assert not (tmp_path / "q").exists()
+
+
+def test_a_lost_middle_segment_is_recorded_not_hidden(tmp_path, three_segments):
+    """Segment 2 deleted by hand: nothing to quarantine, but ids 2..3 are gone. recover rebuilds the
+    index and records the loss in lost.idx (verify then accepts that gap); readers still report it."""
+    root, damaged, report, layout = _damage_and_recover(tmp_path / "wal", three_segments,
+                                                        lambda r: (r / "s" / S2).unlink())
+    assert layout.index_ids == [0, 4] and layout.lost == [(2, 4)]
+    assert report.notes == [("s", "ids 2..3 are lost; readers report the gap")]
+    entries, warnings = read_all(root, "s")
+    assert sorted(entries) == [0, 1, 4, 5] and "ids 2..3 are missing" in warnings[0]
+    assert not recover(root).repairs_needed
+    undo_recover(root, report.run)
+    assert snapshot(root) == damaged
+
+
+def test_verify_accepts_only_the_gaps_lost_idx_records(tmp_path, three_segments):
+    from ironwal_cli.engine.lost_ids import encode_lost
+    from ironwal_cli.ops.verify import verify_root
+
+    root = tmp_path / "wal"
+    shutil.copytree(three_segments, root)
+    (root / "s" / S2).unlink()
+    _idx(root).write_bytes(encode_index([0, 4]))
+
+    def kinds():
+        return sorted(p.kind for p in verify_root(root, jobs=1).problems)
+
+    assert kinds() == ["segment_gap"]
+    for recorded in ([(2, 3)], [(3, 4)], [(0, 1)]):  # not the whole gap: still a problem
+        (root / "s" / "lost.idx").write_bytes(encode_lost(recorded))
+        assert kinds() == ["segment_gap"], recorded
+    (root / "s" / "lost.idx").write_bytes(encode_lost([(1, 5)]))
+    assert kinds() == []
+    (root / "s" / "lost.idx").write_bytes(b"\x01\x02\x03")
+    assert kinds() == ["segment_gap", "unexpected_file"]
