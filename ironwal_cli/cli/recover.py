@@ -84,9 +84,11 @@ def _render(result: dict, json_out: bool, undo: bool) -> None:
     from .tables import print_table
 
     verb = "would" if result["dry_run"] else "done"
-    rows = [[a["path"], a["action"], a["removed_bytes"] if not undo else "", a["what"]] for a in result["actions"]]
+    columns = ["file", "action", f"what ({verb})"] if undo else ["file", "action", "quarantined", f"what ({verb})"]
+    rows = [[a["path"], a["action"], a["what"]] if undo else [a["path"], a["action"], a["removed_bytes"], a["what"]]
+            for a in result["actions"]]
     if rows:
-        print_table(["file", "action", "quarantined", f"what ({verb})"], rows, title=result["root"])
+        print_table(columns, rows, title=result["root"])
     elif not undo:
         sys.stdout.write(f"{result['root']}: nothing to repair\n")
     for note in result.get("notes", []):
