@@ -62,7 +62,8 @@ KINDS: dict[str, str] = {
     IDS_SKIP: "a frame starts above the next expected id: ids are missing inside the segment",
     TRAILING_BYTES: "bytes after the last frame that are not a frame (garbage or zeros)",
     UNREADABLE: "a file or directory that cannot be read (permissions, I/O error)",
-    SEGMENT_GAP: "ids missing between one segment and the next (a segment file deleted from the middle)",
+    SEGMENT_GAP: "ids missing between one segment and the next that lost.idx does not record (a segment file "
+                 "deleted from the middle)",
     SEGMENT_OVERLAP: "a segment starts below the end of the segment before it",
     INDEX_MISSING: "the stream has no segments.idx",
     INDEX_BAD_LENGTH: "segments.idx is not a multiple of 8 bytes long",

@@ -1,7 +1,8 @@
 """Checks of one stream directory: its segments in order, ``segments.idx``, ``head.state``, strays.
 
 Segment ids must run on from one segment to the next; a gap is allowed only before the
-first segment (prune removes whole leading segments). The index may repeat an id (the crate
+first segment (prune removes whole leading segments) and where ``lost.idx`` records ids that
+``ironwal recover`` found lost to damage. The index may repeat an id (the crate
 does so for an entry too big for an empty segment) but never go down. An empty index means
 "segment 0 only", as the crate reads it.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from ..engine.files import TEMP_SUFFIX
 from ..engine.layout import StreamLayout
+from ..engine.lost_ids import LOST_NAME, covers
 from ..engine.names import INDEX_NAME, parse_segment_name
 from ..spec.codec import INDEX_ID
 from .kinds import (
@@ -124,7 +126,7 @@ def audit_stream(rec: Recorder, path: Path, totals: StreamTotals,
     next_id = ids[0] if ids else 0
     for sid, (sub, sub_totals, end) in zip(ids, (pool or _Serial()).map(one, ids), strict=True):
         seg = layout.segment_path(sid)
-        if prev_end is not None and sid > prev_end.next_id:
+        if prev_end is not None and sid > prev_end.next_id and not covers(layout.lost, prev_end.next_id, sid):
             rec.add(seg, None, SEGMENT_GAP, f"ids {prev_end.next_id}..{sid - 1} are missing before this segment "
                     f"(the previous one ends at id {prev_end.next_id - 1})")
         elif prev_end is not None and sid < prev_end.next_id:
@@ -153,6 +155,8 @@ def _check_small_files(rec: Recorder, layout: StreamLayout, settle: float = 0.05
     for _ in range(tries):
         sub = rec.child()
         check_strays(sub, layout.path, layout.other_files)
+        if layout.lost_error is not None:  # then its gaps are reported as unexplained ones
+            sub.add(layout.path / LOST_NAME, None, UNEXPECTED_FILE, f"unreadable lost.idx: {layout.lost_error}")
         _check_index(sub, layout)
         _check_head_state(sub, layout)
         if not sub.problems:

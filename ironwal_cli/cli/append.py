@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ._app import RootOption, app, handles_errors
+from ._app import RootOption, app, handles_errors, warn
 from .choices import SyncMode
 from .params import parse_limit, parse_size
 from .sharded_append import SHARDS_HELP
@@ -85,11 +85,11 @@ def append(
         return
     if values:
         encoded = [v.encode("utf-8", "surrogateescape") for v in values]
-        ranges = [append_values(root, stream, encoded, options)]
+        ranges = [append_values(root, stream, encoded, options, on_warning=warn)]
     else:
         mode = "whole" if whole else "null" if null else "lines"
         ranges = append_from(root, stream, sys.stdin.fileno(), mode=mode, batch_size=batch,
-                             linger=linger / 1000, options=options)
+                             linger=linger / 1000, options=options, on_warning=warn)
     _report(stream, ranges, quiet, json_out)
 
 

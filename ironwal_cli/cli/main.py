@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import append, checkpoint, inspect, ls, prune, read, verify  # noqa: F401  (each module registers its commands)
+from . import append, checkpoint, inspect, ls, prune, read, recover, verify  # noqa: F401  (each module registers its commands)
 from ._app import app
 
 

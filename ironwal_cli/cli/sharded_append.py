@@ -21,6 +21,7 @@ def run(root: Path, stream: str | None, values: list[str] | None, *, key: str | 
         shards: int | None, mode: str, batch: int, linger: float, options, quiet: bool, json_out: bool) -> None:
     """Dispatch a routed append and print ``SHARD ID`` per entry (or JSON objects with ``shard``)."""
     from ..ops.sharded_append import append_keyed, append_keyed_from, append_routed_from
+    from ._app import warn
 
     args = ([stream] if stream is not None else []) + list(values or [])
     if key is not None and key_sep is not None:
@@ -31,15 +32,16 @@ def run(root: Path, stream: str | None, values: list[str] | None, *, key: str | 
         if args:
             raise typer.BadParameter("-K reads KEY<SEP>VALUE records from stdin; it takes no STREAM or VALUE")
         groups = append_routed_from(root, sys.stdin.fileno(), _encode(key_sep), shards=shards, mode=mode,
-                                    batch_size=batch, linger=linger, options=options)
+                                    batch_size=batch, linger=linger, options=options, on_warning=warn)
         _report(groups, quiet, json_out)
         return
     if args:  # with --key there is no STREAM: every argument is a value
-        shard, ids = append_keyed(root, _encode(key), [_encode(v) for v in args], shards=shards, options=options)
+        shard, ids = append_keyed(root, _encode(key), [_encode(v) for v in args], shards=shards, options=options,
+                                 on_warning=warn)
         _report([[(shard, i) for i in ids]], quiet, json_out)
         return
     shard, ranges = append_keyed_from(root, _encode(key), sys.stdin.fileno(), shards=shards, mode=mode,
-                                      batch_size=batch, linger=linger, options=options)
+                                      batch_size=batch, linger=linger, options=options, on_warning=warn)
     _report(([(shard, i) for i in ids] for ids in ranges), quiet, json_out)
 
 

@@ -17,7 +17,8 @@ def print_table(columns: Sequence[str], rows: Sequence[Sequence[object]], title:
 
     table = Table(title=title)
     for i, col in enumerate(columns):
-        table.add_column(col, justify="left" if i == 0 else "right")
+        numeric = i > 0 and all(isinstance(row[i], int | float) for row in rows)
+        table.add_column(col, justify="right" if numeric else "left")
     for row in rows:
         table.add_row(*(str(v) for v in row))
     Console().print(table)

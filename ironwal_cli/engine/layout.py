@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..spec.codec import decode_head_state, decode_index
 from .files import read_file
+from .lost_ids import LOST_NAME, decode_lost
 from .names import HEAD_STATE_NAME, INDEX_NAME, parse_segment_name, segment_name
 
 
@@ -26,6 +27,8 @@ class StreamLayout:
     head_segment: str | None = None
     head_error: str | None = None
     other_files: list[str] = field(default_factory=list)
+    lost: list[tuple[int, int]] = field(default_factory=list)  # ranges recover recorded in lost.idx
+    lost_error: str | None = None
 
     @classmethod
     def read(cls, path: str | os.PathLike) -> StreamLayout:
@@ -34,7 +37,7 @@ class StreamLayout:
             start = parse_segment_name(name)
             if start is not None:
                 layout.segment_files[start] = name
-            elif name not in (INDEX_NAME, HEAD_STATE_NAME):
+            elif name not in (INDEX_NAME, HEAD_STATE_NAME, LOST_NAME):
                 layout.other_files.append(name)
         raw = read_file(layout.path / INDEX_NAME)
         if raw is None:
@@ -44,6 +47,12 @@ class StreamLayout:
                 layout.index_ids = decode_index(raw)
             except ValueError as err:
                 layout.index_error = str(err)
+        raw = read_file(layout.path / LOST_NAME)
+        if raw is not None:
+            try:
+                layout.lost = decode_lost(raw)
+            except ValueError as err:
+                layout.lost_error = str(err)
         raw = read_file(layout.path / HEAD_STATE_NAME)
         if raw is not None:
             try:

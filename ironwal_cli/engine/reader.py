@@ -18,6 +18,7 @@ from pathlib import Path
 from ..errors import FormatError, GapError, NotFoundError, UsageError
 from ..spec.codec import FRAME_LZ4, FRAME_RAW, FrameHeader, decode_raw_batch
 from .layout import StreamLayout
+from .lost_ids import covers
 from .names import sanitize_key
 from .scan import BAD_CRC, TORN_HEADER, TORN_PAYLOAD, Frame, map_file, scan
 
@@ -158,7 +159,9 @@ class StreamReader:
         """Missing ids: an error, or with ``allow_gaps`` a warning naming the range."""
         if not self.allow_gaps:
             raise GapError(path, offset, expected, found)
-        self.warn(f"{path}: ids {expected}..{found - 1} are missing (gap); continuing at {found}")
+        known = " (lost to damage: recorded in lost.idx by ironwal recover)" if covers(
+            self.layout.lost, expected, found) else ""
+        self.warn(f"{path}: ids {expected}..{found - 1} are missing (gap){known}; continuing at {found}")
 
     def entries(self, from_id: int = 0, **kw) -> Iterator[tuple[int, bytes]]:
         for first, batch in self.batches(from_id, **kw):

@@ -11,7 +11,7 @@ several processes can append to one stream without interleaving.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +32,7 @@ from .files import append_synced, atomic_write, fsync_dir, fsync_fd, open_for_wr
 from .layout import StreamLayout
 from .lock import DEFAULT_LOCK_TIMEOUT, acquire
 from .names import HEAD_STATE_NAME, INDEX_NAME, sanitize_key, segment_name
-from .scan import Frame, map_file, scan
+from .scan import TORN_HEADER, TORN_PAYLOAD, Frame, map_file, scan
 
 MIB = 1024 * 1024
 SYNC_MODES = ("strict", "batch", "async")
@@ -69,8 +69,10 @@ def stream_dir(root: str | os.PathLike, key: str) -> Path:
 class StreamWriter:
     """Appends to one stream. Use as a context manager, or call ``close()``."""
 
-    def __init__(self, root: str | os.PathLike, key: str, options: WriteOptions | None = None):
+    def __init__(self, root: str | os.PathLike, key: str, options: WriteOptions | None = None,
+                 on_warning: Callable[[str], None] | None = None):
         self.options = options or WriteOptions()
+        self.on_warning = on_warning or (lambda message: None)  # told when a torn tail is quarantined
         self.root = Path(root)
         self.name = sanitize_key(key)
         self.path = stream_dir(root, key)
@@ -223,10 +225,28 @@ class StreamWriter:
         seg_path = self.path / segment_name(active)
         known = self._verified_prefix(active, seg_path)
         self._active = active
-        self._size, self._count, self._next = self._measure(seg_path, active, known)
+        try:
+            self._size, self._count, self._next = self._measure(seg_path, active, known)
+        except DamagedTailError as err:
+            from .tail_repair import is_torn_write
+
+            if err.kind not in (TORN_HEADER, TORN_PAYLOAD) or not is_torn_write(seg_path, err.offset):
+                raise  # a torn final frame is the only damage the writer repairs itself
+            self._cut_torn_tail(seg_path, err)
+            self._size, self._count, self._next = self._measure(seg_path, active)
         self._index_size = os.stat(index_path).st_size
         self._index_empty = self._index_size == 0
         self._remember()
+
+    def _cut_torn_tail(self, seg_path: Path, err: DamagedTailError) -> None:
+        """Move an unacknowledged partial write to quarantine (undoable, as recover does) and say so."""
+        from .tail_repair import REASON, cut_torn_tail
+
+        message = err.detail.split(";")[0]
+        removed = os.path.getsize(seg_path) - err.offset
+        run = cut_torn_tail(self.root, self.name, seg_path, err.offset, message)
+        self.on_warning(f"{seg_path}: {REASON} ({message}): {removed} bytes from offset {err.offset} "
+                        f"moved to {run} (ironwal recover --undo {run.name} puts them back)")
 
     def _open_active(self) -> int:
         """The active segment's descriptor, creating the file at the first write into it."""

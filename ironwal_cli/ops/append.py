@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from ..engine.writer import StreamWriter, WriteOptions
 from ..errors import UsageError
 from .entry_input import read_batches
 
+Warn = Callable[[str], None]  # told when the writer quarantines a torn tail before appending
+
 
 def append_values(root: str | os.PathLike, stream: str, values: Sequence[bytes],
-                  options: WriteOptions | None = None) -> range:
+                  options: WriteOptions | None = None, on_warning: Warn | None = None) -> range:
     """Append ``values`` as one batch (one atomic frame when it fits a segment); returns their ids.
 
     Durable on return in strict and batch modes.
     """
-    with StreamWriter(root, stream, options) as writer:
+    with StreamWriter(root, stream, options, on_warning) as writer:
         if len(values) == 1:
             first = writer.append(values[0])
             if writer.options.sync == "batch":
@@ -27,7 +29,7 @@ def append_values(root: str | os.PathLike, stream: str, values: Sequence[bytes],
 
 def append_from(root: str | os.PathLike, stream: str, fd: int, *, mode: str = "lines",
                 batch_size: int = 1000, linger: float = 0.05,
-                options: WriteOptions | None = None) -> Iterator[range]:
+                options: WriteOptions | None = None, on_warning: Warn | None = None) -> Iterator[range]:
     """Append entries read from file descriptor ``fd``; yields each batch's ids once it is durable.
 
     Each batch of up to ``batch_size`` entries is one frame (or one crate-style chunking of it).
@@ -35,6 +37,6 @@ def append_from(root: str | os.PathLike, stream: str, fd: int, *, mode: str = "l
     """
     if batch_size < 1:
         raise UsageError(f"--batch {batch_size}: must be at least 1")
-    with StreamWriter(root, stream, options) as writer:
+    with StreamWriter(root, stream, options, on_warning) as writer:
         for group in read_batches(fd, mode, batch_size, linger):
             yield from writer.append_batches(group)

@@ -15,7 +15,7 @@ from ..errors import UsageError
 from ..sharded.checkpoints import ensure_log
 from ..sharded.routing import route, shard_name
 from ..sharded.shards import resolve_shard_count
-from .append import append_from, append_values
+from .append import Warn, append_from, append_values
 from .entry_input import read_batches
 
 Placed = tuple[int, int]  # (shard, id)
@@ -29,19 +29,20 @@ def open_sharded(root: str | os.PathLike, shards: int | None) -> int:
 
 
 def append_keyed(root: str | os.PathLike, key: bytes, values: Sequence[bytes], *, shards: int | None = None,
-                 options: WriteOptions | None = None) -> tuple[int, range]:
+                 options: WriteOptions | None = None, on_warning: Warn | None = None) -> tuple[int, range]:
     """Append ``values`` (one batch) to the shard of ``key``; returns (shard, ids)."""
     shard = route(key, open_sharded(root, shards))
-    return shard, append_values(root, shard_name(shard), values, options)
+    return shard, append_values(root, shard_name(shard), values, options, on_warning)
 
 
 def append_keyed_from(root: str | os.PathLike, key: bytes, fd: int, *, shards: int | None = None,
                       mode: str = "lines", batch_size: int = 1000, linger: float = 0.05,
-                      options: WriteOptions | None = None) -> tuple[int, Iterator[range]]:
+                      options: WriteOptions | None = None,
+                      on_warning: Warn | None = None) -> tuple[int, Iterator[range]]:
     """Entries from ``fd`` all go to the shard of ``key``; returns (shard, the ids of each batch as written)."""
     shard = route(key, open_sharded(root, shards))
     return shard, append_from(root, shard_name(shard), fd, mode=mode, batch_size=batch_size, linger=linger,
-                              options=options)
+                              options=options, on_warning=on_warning)
 
 
 def split_record(record: bytes, sep: bytes, number: int) -> tuple[bytes, bytes]:
@@ -53,7 +54,8 @@ def split_record(record: bytes, sep: bytes, number: int) -> tuple[bytes, bytes]:
 
 def append_routed_from(root: str | os.PathLike, fd: int, sep: bytes, *, shards: int | None = None,
                        mode: str = "lines", batch_size: int = 1000, linger: float = 0.05,
-                       options: WriteOptions | None = None) -> Iterator[list[Placed]]:
+                       options: WriteOptions | None = None,
+                       on_warning: Warn | None = None) -> Iterator[list[Placed]]:
     """Read ``KEY<SEP>VALUE`` records from ``fd`` and route each value by its key.
 
     Yields, per group of records read together, the (shard, id) of each record in input order,
@@ -87,7 +89,7 @@ def append_routed_from(root: str | os.PathLike, fd: int, sep: bytes, *, shards: 
             for shard, values in per_shard.items():
                 writer = writers.get(shard)
                 if writer is None:
-                    writer = writers[shard] = StreamWriter(root, shard_name(shard), options)
+                    writer = writers[shard] = StreamWriter(root, shard_name(shard), options, on_warning)
                 chunks = [values[i:i + batch_size] for i in range(0, len(values), batch_size)]
                 ids = [i for r in writer.append_batches(chunks) for i in r]
                 cursors[shard] = iter(ids)

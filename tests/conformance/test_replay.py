@@ -20,7 +20,7 @@ from wal_checks import check_stream, root_digests, walk_headers
 from ironwal_cli.engine.names import sanitize_key
 from ironwal_cli.engine.reader import StreamReader
 from ironwal_cli.engine.writer import StreamWriter, WriteOptions
-from ironwal_cli.errors import DamagedTailError, FormatError, UsageError
+from ironwal_cli.errors import DamagedTailError, UsageError
 
 SYNC = {"Strict": "strict", "BatchOnly": "batch", "Async": "async"}
 U64_UNLIMITED = 2**63
@@ -31,7 +31,8 @@ EXCEPTIONS = {
     "reopen": "fix 1: a segment's entries are counted from the file, not per process",
     "rotation-entries": "fix 2: a non-empty segment at or over a limit is rotated before it takes more",
     "key-collision": "keys are sanitized before anything else, so two keys sharing a directory never reuse ids",
-    "torn-tail": "we refuse to append after a torn tail (DamagedTailError) instead of padding it with zeros",
+    "torn-tail": "the append after a torn tail quarantines the torn frame and takes its ids instead of padding "
+                 "it with zeros",
 }
 SKIPPED = {"truncate"}  # prune is replayed by its own tests
 IDENTICAL = sorted(set(PLAIN_CASES) - set(EXCEPTIONS) - SKIPPED)
@@ -222,21 +223,23 @@ def test_key_collision_ids_never_collide(tmp_path):
     check_better_result(r, r.options)
 
 
-def test_torn_tail_is_refused_not_padded(tmp_path):
-    """We refuse to append after the hand-made tear; the reference padded tp with zeros and buried th's header."""
+def test_torn_tail_is_quarantined_not_padded(tmp_path):
+    """The append after the hand-made tear moves the torn frame (never acknowledged) to quarantine and
+    takes its id; the reference padded tp with zeros (so it handed out id 5, and id 4 fails its CRC
+    forever) and cut th's torn header (id 4)."""
+    import json
+
     r = replay("torn-tail", tmp_path / "root")
-    assert [op["stream"] for op, *_ in r.refused] == ["tp", "th"]
-    assert len(r.ids) == 10 and all(ours == ref for _, ref, ours in r.ids)  # the 10 appends before the tear
-    for op, err, before, after in r.refused:
-        path = r.root / op["stream"] / "00000000000000000000.wal"
-        assert after == before == path.read_bytes()  # not one byte changed
-        assert (Path(err.path), err.offset) == (path, 4 * 56)  # the torn frame: after 4 frames of 36+20 bytes
-        assert "recover" in str(err)
-        assert len(after) < 5 * 56  # still torn: we did not pad it as the reference did
-    for name in ("tp", "th"):  # the 4 intact entries still read back; the 5th is the damage itself
-        reader = StreamReader(r.root, name, name_is_dir=True)
-        got = []
-        with pytest.raises(FormatError) as err:
-            got.extend(reader.entries(0))
-        assert err.value.offset == 4 * 56
-        assert [e for _, e in got] == r.written[name][:4]
+    assert not r.refused
+    after_tear = {op["stream"]: (ref, ours) for op, ref, ours in r.ids[10:]}
+    assert after_tear == {"tp": ([5], [4]), "th": ([4], [4])}
+    tears = {op["path"]: op["to_size"] for op in load_case("torn-tail")["operations"] if op["op"] == "tear"}
+    runs = sorted((tmp_path / "root.quarantine").iterdir())
+    removed = [json.loads((run / "manifest.json").read_bytes())["removed"] for run in runs]
+    assert sorted((rm["source"], rm["offset"], rm["length"]) for [rm] in removed) == sorted(
+        (path, 4 * 56, size - 4 * 56) for path, size in tears.items())  # the torn frame: after 4 of 36+20 bytes
+    assert all(rm["reason"].startswith("torn tail before append") for [rm] in removed)
+    for name in ("tp", "th"):  # the 5th entry was torn by hand (it is in quarantine); the new one is id 4
+        written = r.written[name]
+        assert read_all(r.root, name) == list(enumerate(written[:4] + written[5:]))
+

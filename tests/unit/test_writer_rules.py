@@ -224,12 +224,6 @@ def _damage(data: bytearray, frames, how: str) -> int:
     """Damage the bytes; return the offset of the frame a writer must name."""
     off2 = frames[1][0]
     last = frames[-1][0]
-    if how == "torn payload":
-        del data[-3:]
-        return last
-    if how == "torn header":
-        del data[last + 20:]
-        return last
     if how == "bad crc last frame":
         data[-1] ^= 0xFF
         return last
@@ -245,8 +239,9 @@ def _damage(data: bytearray, frames, how: str) -> int:
     raise AssertionError(how)
 
 
-@pytest.mark.parametrize("how", ["torn payload", "torn header", "bad crc last frame", "bad crc middle frame",
-                                 "bad magic middle frame", "garbage after the last frame"])
+# (a torn final frame alone is not refused: the writer quarantines it and appends, tests/recover)
+@pytest.mark.parametrize("how", ["bad crc last frame", "bad crc middle frame", "bad magic middle frame",
+                                 "garbage after the last frame"])
 def test_writer_refuses_to_append_after_damage_anywhere_in_the_active_segment(root, how):
     with StreamWriter(root, "s", opts()) as w:
         for i in range(4):

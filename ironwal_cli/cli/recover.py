@@ -1,0 +1,98 @@
+"""``ironwal recover``: repair after a crash, losing nothing; ``--undo RUN`` puts a run back."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import typer
+
+from ..errors import EXIT_NOT_FOUND, EXIT_OK
+from ._app import RootOption, app, handles_errors, warn
+
+# Test-only (documented in man/ironwal-recover.1): SIGKILL this process right after its Nth fsync,
+# so crash tests can stop a real recover at every durable step.
+KILL_ENV = "IRONWAL_TEST_KILL_AFTER_SYNC"
+
+
+def _install_kill_hook() -> None:
+    limit = os.environ.get(KILL_ENV)
+    if not limit:
+        return
+    import signal
+
+    from ..engine import files
+
+    count = 0
+
+    def hook(fd: int) -> None:
+        nonlocal count
+        count += 1
+        if count >= int(limit):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    files.sync_hook = hook
+
+
+@app.command()
+@handles_errors
+def recover(
+    streams: list[str] | None = typer.Argument(None, metavar="STREAM",
+                                               help="Streams to repair (default: the whole root)."),
+    root: Path = RootOption,
+    dry_run: bool = typer.Option(False, "-n", "--dry-run",
+                                 help="Change nothing: print the plan; exit 1 when repairs are needed."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
+    quarantine: Path | None = typer.Option(None, "--quarantine", metavar="DIR",
+                                           help="Where removed bytes are saved (default: ROOT.quarantine, "
+                                                "beside the root; never inside it)."),
+    undo: str | None = typer.Option(None, "--undo", metavar="RUN",
+                                    help="Put back every file the recover run RUN (a quarantine "
+                                         "subfolder, by name or path) changed, byte for byte."),
+    lock_timeout: float = typer.Option(10.0, "--lock-timeout", envvar="IRONWAL_LOCK_TIMEOUT", min=0,
+                                       help="Seconds to wait for a stream's writer lock."),
+) -> None:
+    """Repair a root after a crash: cut torn tails, quarantine damaged frames, keep every intact entry.
+
+    Every removed byte is first copied (fsync'd) into a quarantine run folder with a
+    manifest, and --undo RUN restores the root byte for byte. Exit 0 when done (with
+    --dry-run: nothing to do), 1 with --dry-run when repairs are needed.
+    """
+    from ..ops.recover import recover as run_recover
+    from ..ops.recover import undo_recover as run_undo
+
+    _install_kill_hook()
+    if undo is not None:
+        if streams:
+            raise typer.BadParameter("--undo takes no STREAM arguments: it puts back the whole run")
+        report = run_undo(root, undo, quarantine=quarantine, dry_run=dry_run, lock_timeout=lock_timeout)
+        _render(report.to_dict(), json_out, undo=True)
+        return
+    report = run_recover(root, streams or None, dry_run=dry_run, quarantine=quarantine, lock_timeout=lock_timeout)
+    _render(report.to_dict(), json_out, undo=False)
+    if dry_run:
+        raise typer.Exit(EXIT_NOT_FOUND if report.repairs_needed else EXIT_OK)
+
+
+def _render(result: dict, json_out: bool, undo: bool) -> None:
+    if json_out:
+        import json
+
+        sys.stdout.write(json.dumps(result) + "\n")
+        return
+    from .tables import print_table
+
+    verb = "would" if result["dry_run"] else "done"
+    columns = ["file", "action", f"what ({verb})"] if undo else ["file", "action", "quarantined", f"what ({verb})"]
+    rows = [[a["path"], a["action"], a["what"]] if undo else [a["path"], a["action"], a["removed_bytes"], a["what"]]
+            for a in result["actions"]]
+    if rows:
+        print_table(columns, rows, title=result["root"])
+    elif not undo:
+        sys.stdout.write(f"{result['root']}: nothing to repair\n")
+    for note in result.get("notes", []):
+        warn(f"{note['path']}: {note['message']}")
+    if result.get("run") and not result["dry_run"]:
+        what = "undo of" if undo else "removed bytes and undo data in"
+        sys.stderr.write(f"ironwal: {what} {result['run']}\n")

@@ -1,0 +1,39 @@
+"""The writer's own repair: a torn final frame (an unacknowledged partial write) is moved to
+quarantine before the next append, exactly as ``recover`` would do it (same manifest, undoable).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..spec.codec import FRAME_MAGIC_BYTES
+from .quarantine import QuarantineRun
+from .repair_apply import apply_plan
+from .repair_plan import SHRINK, FileChange, Piece, Plan, Removal
+from .scan import map_file
+
+REASON = "torn tail before append"
+
+
+def is_torn_write(segment: Path, offset: int) -> bool:
+    """The bytes from ``offset`` to the end begin as a frame does (a prefix of the magic): a write cut
+    short, not garbage. (The scanner calls any tail shorter than a header torn.)"""
+    with open(segment, "rb") as f:
+        f.seek(offset)
+        head = f.read(len(FRAME_MAGIC_BYTES))
+    return bool(head) and FRAME_MAGIC_BYTES.startswith(head)
+
+
+def cut_torn_tail(root: str | os.PathLike, stream: str, segment: Path, offset: int, message: str) -> Path:
+    """Quarantine ``segment`` from ``offset`` to its end, then cut it there; returns the run folder."""
+    data = bytes(map_file(segment))
+    rel = f"{stream}/{segment.name}"
+    plan = Plan(originals={rel: data},
+                removals=[Removal(rel, offset, len(data) - offset, f"{REASON}: {message}")],
+                changes=[FileChange(rel, SHRINK, [Piece(rel, 0, offset)], f"{REASON}: cut at offset {offset}")])
+    run = QuarantineRun(root)
+    run.save(plan)
+    apply_plan(root, plan)
+    run.write_manifest("complete")
+    return run.path

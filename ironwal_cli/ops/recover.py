@@ -1,0 +1,155 @@
+"""``recover``: repair a root after a crash, losing nothing; and undo a repair.
+
+Each stream is planned and repaired under its writer lock, so recover never races an
+appender. With ``dry_run`` only the plan is made. Otherwise the removed bytes and the
+manifest go to the quarantine run folder, fsync'd, before any file of the root changes.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..engine.lock import DEFAULT_LOCK_TIMEOUT, locked_dir
+from ..engine.names import sanitize_key
+from ..engine.quarantine import QuarantineRun, check_outside, default_quarantine, read_manifest, write_manifest
+from ..engine.repair_apply import apply_plan
+from ..engine.repair_plan import KEEP, Plan
+from ..engine.repair_stream import plan_stream
+from ..engine.undo import apply_undo, plan_undo
+from ..errors import NotFoundError
+from ..sharded.checkpoints import is_sharded_root
+from ..sharded.repair import checkpoint_floors, plan_checkpoints
+from .listing import stream_names
+
+
+@dataclass
+class FileAction:
+    path: str  # relative to the root
+    action: str  # delete, keep, create, rewrite-metadata, rewrite; for undo: restore, remove
+    what: str
+    removed_bytes: int = 0
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "action": self.action, "what": self.what, "removed_bytes": self.removed_bytes}
+
+
+@dataclass
+class RecoverReport:
+    root: str
+    dry_run: bool
+    run: str | None = None  # quarantine run folder, when something was repaired
+    actions: list[FileAction] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (path, message): found, reported
+
+    @property
+    def repairs_needed(self) -> bool:
+        return any(a.action != KEEP for a in self.actions)
+
+    def add(self, plan: Plan) -> None:
+        removed: dict[str, int] = {}
+        for r in plan.removals:
+            removed[r.source] = removed.get(r.source, 0) + r.length
+        for c in sorted(plan.changes, key=lambda c: c.path):
+            self.actions.append(FileAction(c.path, c.kind, c.what, removed.get(c.path, 0)))
+        self.notes += [(n.path, n.message) for n in plan.notes]
+
+    def to_dict(self) -> dict:
+        return {"root": self.root, "dry_run": self.dry_run, "run": self.run,
+                "repairs_needed": self.repairs_needed, "actions": [a.to_dict() for a in self.actions],
+                "notes": [{"path": p, "message": m} for p, m in self.notes]}
+
+
+def _stream_dirs(root: Path, streams) -> list[str]:
+    if not streams:
+        return stream_names(root)
+    names = []
+    for key in streams:
+        name = sanitize_key(key)
+        if not (root / name).is_dir() or (root / name).is_symlink():
+            raise NotFoundError(f"{root / name}: no such stream")
+        names.append(name)
+    return names
+
+
+def recover(root: str | os.PathLike, streams: list[str] | None = None, *, dry_run: bool = False,
+            quarantine: str | os.PathLike | None = None,
+            lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> RecoverReport:
+    """Repair ``streams`` (default: every stream, and the checkpoint files of a sharded root)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise NotFoundError(f"{root}: no such WAL root")
+    report = RecoverReport(str(root), dry_run)
+    run = QuarantineRun(root, quarantine)  # checks the location even for a dry run; creates nothing yet
+    sharded = is_sharded_root(root)
+    floors = checkpoint_floors(root) if sharded else {}
+    units: list[tuple[Path, object]] = [
+        (root / name, lambda name=name: plan_stream(root, name, floors.get(name, 0))[0])
+        for name in _stream_dirs(root, streams)]
+    if not streams and sharded:
+        units.append((root, lambda: plan_checkpoints(root)))
+    try:
+        for lock_path, make_plan in units:
+            with locked_dir(lock_path, lock_timeout):
+                plan = make_plan()
+                if not dry_run and not plan.empty:
+                    run.save(plan)
+                    apply_plan(root, plan)
+            report.add(plan)
+    except BaseException:
+        if run.path is not None:  # what was done stays undoable; a rerun finishes the rest
+            run.write_manifest("interrupted")
+        raise
+    if run.path is not None:
+        run.write_manifest("complete")
+        report.run = str(run.path)
+    return report
+
+
+@dataclass
+class UndoReport:
+    root: str
+    run: str
+    dry_run: bool
+    actions: list[FileAction] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"root": self.root, "run": self.run, "dry_run": self.dry_run,
+                "actions": [a.to_dict() for a in self.actions]}
+
+
+def resolve_run(root: str | os.PathLike, run: str | os.PathLike, quarantine=None) -> Path:
+    """A run folder given as a path, or as a name inside the quarantine folder."""
+    path = Path(run)
+    if path.is_dir():
+        return path
+    base = check_outside(root, quarantine) if quarantine is not None else default_quarantine(root)
+    if (base / path).is_dir():
+        return base / path
+    raise NotFoundError(f"{run}: no such quarantine run (looked in {base})")
+
+
+def undo_recover(root: str | os.PathLike, run: str | os.PathLike, *, quarantine=None, dry_run: bool = False,
+                 lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> UndoReport:
+    """Put every file recover run ``run`` changed back as it was; refuses if any changed since."""
+    root = Path(root)
+    if not root.is_dir():
+        raise NotFoundError(f"{root}: no such WAL root")
+    run_dir = resolve_run(root, run, quarantine)
+    report = UndoReport(str(root), str(run_dir), dry_run)
+    dirs = sorted({(root / f["path"]).parent for f in read_manifest(run_dir)["files"]})
+    with ExitStack() as stack:
+        for d in dirs:
+            if d.is_dir():
+                stack.enter_context(locked_dir(d, lock_timeout))
+        manifest, restore = plan_undo(root, run_dir)
+        for path, content in sorted(restore.items()):
+            report.actions.append(FileAction(path, "remove" if content is None else "restore",
+                                             "created by the run: removed" if content is None
+                                             else f"put back as before the run ({len(content)} bytes)"))
+        if not dry_run:
+            apply_undo(root, restore)
+            write_manifest(run_dir, manifest, state="undone")
+    return report
