@@ -10,7 +10,6 @@ The invariants every crash, cut, fault and race must leave intact:
 
 from __future__ import annotations
 
-import functools
 import os
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from ironwal_cli.engine.names import sanitize_key
 from ironwal_cli.engine.reader import StreamReader
 from ironwal_cli.engine.scan import Frame, map_file, scan
 from ironwal_cli.errors import FormatError, GapError
+from ironwal_cli.ops.verify import verify_root
 
 CLI = [sys.executable, "-m", "ironwal_cli"]
 LONG = os.environ.get("IRONWAL_LONG_TESTS") == "1"  # thousands of kills, cuts and fuzz examples
@@ -79,12 +79,8 @@ def _metadata_only(kind: str) -> bool:
     return kind.startswith(("index_", "head_state_")) or kind == "stray_temp_file"
 
 
-def verify_kinds(root: Path, key: str) -> list[str] | None:
-    """The kinds of problem ``verify`` finds in one stream; None when this build has no verify."""
-    try:
-        from ironwal_cli.ops.verify import verify_root
-    except ImportError:
-        return None
+def verify_kinds(root: Path, key: str) -> list[str]:
+    """The kinds of problem ``verify`` finds in one stream."""
     if not (Path(root) / sanitize_key(key)).is_dir():
         return []
     return [p.kind for p in verify_root(root, [sanitize_key(key)], jobs=1).problems]
@@ -104,16 +100,6 @@ def check_stream(root: Path, key: str, sent: list[bytes], acked: int, *, damage_
         stream_dir = Path(root) / sanitize_key(key)
         assert not damage_outside_tail(stream_dir), damage_outside_tail(stream_dir)
     kinds = verify_kinds(root, key)
-    if kinds is not None:
-        found = {k for k in kinds if not _metadata_only(k)}
-        assert bool(found) == (damage is not None), f"verify found {kinds}, the reader {damage}"
+    found = {k for k in kinds if not _metadata_only(k)}
+    assert bool(found) == (damage is not None), f"verify found {kinds}, the reader {damage}"
     return entries
-
-
-@functools.cache
-def has_command(name: str) -> bool:
-    """Whether this build has ``ironwal NAME`` (recover and verify land from other branches)."""
-    from ironwal_cli.cli.main import app
-
-    names = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
-    return name in names

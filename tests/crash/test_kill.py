@@ -1,8 +1,8 @@
 """SIGKILL a real ``ironwal append`` at random moments and at chosen points; check the invariants.
 
 After every kill: every acknowledged id is readable with its bytes, nothing unsent appears,
-ids are contiguous, and damage is only a torn tail of the last segment (which the writer
-refuses to append after, or which ``ironwal recover`` repairs, when that command exists).
+ids are contiguous, verify agrees with the reader, and damage is only a torn tail of the last
+segment, which ``ironwal recover`` (then verify clean) or the next ``append`` repairs.
 IRONWAL_LONG_TESTS=1 multiplies the number of kills by 20.
 """
 
