@@ -1,0 +1,133 @@
+"""Running one measured child process: wall time and its own peak RSS (through GNU time).
+
+Every figure of the table is a separate child, so each peak RSS belongs to that figure alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+WORKER = HERE / "_worker.py"
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_rss_mb: float | None
+    returncode: int
+    stdout: bytes = b""
+    stderr: bytes = b""
+
+    def json(self) -> dict:
+        return json.loads(self.stdout)
+
+
+def ironwal_cmd() -> list[str]:
+    """The installed console script beside this Python, else ``python -m ironwal_cli``."""
+    script = Path(sys.executable).with_name("ironwal")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("ironwal")
+    return [found] if found else [sys.executable, "-m", "ironwal_cli"]
+
+
+GNU_TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+
+
+class _PeakRss:
+    """Peak RSS of one command, through GNU time's ``%M``.
+
+    ``wait4``'s ru_maxrss is no good here: a child started by vfork/exec inherits the high-water
+    mark of this (bigger) parent. GNU time forks from a tiny process, so its figure is the
+    command's own. Without GNU time, the figure is left out (None).
+    """
+
+    def __init__(self, cmd: list[str]):
+        self.file = None
+        self.cmd = cmd
+        if GNU_TIME:
+            import tempfile
+
+            fd, self.file = tempfile.mkstemp(prefix="ironwal-rss-")
+            os.close(fd)
+            self.cmd = [GNU_TIME, "-f", "%M", "-o", self.file, *cmd]
+
+    def mb(self) -> float | None:
+        if not self.file:
+            return None
+        try:
+            with open(self.file) as f:
+                return int(f.read().split()[-1]) / 1024
+        except (ValueError, IndexError):
+            return None
+        finally:
+            os.unlink(self.file)
+
+
+def run_pipeline(producer: list[str], consumer: list[str], *, stdout=None, stdin=None) -> Run:
+    """``producer | consumer``; time of the whole pipe, peak RSS of the consumer."""
+    t0 = time.perf_counter()
+    p1 = subprocess.Popen(producer, stdin=stdin if stdin is not None else subprocess.DEVNULL,
+                          stdout=subprocess.PIPE)
+    rss = _PeakRss(consumer)
+    p2 = subprocess.Popen(rss.cmd, stdin=p1.stdout, stdout=stdout if stdout is not None else subprocess.DEVNULL,
+                          stderr=subprocess.PIPE)
+    p1.stdout.close()
+    err = p2.stderr.read()
+    status2 = p2.wait()
+    p1.wait()
+    seconds = time.perf_counter() - t0
+    p2.stderr.close()
+    code = status2
+    if code != 0:
+        raise RuntimeError(f"{' '.join(consumer)} exited {code}: {err.decode(errors='replace')[-500:]}")
+    return Run(seconds, rss.mb(), code, b"", err)
+
+
+def run(cmd: list[str], *, stdin=None, stdout=None, env: dict | None = None, check: bool = True) -> Run:
+    """Run ``cmd`` (``stdin``/``stdout`` may be open files): wall time, peak RSS, output."""
+    rss = _PeakRss(cmd)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(rss.cmd, stdin=stdin if stdin is not None else subprocess.DEVNULL,
+                            stdout=stdout if stdout is not None else subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env)
+    out = proc.stdout.read() if stdout is None else b""
+    err = proc.stderr.read()
+    proc.wait()
+    seconds = time.perf_counter() - t0
+    for f in (proc.stdout, proc.stderr):
+        if f is not None:
+            f.close()
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {err.decode(errors='replace')[-500:]}")
+    return Run(seconds, rss.mb(), proc.returncode, out, err)
+
+
+def worker(case: str, *args) -> Run:
+    """Run a library-level case of ``_worker.py`` in its own process; it prints JSON."""
+    return run([sys.executable, str(WORKER), case, *map(str, args)])
+
+
+def median_wall(cmd: list[str], runs: int) -> tuple[float, float | None]:
+    """(median seconds, peak RSS MB) of a short command: timed bare, its RSS from one more run."""
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=True)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), run(cmd).peak_rss_mb
+
+
+def ironwal_exists(command: str) -> bool:
+    """Whether this checkout's CLI has ``command`` (verify and recover are built in parallel)."""
+    r = run([*ironwal_cmd(), command, "--help"], check=False)
+    return r.returncode == 0

@@ -1,0 +1,145 @@
+"""Library-level benchmark cases, each run in its own process by ``run.py`` (so peak RSS is its own).
+
+Usage: ``_worker.py CASE ARGS...``; prints one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+import time
+import zlib
+
+
+def strict_appends(root: str, count: str, size: str) -> dict:
+    """``StreamWriter.append`` in a loop, sync strict: every append is fdatasync'd."""
+    from ironwal_cli import StreamWriter, WriteOptions
+
+    n, entry = int(count), b"x" * int(size)
+    with StreamWriter(root, "strict", WriteOptions(sync="strict")) as w:
+        w.append(entry)  # the stream exists before the clock starts
+        t0 = time.perf_counter()
+        for _ in range(n):
+            w.append(entry)
+        dt = time.perf_counter() - t0
+    return {"per_op_us": dt / n * 1e6}
+
+
+def bare_fsync(path: str, count: str, size: str) -> dict:
+    """The floor for strict appends: ``os.write`` of one frame's bytes + ``os.fdatasync``, in a loop."""
+    n, frame = int(count), b"x" * (int(size) + 36)  # a one-entry frame: 32-byte header + 4-byte length
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.write(fd, frame)
+    os.fdatasync(fd)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        os.write(fd, frame)
+        os.fdatasync(fd)
+    dt = time.perf_counter() - t0
+    os.close(fd)
+    return {"per_op_us": dt / n * 1e6}
+
+
+def compressible_batches(total_mb: float, batch: int = 1000) -> list[list[bytes]]:
+    """Log-like 100-byte lines: a few templates with changing numbers, like real logs."""
+    rng = random.Random(7)
+    words = [b"GET", b"POST", b"/api/v1/users", b"/api/v1/orders", b"200", b"404", b"500", b"INFO", b"WARN"]
+    batches, size, i = [], 0, 0
+    while size < total_mb * 1e6:
+        entries = []
+        for _ in range(batch):
+            line = b"2026-11-25T12:%02d:%02d %s %s %s id=%d" % (
+                i // 60 % 60, i % 60, rng.choice(words), rng.choice(words), rng.choice(words), i)
+            entries.append(line.ljust(100, b"."))
+            i += 1
+        batches.append(entries)
+        size += batch * 100
+    return batches
+
+
+def lz4_append(root: str, total_mb: str) -> dict:
+    from ironwal_cli import StreamWriter, WriteOptions
+    from ironwal_cli.spec.codec import raw_batch_size
+
+    batches = compressible_batches(float(total_mb))
+    raw = sum(raw_batch_size(b) for b in batches)
+    with StreamWriter(root, "lz4", WriteOptions(sync="async", compress=True)) as w:
+        t0 = time.perf_counter()
+        for b in batches:
+            w.append_batch(b)
+        dt = time.perf_counter() - t0
+    return {"mb_s": raw / dt / 1e6, "raw_mb": raw / 1e6}
+
+
+def lz4_read(root: str) -> dict:
+    from ironwal_cli import StreamReader
+
+    t0 = time.perf_counter()
+    raw = 0
+    for _first, entries in StreamReader(root, "lz4").batches(0):
+        raw += sum(map(len, entries)) + 4 * len(entries)
+    dt = time.perf_counter() - t0
+    return {"mb_s": raw / dt / 1e6}
+
+
+def lz4_baseline(total_mb: str) -> dict:
+    """lz4.frame alone on the same raw batches, with the crate's flags: compress, then decompress."""
+    import lz4.frame as lz4f
+
+    from ironwal_cli.engine.compression import block_size_for
+    from ironwal_cli.spec.codec import encode_raw_batch
+
+    raws = [encode_raw_batch(b) for b in compressible_batches(float(total_mb))]
+    total = sum(map(len, raws))
+    t0 = time.perf_counter()
+    packed = [lz4f.compress(r, block_size=block_size_for(len(r)), block_linked=False,
+                            content_checksum=False, store_size=False) for r in raws]
+    t1 = time.perf_counter()
+    for p in packed:
+        lz4f.decompress(p)
+    t2 = time.perf_counter()
+    return {"compress_mb_s": total / (t1 - t0) / 1e6, "decompress_mb_s": total / (t2 - t1) / 1e6,
+            "ratio": total / sum(map(len, packed))}
+
+
+def random_get(root: str, stream: str, lookups: str) -> dict:
+    """``get_entry`` (a fresh reader each time, as one API call) on random ids."""
+    from ironwal_cli import StreamReader, get_entry
+
+    nxt = StreamReader(root, stream).next_id()
+    rng = random.Random(11)
+    ids = [rng.randrange(nxt) for _ in range(int(lookups))]
+    get_entry(root, stream, ids[0])  # warm the imports
+    t0 = time.perf_counter()
+    for i in ids:
+        get_entry(root, stream, i)
+    dt = time.perf_counter() - t0
+    reader = StreamReader(root, stream)
+    t1 = time.perf_counter()
+    for i in ids:
+        reader.get(i)
+    dt2 = time.perf_counter() - t1
+    return {"per_op_ms": dt / len(ids) * 1e3, "reused_reader_ms": dt2 / len(ids) * 1e3, "entries": nxt}
+
+
+def crc_loop(*paths: str) -> dict:
+    """The floor for verify: zlib.crc32 over every byte of the files, 1 MiB at a time."""
+    total = 0
+    t0 = time.perf_counter()
+    for p in paths:
+        with open(p, "rb", buffering=0) as f:
+            crc = 0
+            while chunk := f.read(1 << 20):
+                crc = zlib.crc32(chunk, crc)
+                total += len(chunk)
+    dt = time.perf_counter() - t0
+    return {"mb_s": total / dt / 1e6}
+
+
+CASES = {f.__name__: f for f in (strict_appends, bare_fsync, lz4_append, lz4_read, lz4_baseline, random_get,
+                                  crc_loop)}
+
+if __name__ == "__main__":
+    print(json.dumps(CASES[sys.argv[1]](*sys.argv[2:])))
