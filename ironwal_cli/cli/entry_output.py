@@ -40,3 +40,45 @@ RENDERERS: dict[str, Callable[[int, list[bytes]], bytes]] = {
 
 def renderer(fmt: str) -> Callable[[int, list[bytes]], bytes]:
     return RENDERERS[fmt]
+
+
+class BatchedOutput:
+    """Rendered batches to a binary stream, about 1 MiB per write (each batch at once when following).
+
+    Big writes (one ``writev`` of several batches, no copy) into a big pipe buffer (``grow_pipe``)
+    are what lets ``tail`` keep up with ``cat``; when following, each batch is flushed at once so a
+    reader sees it without delay.
+    """
+
+    SIZE = 1 << 20
+
+    def __init__(self, stream, hold: bool = True):
+        from ..engine.pipes import grow_pipe
+
+        self.stream, self.hold = stream, hold
+        self.parts: list[bytes] = []
+        self.size = 0
+        try:
+            self.fd: int | None = stream.fileno()
+            grow_pipe(self.fd)
+        except (AttributeError, OSError, ValueError):  # not a real file (a test runner's buffer)
+            self.fd = None
+
+    def write(self, data: bytes) -> None:
+        self.parts.append(data)
+        self.size += len(data)
+        if not self.hold or self.size >= self.SIZE:
+            self.flush()
+
+    def flush(self) -> None:
+        parts = self.parts
+        if parts:
+            self.parts, self.size = [], 0
+            if self.fd is not None and len(parts) > 1:
+                from ..engine.files import writev_all
+
+                self.stream.flush()  # whatever went through the stream's own buffer comes first
+                writev_all(self.fd, parts)
+            else:
+                self.stream.write(parts[0] if len(parts) == 1 else b"".join(parts))
+        self.stream.flush()

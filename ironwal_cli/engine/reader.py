@@ -19,7 +19,7 @@ from ..errors import FormatError, GapError, NotFoundError, UsageError
 from ..spec.codec import FRAME_LZ4, FRAME_RAW, FrameHeader, decode_raw_batch
 from .layout import StreamLayout
 from .names import sanitize_key
-from .scan import TORN_HEADER, TORN_PAYLOAD, BAD_CRC, Frame, map_file, scan
+from .scan import BAD_CRC, TORN_HEADER, TORN_PAYLOAD, Frame, headers, map_file, scan, seek
 
 Warn = Callable[[str], None]
 
@@ -68,10 +68,10 @@ class StreamReader:
             return 0
         start = self._segments[-1]
         expected = start
-        for item in scan(map_file(self._seg_path(start)), check_crc=False, headers_only=True):
-            if not isinstance(item, Frame) or item.header.start_id != expected:
+        for _offset, first, count, _size in headers(map_file(self._seg_path(start))):
+            if first != expected:
                 break
-            expected = item.header.end_id
+            expected = first + count
         return expected
 
     def _seg_path(self, start: int) -> Path:
@@ -79,16 +79,20 @@ class StreamReader:
 
     # ----- iteration ---------------------------------------------------------------------
 
-    def _locate(self, data, from_id: int) -> int:
-        """Offset of the frame holding ``from_id`` (headers only, no CRC), or 0 when unsure."""
-        offset = 0
-        for item in scan(data, check_crc=False, headers_only=True):
-            if not isinstance(item, Frame):
-                return offset
-            if item.header.end_id > from_id:
-                return item.offset
-            offset = item.end_offset
-        return offset
+    @staticmethod
+    def _locate(path: Path, data, from_id: int) -> int:
+        """Offset of the frame holding ``from_id`` (headers only, no CRC), or of the damage before it.
+
+        The headers are read with pread (see ``scan.headers``): a lookup then costs about a
+        microsecond per frame skipped instead of a page fault per frame.
+        """
+        if len(data) < (1 << 20):
+            return seek(data, from_id)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            return seek(data, from_id, fd=fd)
+        finally:
+            os.close(fd)
 
     def batches(self, from_id: int = 0, *, follow: bool = False, poll: float = 0.1,
                 stop: Callable[[], bool] | None = None) -> Iterator[tuple[int, list[bytes]]]:
@@ -127,7 +131,7 @@ class StreamReader:
             if resume is not None and resume[0] == seg:
                 offset = resume[1]
             elif expected > seg:
-                offset = self._locate(data, expected)
+                offset = self._locate(path, data, expected)
             else:
                 offset = 0
             prev_end = None
@@ -172,7 +176,7 @@ class StreamReader:
             raise NotFoundError(f"stream {self.name}: no entry {entry_id} (first id is {self.first_id})")
         path = self._seg_path(segments[i - 1])
         data = map_file(path)
-        offset = self._locate(data, entry_id)
+        offset = self._locate(path, data, entry_id)
         for item in scan(data, offset):
             if not isinstance(item, Frame):
                 raise FormatError(path, item.offset, item.message, kind=item.kind)

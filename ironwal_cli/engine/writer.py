@@ -32,7 +32,7 @@ from .files import append_synced, atomic_write, fsync_dir, fsync_fd, write_all
 from .layout import StreamLayout
 from .lock import DEFAULT_LOCK_TIMEOUT, acquire
 from .names import HEAD_STATE_NAME, INDEX_NAME, sanitize_key, segment_name
-from .scan import Frame, map_file, scan
+from .scan import Frame, headers, map_file, scan
 
 MIB = 1024 * 1024
 SYNC_MODES = ("strict", "batch", "async")
@@ -245,23 +245,21 @@ class StreamWriter:
             data = map_file(path)
         except FileNotFoundError:
             return 0, 0, start_id
-        expected, count, last = start_id, 0, None
-        for item in scan(data, check_crc=False, headers_only=True):
-            if not isinstance(item, Frame):
-                raise DamagedTailError(path, item.offset, f"{item.message}; refusing to append after "
-                                       "damaged data: run `ironwal recover` first", kind=item.kind)
-            h = item.header
-            if h.start_id != expected:
-                raise DamagedTailError(path, item.offset, f"frame starts at id {h.start_id}, expected "
+        expected, count, last, stop = start_id, 0, None, 0
+        for offset, first, entries, size in headers(data):  # the quick walk: magic and bounds
+            if first != expected:
+                raise DamagedTailError(path, offset, f"frame starts at id {first}, expected "
                                        f"{expected}; refusing to append: run `ironwal recover` first",
                                        kind="id_sequence")
-            expected += h.entry_count
-            count += h.entry_count
-            last = item
-        if last is not None:  # the last frame is where a torn or bad write would be: check its CRC
-            bad = next(iter(scan(data, last.offset)), None)
+            expected += entries
+            count += entries
+            last, stop = offset, offset + HEADER_SIZE + size
+        # Where the walk stopped short of the end (torn or bad header), and the last frame (where a
+        # torn or bad write would be: its CRC), the full scanner says what is wrong.
+        for at in ([stop] if stop < len(data) else []) + ([last] if last is not None else []):
+            bad = next(iter(scan(data, at)), None)
             if not isinstance(bad, Frame):
-                raise DamagedTailError(path, last.offset, f"{bad.message}; refusing to append after "
+                raise DamagedTailError(path, at, f"{bad.message}; refusing to append after "
                                        "damaged data: run `ironwal recover` first", kind=bad.kind)
         return len(data), count, expected
 

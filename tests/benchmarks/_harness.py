@@ -31,6 +31,21 @@ class Run:
         return json.loads(self.stdout)
 
 
+def child_env(work: Path) -> dict:
+    """The environment of every measured child: bytecode cached (in ``work``), as on a user's machine.
+
+    Without this, a PYTHONDONTWRITEBYTECODE=1 environment compiles every module of every run
+    from source, which is no one's real start-up time.
+    """
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
+    return env
+
+
+ENV: dict | None = None  # set by run.py once the work dir exists
+
+
 def ironwal_cmd() -> list[str]:
     """The installed console script beside this Python, else ``python -m ironwal_cli``."""
     script = Path(sys.executable).with_name("ironwal")
@@ -77,10 +92,10 @@ def run_pipeline(producer: list[str], consumer: list[str], *, stdout=None, stdin
     """``producer | consumer``; time of the whole pipe, peak RSS of the consumer."""
     t0 = time.perf_counter()
     p1 = subprocess.Popen(producer, stdin=stdin if stdin is not None else subprocess.DEVNULL,
-                          stdout=subprocess.PIPE)
+                          stdout=subprocess.PIPE, env=ENV)
     rss = _PeakRss(consumer)
     p2 = subprocess.Popen(rss.cmd, stdin=p1.stdout, stdout=stdout if stdout is not None else subprocess.DEVNULL,
-                          stderr=subprocess.PIPE)
+                          stderr=subprocess.PIPE, env=ENV)
     p1.stdout.close()
     err = p2.stderr.read()
     status2 = p2.wait()
@@ -99,7 +114,7 @@ def run(cmd: list[str], *, stdin=None, stdout=None, env: dict | None = None, che
     t0 = time.perf_counter()
     proc = subprocess.Popen(rss.cmd, stdin=stdin if stdin is not None else subprocess.DEVNULL,
                             stdout=stdout if stdout is not None else subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=env)
+                            env=env or ENV)
     out = proc.stdout.read() if stdout is None else b""
     err = proc.stderr.read()
     proc.wait()
@@ -120,9 +135,10 @@ def worker(case: str, *args) -> Run:
 def median_wall(cmd: list[str], runs: int) -> tuple[float, float | None]:
     """(median seconds, peak RSS MB) of a short command: timed bare, its RSS from one more run."""
     times = []
+    subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=True, env=ENV)  # warm-up
     for _ in range(runs):
         t0 = time.perf_counter()
-        subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=True)
+        subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=True, env=ENV)
         times.append(time.perf_counter() - t0)
     return statistics.median(times), run(cmd).peak_rss_mb
 

@@ -24,7 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import ironwal_cmd, ironwal_exists, median_wall, run, run_pipeline, worker  # noqa: E402
+import _harness  # noqa: E402
+from _harness import child_env, ironwal_cmd, ironwal_exists, median_wall, run, run_pipeline, worker  # noqa: E402
 
 ENTRY = 100  # bytes per entry (a 100-byte line + "\n" on stdin)
 
@@ -260,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     n = 100_000 if quick else 1_000_000
     work = Path(tempfile.mkdtemp(prefix="ironwal-bench-", dir=args.dir))
     root = work / "root"
+    _harness.ENV = child_env(work)
     try:
         print(f"# {machine()}\n# work dir {work}; ironwal = {' '.join(ironwal_cmd())}", flush=True)
         lines = work / "lines.txt"
