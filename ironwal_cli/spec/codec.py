@@ -111,6 +111,8 @@ _prefix_of = _LengthPrefixes()
 
 def encode_raw_batch(entries: Sequence[bytes]) -> bytes:
     """u32 length + bytes, per entry."""
+    if len(entries) == 1:  # single appends: the common one-shot case
+        return _pack_len(len(entries[0])) + entries[0]
     if len(_prefix_of) > 65536:
         _prefix_of.clear()
     return b"".join(chain.from_iterable(zip(map(_prefix_of.__getitem__, map(len, entries)), entries)))
@@ -120,13 +122,22 @@ def raw_batch_size(entries: Iterable[bytes]) -> int:
     return sum(map(len, entries)) + ENTRY_LENGTH.size * len(entries)  # type: ignore[arg-type]
 
 
+_COVERED = struct.Struct("<" + "".join(
+    fmt for field, fmt, _ in LAYOUT["frame_header"] if field in _C["CRC_COVERED_HEADER_FIELDS"]))
+assert _C["CRC_COVERED_HEADER_FIELDS"] == ["start_id", "entry_count", "frame_type", "disk_size"]
+assert _COVERED.size == CRC_COVERED_END - CRC_COVERED_START
+_pack_covered = _COVERED.pack
+
+
+def encode_frame_header(start_id: int, entry_count: int, frame_type: int, payload, uncompressed_size: int) -> bytes:
+    """The 32-byte header of the frame holding ``payload``: written apart from it, no copy of the payload."""
+    size = len(payload)
+    crc = crc32(payload, crc32(_pack_covered(start_id, entry_count, frame_type, size)))
+    return _pack_header(FRAME_MAGIC, crc, start_id, entry_count, frame_type, size, uncompressed_size, RESERVED_ZERO)
+
+
 def encode_frame(start_id: int, entry_count: int, frame_type: int, payload: bytes, uncompressed_size: int) -> bytes:
-    header = bytearray(_pack_header(FRAME_MAGIC, 0, start_id, entry_count, frame_type, len(payload),
-                                    uncompressed_size, RESERVED_ZERO))
-    crc = crc32(payload, crc32(header[CRC_COVERED_START:CRC_COVERED_END]))
-    header[4:8] = struct.pack("<L", crc)
-    header += payload
-    return bytes(header)
+    return encode_frame_header(start_id, entry_count, frame_type, payload, uncompressed_size) + payload
 
 
 def decode_raw_batch(payload, entry_count: int) -> list[bytes]:
