@@ -19,7 +19,7 @@ from ..errors import FormatError, GapError, NotFoundError, UsageError
 from ..spec.codec import FRAME_LZ4, FRAME_RAW, FrameHeader, decode_raw_batch
 from .layout import StreamLayout
 from .names import sanitize_key
-from .scan import BAD_CRC, TORN_HEADER, TORN_PAYLOAD, Frame, headers, map_file, scan, seek
+from .scan import BAD_CRC, TORN_HEADER, TORN_PAYLOAD, Frame, MappedPages, headers, map_file, scan, seek
 
 Warn = Callable[[str], None]
 
@@ -135,7 +135,9 @@ class StreamReader:
             else:
                 offset = 0
             prev_end = None
+            pages = MappedPages(data, offset)
             for item in scan(data, offset):
+                pages.release_before(item.offset)
                 if not isinstance(item, Frame):
                     if (follow and k == len(segments) - 1 and item.offset + item.length == len(data)
                             and item.kind in (TORN_HEADER, TORN_PAYLOAD, BAD_CRC)):

@@ -62,6 +62,32 @@ def map_file(path: str | os.PathLike) -> memoryview | bytes:
         return memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
 
 
+class MappedPages:
+    """Keeps a long read of a memory-mapped segment from holding the whole segment in its RSS.
+
+    Pages already read are dropped from this process's map every few MiB (MADV_DONTNEED: for a
+    read-only file map they stay in the page cache and would simply be mapped again if touched),
+    so reading a 64 MiB segment costs a few MiB of resident memory, not 64.
+    """
+
+    STEP = 8 << 20
+
+    def __init__(self, data, start: int = 0):
+        obj = data.obj if isinstance(data, memoryview) else None
+        usable = isinstance(obj, mmap.mmap) and hasattr(obj, "madvise") and hasattr(mmap, "MADV_DONTNEED")
+        self.map = obj if usable else None
+        self.done = start - start % mmap.PAGESIZE
+
+    def release_before(self, offset: int) -> None:
+        if self.map is not None and offset - self.done >= self.STEP:
+            upto = offset - offset % mmap.PAGESIZE
+            try:
+                self.map.madvise(mmap.MADV_DONTNEED, self.done, upto - self.done)
+            except (OSError, ValueError):
+                self.map = None
+            self.done = upto
+
+
 def _check(data, offset: int, end: int, check_crc: bool) -> tuple[FrameHeader | None, str | None, str]:
     """(header, problem kind or None, message) for the frame at ``offset``."""
     if end - offset < HEADER_SIZE:

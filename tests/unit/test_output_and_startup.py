@@ -159,3 +159,27 @@ def test_damaged_tails_are_refused(root, damage, kind):
     assert err.value.kind == kind
     assert "ironwal recover" in str(err.value)
     assert seg.read_bytes() == bytes(data)  # nothing written after the damage
+
+
+def test_pages_already_read_are_dropped_and_reading_goes_on_unchanged(root, monkeypatch):
+    from ironwal_cli import StreamReader
+    from ironwal_cli.engine import scan
+
+    calls = []
+    real = scan.MappedPages.release_before
+
+    def spy(self, offset):
+        before = self.done
+        real(self, offset)
+        if self.done != before:
+            calls.append((before, self.done))
+
+    monkeypatch.setattr(scan.MappedPages, "STEP", 4096)
+    monkeypatch.setattr(scan.MappedPages, "release_before", spy)
+    entries = [b"%06d" % i * 50 for i in range(3000)]
+    with StreamWriter(root, "s", WriteOptions(sync="async")) as w:
+        for i in range(0, len(entries), 100):
+            w.append_batch(entries[i:i + 100])
+    got = [e for _, e in StreamReader(root, "s").entries(0)]
+    assert got == entries
+    assert len(calls) > 10 and all(a < b and a % 4096 == 0 and b % 4096 == 0 for a, b in calls)
