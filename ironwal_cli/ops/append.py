@@ -7,7 +7,6 @@ from typing import Iterator, Sequence
 
 from ..engine.writer import StreamWriter, WriteOptions
 from ..errors import UsageError
-from .entry_input import read_batches
 
 
 def append_values(root: str | os.PathLike, stream: str, values: Sequence[bytes],
@@ -33,6 +32,8 @@ def append_from(root: str | os.PathLike, stream: str, fd: int, *, mode: str = "l
     Each batch of up to ``batch_size`` entries is one frame (or one crate-style chunking of it).
     Batches that arrive together share one writer lock and, in batch mode, one fdatasync.
     """
+    from .entry_input import read_batches  # stdin only: `ironwal append s v` does without it
+
     if batch_size < 1:
         raise UsageError(f"--batch {batch_size}: must be at least 1")
     with StreamWriter(root, stream, options) as writer:
