@@ -41,6 +41,11 @@ def decode_frame(path: Path, offset: int, header: FrameHeader, payload) -> list[
                           kind="bad_batch") from None
 
 
+def _pread_fd(path: Path, data) -> int | None:
+    """A descriptor to walk the headers of a big segment with pread (see ``scan.headers``), else None."""
+    return os.open(path, os.O_RDONLY) if len(data) >= (1 << 20) else None
+
+
 class StreamReader:
     def __init__(self, root: str | os.PathLike, key: str, *, allow_gaps: bool = False,
                  on_warning: Warn | None = None, name_is_dir: bool = False):
@@ -68,10 +73,17 @@ class StreamReader:
             return 0
         start = self._segments[-1]
         expected = start
-        for _offset, first, count, _size in headers(map_file(self._seg_path(start))):
-            if first != expected:
-                break
-            expected = first + count
+        path = self._seg_path(start)
+        data = map_file(path)
+        fd = _pread_fd(path, data)
+        try:
+            for _offset, first, count, _size in headers(data, fd=fd):
+                if first != expected:
+                    break
+                expected = first + count
+        finally:
+            if fd is not None:
+                os.close(fd)
         return expected
 
     def _seg_path(self, start: int) -> Path:
@@ -86,13 +98,12 @@ class StreamReader:
         The headers are read with pread (see ``scan.headers``): a lookup then costs about a
         microsecond per frame skipped instead of a page fault per frame.
         """
-        if len(data) < (1 << 20):
-            return seek(data, from_id)
-        fd = os.open(path, os.O_RDONLY)
+        fd = _pread_fd(path, data)
         try:
             return seek(data, from_id, fd=fd)
         finally:
-            os.close(fd)
+            if fd is not None:
+                os.close(fd)
 
     def batches(self, from_id: int = 0, *, follow: bool = False, poll: float = 0.1,
                 stop: Callable[[], bool] | None = None) -> Iterator[tuple[int, list[bytes]]]:
