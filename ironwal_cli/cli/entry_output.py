@@ -51,6 +51,7 @@ class BatchedOutput:
     """
 
     SIZE = 1 << 20
+    MAX_PARTS = 512  # writev takes at most IOV_MAX (1024 on Linux) buffers
 
     def __init__(self, stream, hold: bool = True):
         from ..engine.pipes import grow_pipe
@@ -67,7 +68,7 @@ class BatchedOutput:
     def write(self, data: bytes) -> None:
         self.parts.append(data)
         self.size += len(data)
-        if not self.hold or self.size >= self.SIZE:
+        if not self.hold or self.size >= self.SIZE or len(self.parts) >= self.MAX_PARTS:
             self.flush()
 
     def flush(self) -> None:

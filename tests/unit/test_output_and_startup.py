@@ -183,3 +183,15 @@ def test_pages_already_read_are_dropped_and_reading_goes_on_unchanged(root, monk
     got = [e for _, e in StreamReader(root, "s").entries(0)]
     assert got == entries
     assert len(calls) > 10 and all(a < b and a % 4096 == 0 and b % 4096 == 0 for a, b in calls)
+
+
+def test_many_tiny_batches_stay_within_one_writev(tmp_path):
+    read_fd, write_fd = os.pipe()
+    parts = [b"%d;" % i for i in range(5000)]  # tiny rendered batches: far more than IOV_MAX
+    with os.fdopen(write_fd, "wb") as stream:
+        out = BatchedOutput(stream)
+        for p in parts:
+            out.write(p)
+        out.flush()
+    with os.fdopen(read_fd, "rb") as f:
+        assert f.read() == b"".join(parts)
