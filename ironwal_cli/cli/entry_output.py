@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import json
-from typing import Callable
+from collections.abc import Callable
+
+# base64 and json are imported by the renderers that use them: `tail` in the default format, like
+# every one-shot command, starts without them.
 
 FORMATS = ("line", "raw", "null", "jsonl", "hex", "base64")
 FORMAT_HELP = ("Output format: line (entry bytes + newline), raw (bytes only), null (bytes + NUL), "
@@ -12,6 +13,9 @@ FORMAT_HELP = ("Output format: line (entry bytes + newline), raw (bytes only), n
 
 
 def _jsonl(first: int, entries: list[bytes]) -> bytes:
+    import base64
+    import json
+
     lines = []
     for i, e in enumerate(entries, first):
         obj = {"id": i, "len": len(e), "b64": base64.b64encode(e).decode("ascii")}
@@ -28,12 +32,18 @@ def _per_line(encode: Callable[[bytes], bytes]) -> Callable[[int, list[bytes]], 
     return lambda first, entries: b"\n".join(map(encode, entries)) + b"\n" if entries else b""
 
 
+def _base64(first: int, entries: list[bytes]) -> bytes:
+    import base64
+
+    return _per_line(base64.b64encode)(first, entries)
+
+
 RENDERERS: dict[str, Callable[[int, list[bytes]], bytes]] = {
     "line": lambda first, entries: b"\n".join(entries) + b"\n" if entries else b"",
     "raw": lambda first, entries: b"".join(entries),
     "null": lambda first, entries: b"\0".join(entries) + b"\0" if entries else b"",
     "hex": _per_line(lambda e: e.hex().encode("ascii")),
-    "base64": _per_line(base64.b64encode),
+    "base64": _base64,
     "jsonl": _jsonl,
 }
 

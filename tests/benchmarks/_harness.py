@@ -132,15 +132,26 @@ def worker(case: str, *args) -> Run:
     return run([sys.executable, str(WORKER), case, *map(str, args)])
 
 
-def median_wall(cmd: list[str], runs: int) -> tuple[float, float | None]:
-    """(median seconds, peak RSS MB) of a short command: timed bare, its RSS from one more run."""
-    times = []
-    subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=True, env=ENV)  # warm-up
+def median_wall(cmd: list[str], runs: int, *, warm: bool = True,
+                with_rss: bool = True) -> tuple[float, float, float | None]:
+    """(median wall seconds, median CPU seconds, peak RSS MB) of a short command.
+
+    Timed bare (no GNU time in between); CPU is the child's user + system time, which waiting
+    for a busy machine's CPU or disk does not inflate; the RSS comes from one more run.
+    """
+    import resource
+
+    times, cpu = [], []
+    if warm:
+        subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=True, env=ENV)
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=True, env=ENV)
         times.append(time.perf_counter() - t0)
-    return statistics.median(times), run(cmd).peak_rss_mb
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return statistics.median(times), statistics.median(cpu), run(cmd).peak_rss_mb if with_rss else None
 
 
 def ironwal_exists(command: str) -> bool:
