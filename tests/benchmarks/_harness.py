@@ -26,6 +26,7 @@ class Run:
     returncode: int
     stdout: bytes = b""
     stderr: bytes = b""
+    cpu_s: float | None = None  # user + system seconds of the measured command (GNU time)
 
     def json(self) -> dict:
         return json.loads(self.stdout)
@@ -74,38 +75,43 @@ class _PeakRss:
 
             fd, self.file = tempfile.mkstemp(prefix="ironwal-rss-")
             os.close(fd)
-            self.cmd = [GNU_TIME, "-f", "%M", "-o", self.file, *cmd]
+            self.cmd = [GNU_TIME, "-f", "%M %U %S", "-o", self.file, *cmd]
 
-    def mb(self) -> float | None:
+    def read(self) -> tuple[float | None, float | None]:
+        """(peak RSS MB, CPU seconds: user + system) of the command, or Nones."""
         if not self.file:
-            return None
+            return None, None
         try:
             with open(self.file) as f:
-                return int(f.read().split()[-1]) / 1024
-        except (ValueError, IndexError):
-            return None
+                rss, user, system = f.read().split()[-3:]
+            return int(rss) / 1024, float(user) + float(system)
+        except ValueError:
+            return None, None
         finally:
             os.unlink(self.file)
 
 
-def run_pipeline(producer: list[str], consumer: list[str], *, stdout=None, stdin=None) -> Run:
-    """``producer | consumer``; time of the whole pipe, peak RSS of the consumer."""
+def run_pipeline(producer: list[str], consumer: list[str], *, measure: str = "consumer") -> Run:
+    """``producer | consumer``: wall time of the whole pipe; peak RSS and CPU of the ``measure`` side."""
+    producer_rss = _PeakRss(producer) if measure == "producer" else None
+    consumer_rss = _PeakRss(consumer) if measure == "consumer" else None
     t0 = time.perf_counter()
-    p1 = subprocess.Popen(producer, stdin=stdin if stdin is not None else subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, env=ENV)
-    rss = _PeakRss(consumer)
-    p2 = subprocess.Popen(rss.cmd, stdin=p1.stdout, stdout=stdout if stdout is not None else subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, env=ENV)
+    p1 = subprocess.Popen(producer_rss.cmd if producer_rss else producer, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+    p2 = subprocess.Popen(consumer_rss.cmd if consumer_rss else consumer, stdin=p1.stdout,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV)
     p1.stdout.close()
-    err = p2.stderr.read()
-    status2 = p2.wait()
+    err = p2.stderr.read() + p1.stderr.read()
+    code = p2.wait() or p1.wait()
     p1.wait()
     seconds = time.perf_counter() - t0
+    p1.stderr.close()
     p2.stderr.close()
-    code = status2
     if code != 0:
-        raise RuntimeError(f"{' '.join(consumer)} exited {code}: {err.decode(errors='replace')[-500:]}")
-    return Run(seconds, rss.mb(), code, b"", err)
+        raise RuntimeError(f"{' '.join(producer)} | {' '.join(consumer)} exited {code}: "
+                           f"{err.decode(errors='replace')[-500:]}")
+    mb, cpu = (producer_rss or consumer_rss).read()
+    return Run(seconds, mb, code, b"", err, cpu)
 
 
 def run(cmd: list[str], *, stdin=None, stdout=None, env: dict | None = None, check: bool = True) -> Run:
@@ -124,7 +130,8 @@ def run(cmd: list[str], *, stdin=None, stdout=None, env: dict | None = None, che
             f.close()
     if check and proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {err.decode(errors='replace')[-500:]}")
-    return Run(seconds, rss.mb(), proc.returncode, out, err)
+    mb, cpu = rss.read()
+    return Run(seconds, mb, proc.returncode, out, err, cpu)
 
 
 def worker(case: str, *args) -> Run:
