@@ -67,7 +67,7 @@ class StorageError(IronwalError, OSError):
     exit_code = EXIT_IO
 
     @classmethod
-    def from_oserror(cls, err: OSError, action: str = "") -> "StorageError":
+    def from_oserror(cls, err: OSError, action: str = "") -> StorageError:
         what = f"{action} " if action else ""
         name = err.filename if err.filename is not None else ""
         new = cls(f"{what}{name}: {err.strerror or err}".strip())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -17,7 +16,7 @@ from .params import parse_limit, parse_size
 @handles_errors
 def append(
     stream: str = typer.Argument(..., help="Stream key (sanitized to a directory name as the crate does)."),
-    values: Optional[List[str]] = typer.Argument(None, help="Entries; together one atomic batch. "
+    values: list[str] | None = typer.Argument(None, help="Entries; together one atomic batch. "
                                                  "Without VALUE, entries are read from stdin."),
     root: Path = RootOption,
     null: bool = typer.Option(False, "-0", "--null", help="Stdin holds NUL-terminated entries."),

@@ -1,15 +1,15 @@
 """Enumerated option values, as typer wants them."""
 
-from enum import Enum
+from enum import StrEnum
 
 
-class SyncMode(str, Enum):
+class SyncMode(StrEnum):
     strict = "strict"
     batch = "batch"
     async_ = "async"
 
 
-class EntryFormat(str, Enum):
+class EntryFormat(StrEnum):
     line = "line"
     raw = "raw"
     null = "null"

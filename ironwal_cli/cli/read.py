@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -21,8 +20,8 @@ def tail(
     stream: str = typer.Argument(..., help="Stream key."),
     root: Path = RootOption,
     lines: int = typer.Option(10, "-n", "--lines", min=0, help="Print the last N entries."),
-    from_id: Optional[int] = typer.Option(None, "--from", min=0, help="Print every entry from this id on."),
-    count: Optional[int] = typer.Option(None, "--count", "-c", min=0, help="Stop after this many entries."),
+    from_id: int | None = typer.Option(None, "--from", min=0, help="Print every entry from this id on."),
+    count: int | None = typer.Option(None, "--count", "-c", min=0, help="Stop after this many entries."),
     follow: bool = typer.Option(False, "-f", "--follow", help="Keep waiting for new entries until interrupted."),
     fmt: EntryFormat = FormatOption,
     allow_gaps: bool = typer.Option(False, "--allow-gaps",

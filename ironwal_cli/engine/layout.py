@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 from ..spec.codec import decode_head_state, decode_index
@@ -27,7 +28,7 @@ class StreamLayout:
     other_files: list[str] = field(default_factory=list)
 
     @classmethod
-    def read(cls, path: str | os.PathLike) -> "StreamLayout":
+    def read(cls, path: str | os.PathLike) -> StreamLayout:
         layout = cls(Path(path))
         for name in os.listdir(path):
             start = parse_segment_name(name)
@@ -54,7 +55,7 @@ class StreamLayout:
     @property
     def index_is_sorted(self) -> bool:
         ids = self.index_ids or []
-        return all(a <= b for a, b in zip(ids, ids[1:]))
+        return all(a <= b for a, b in pairwise(ids))
 
     @property
     def segment_ids(self) -> list[int]:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import time
 from bisect import bisect_right
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 from ..errors import FormatError, GapError, NotFoundError, UsageError
 from ..spec.codec import FRAME_LZ4, FRAME_RAW, FrameHeader, decode_raw_batch
@@ -116,7 +116,8 @@ class StreamReader:
         expected = max(from_id, self.first_id)
         resume: tuple[int, int] | None = None  # (segment, offset) to continue from
         while True:
-            for first, entries, resume in self._read_available(expected, resume, follow):
+            for first, entries, position in self._read_available(expected, resume, follow):
+                resume = position
                 yield first, entries
                 expected = first + len(entries)
             if not follow or (stop is not None and stop()):

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import mmap
 import os
-from typing import Iterator, NamedTuple, Union
+from collections.abc import Iterator
+from typing import NamedTuple
 
 from ..spec.codec import (
     FRAME_MAGIC,
@@ -50,7 +51,7 @@ class Problem(NamedTuple):
     header: FrameHeader | None = None  # the header found there, when one could be read
 
 
-Item = Union[Frame, Problem]
+Item = Frame | Problem
 
 
 def map_file(path: str | os.PathLike) -> memoryview | bytes:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from ..errors import DamagedTailError, StorageError, UsageError
 from ..spec.codec import (
@@ -138,7 +138,7 @@ class StreamWriter:
         self._fd = self._dir_fd = None
         self._stamp = None
 
-    def __enter__(self) -> "StreamWriter":
+    def __enter__(self) -> StreamWriter:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -147,7 +147,7 @@ class StreamWriter:
     # ----- locking and the tail state ----------------------------------------------------
 
     class _Lock:
-        def __init__(self, writer: "StreamWriter", create: bool):
+        def __init__(self, writer: StreamWriter, create: bool):
             self.writer, self.create = writer, create
 
         def __enter__(self) -> bool:
@@ -165,7 +165,7 @@ class StreamWriter:
                 raise StorageError.from_oserror(exc) from None
             return False
 
-    def _locked(self, create: bool = True) -> "StreamWriter._Lock":
+    def _locked(self, create: bool = True) -> StreamWriter._Lock:
         return self._Lock(self, create)
 
     def _acquire(self, create: bool) -> bool:

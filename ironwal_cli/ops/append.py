@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from ..engine.writer import StreamWriter, WriteOptions
 from ..errors import UsageError

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import select
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..engine.pipes import grow_pipe
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from ..engine.reader import StreamReader
 from ..errors import NotFoundError, UsageError

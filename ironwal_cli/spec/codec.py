@@ -8,9 +8,10 @@ Nothing here restates the layout: every ``struct`` format comes from ``_layout.L
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from itertools import chain
-from typing import Iterable, NamedTuple, Sequence
+from itertools import chain, pairwise
+from typing import NamedTuple
 from zlib import crc32
 
 from ._layout import LAYOUT
@@ -51,7 +52,7 @@ _HEADER_OFFSETS = _field_offsets("frame_header")
 _covered = [_HEADER_OFFSETS[f] for f in _C["CRC_COVERED_HEADER_FIELDS"]]
 CRC_COVERED_START: int = _covered[0][0]
 CRC_COVERED_END: int = _covered[-1][1]
-assert all(a[1] == b[0] for a, b in zip(_covered, _covered[1:])), "CRC-covered fields must be contiguous"
+assert all(a[1] == b[0] for a, b in pairwise(_covered)), "CRC-covered fields must be contiguous"
 RESERVED_SLICE = slice(*_HEADER_OFFSETS["reserved"])
 
 ENTRY_LENGTH = struct.Struct("<" + LAYOUT["entry"][0][1])
@@ -115,7 +116,7 @@ def encode_raw_batch(entries: Sequence[bytes]) -> bytes:
         return _pack_len(len(entries[0])) + entries[0]
     if len(_prefix_of) > 65536:
         _prefix_of.clear()
-    return b"".join(chain.from_iterable(zip(map(_prefix_of.__getitem__, map(len, entries)), entries)))
+    return b"".join(chain.from_iterable(zip(map(_prefix_of.__getitem__, map(len, entries)), entries, strict=True)))
 
 
 def raw_batch_size(entries: Iterable[bytes]) -> int:

@@ -21,8 +21,8 @@ from construct import (
     Prefixed,
     Rebuild,
     Renamed,
-    Struct,
     StringEncoded,
+    Struct,
 )
 
 from . import declarations as decl
