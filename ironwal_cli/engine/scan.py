@@ -142,6 +142,8 @@ def headers(data, start: int = 0, end: int | None = None, *,
             at = offset - block_at
             if at + need > len(block):
                 block, block_at, at = pread(fd, _WALK_BLOCK, offset), offset, 0
+                if len(block) < need:  # the file shrank under us: let the full scan say what is there
+                    return
             magic, _crc, start_id, count, _type, size = unpack(block, at)
         stop = offset + HEADER_SIZE + size
         if magic != FRAME_MAGIC or stop > end:

@@ -147,3 +147,18 @@ def test_frame_encoding_matches_spec(start_id, entries, frame_type, uncompressed
                               "uncompressed_size": uncompressed, "payload": payload})
     assert encode_frame(start_id, len(entries), code, payload, uncompressed) == built
     assert encode_frame_header(start_id, len(entries), code, payload, uncompressed) + payload == built
+
+
+def test_header_walk_by_pread_stops_where_the_file_ends_early(tmp_path):
+    import os
+
+    from ironwal_cli.engine.scan import headers
+
+    seg = _segment([3, 2, 4])
+    path = tmp_path / "s.wal"
+    path.write_bytes(seg[:40])  # the file was cut short after the mapping (``seg``) was taken
+    fd = os.open(path, os.O_RDONLY)
+    try:  # the first header is still in the file; the second is gone: the walk stops, no error
+        assert list(headers(seg, fd=fd)) == _sound_frames(seg)[:1]
+    finally:
+        os.close(fd)
