@@ -26,6 +26,8 @@ def test_command_table_matches_the_full_app():
                for c in app.registered_commands}
     for name, module in COMMAND_MODULES.items():
         assert defined.get(name) == f"ironwal_cli.cli.{module}", name
+    missing = {name: module.rsplit(".", 1)[-1] for name, module in defined.items() if name not in COMMAND_MODULES}
+    assert not missing, f"add these to COMMAND_MODULES in ironwal_cli/cli/entry.py: {missing}"
 
 
 def _ironwal(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
