@@ -63,34 +63,12 @@ def map_file(path: str | os.PathLike) -> memoryview | bytes:
         return memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
 
 
-class MappedPages:
-    """Keeps a long read of a memory-mapped segment from holding the whole segment in its RSS.
+def _check(data, offset: int, end: int, check_crc: bool, view=None) -> tuple[FrameHeader | None, str | None, str]:
+    """(header, problem kind or None, message) for the frame at ``offset``.
 
-    Pages already read are dropped from this process's map every few MiB (MADV_DONTNEED: for a
-    read-only file map they stay in the page cache and would simply be mapped again if touched),
-    so reading a 64 MiB segment costs a few MiB of resident memory, not 64.
+    ``view``, a memoryview of the same bytes, lets the CRC run over the payload in place: slicing
+    an mmap copies, slicing a memoryview does not (the verifier's speed depends on it).
     """
-
-    STEP = 8 << 20
-
-    def __init__(self, data, start: int = 0):
-        obj = data.obj if isinstance(data, memoryview) else None
-        usable = isinstance(obj, mmap.mmap) and hasattr(obj, "madvise") and hasattr(mmap, "MADV_DONTNEED")
-        self.map = obj if usable else None
-        self.done = start - start % mmap.PAGESIZE
-
-    def release_before(self, offset: int) -> None:
-        if self.map is not None and offset - self.done >= self.STEP:
-            upto = offset - offset % mmap.PAGESIZE
-            try:
-                self.map.madvise(mmap.MADV_DONTNEED, self.done, upto - self.done)
-            except (OSError, ValueError):
-                self.map = None
-            self.done = upto
-
-
-def _check(data, offset: int, end: int, check_crc: bool) -> tuple[FrameHeader | None, str | None, str]:
-    """(header, problem kind or None, message) for the frame at ``offset``."""
     if end - offset < HEADER_SIZE:
         return None, TORN_HEADER, f"{end - offset} bytes at the end, a frame header needs {HEADER_SIZE}"
     header = unpack_header(data, offset)
@@ -103,7 +81,8 @@ def _check(data, offset: int, end: int, check_crc: bool) -> tuple[FrameHeader | 
             f"{end - offset - HEADER_SIZE} present"
         )
     if check_crc:
-        crc = frame_crc(data[offset:offset + HEADER_SIZE], data[offset + HEADER_SIZE:payload_end])
+        src = data if view is None else view
+        crc = frame_crc(src[offset:offset + HEADER_SIZE], src[offset + HEADER_SIZE:payload_end])
         if crc != header.crc:
             return header, BAD_CRC, (
                 f"CRC mismatch in frame of ids {header.start_id}..{header.end_id - 1}: "
@@ -111,6 +90,45 @@ def _check(data, offset: int, end: int, check_crc: bool) -> tuple[FrameHeader | 
             )
     return header, None, ""
 
+
+def resync(data, start: int, end: int) -> int:
+    """Offset of the next intact frame (magic, bounds and CRC good) at or after ``start``, else ``end``."""
+    find = data.find if hasattr(data, "find") else bytes(data).find
+    pos = start
+    while True:
+        pos = find(FRAME_MAGIC_BYTES, pos, end)
+        if pos < 0:
+            return end
+        if _check(data, pos, end, True)[1] is None:
+            return pos
+        pos += 1
+
+
+def scan(data, start: int = 0, end: int | None = None, *, check_crc: bool = True,
+         headers_only: bool = False) -> Iterator[Item]:
+    """Walk the frames in ``data[start:end]``."""
+    if end is None:
+        end = len(data)
+    buf = data.obj if isinstance(data, memoryview) and isinstance(data.obj, mmap.mmap) else data
+    view = data if isinstance(data, memoryview) else None
+    offset = start
+    while offset < end:
+        header, kind, message = _check(buf, offset, end, check_crc, view)
+        if kind is None:
+            stop = offset + HEADER_SIZE + header.disk_size
+            payload = None if headers_only else data[offset + HEADER_SIZE:stop]
+            yield Frame(offset, header, payload)
+            offset = stop
+            continue
+        nxt = resync(buf, offset + 1, end)
+        if kind == TORN_PAYLOAD and nxt < end:
+            # An intact frame follows, so this was no torn write: the length field is damaged.
+            kind, message = BAD_LENGTH, message + f"; an intact frame follows at offset {nxt}"
+        yield Problem(offset, nxt - offset, kind, message, header)
+        offset = nxt
+
+
+# ----- the quick walk over headers, and memory kept small during long reads -----------------------
 
 assert WALK_FIELDS == ("magic", "crc", "start_id", "entry_count", "frame_type", "disk_size"), WALK_FIELDS
 
@@ -165,38 +183,27 @@ def seek(data, entry_id: int, start: int = 0, *, fd: int | None = None) -> int:
     return offset
 
 
-def resync(data, start: int, end: int) -> int:
-    """Offset of the next intact frame (magic, bounds and CRC good) at or after ``start``, else ``end``."""
-    find = data.find if hasattr(data, "find") else bytes(data).find
-    pos = start
-    while True:
-        pos = find(FRAME_MAGIC_BYTES, pos, end)
-        if pos < 0:
-            return end
-        if _check(data, pos, end, True)[1] is None:
-            return pos
-        pos += 1
+class MappedPages:
+    """Keeps a long read of a memory-mapped segment from holding the whole segment in its RSS.
 
+    Pages already read are dropped from this process's map every few MiB (MADV_DONTNEED: for a
+    read-only file map they stay in the page cache and would simply be mapped again if touched),
+    so reading a 64 MiB segment costs a few MiB of resident memory, not 64.
+    """
 
-def scan(data, start: int = 0, end: int | None = None, *, check_crc: bool = True,
-         headers_only: bool = False) -> Iterator[Item]:
-    """Walk the frames in ``data[start:end]``."""
-    if end is None:
-        end = len(data)
-    buf = data.obj if isinstance(data, memoryview) and isinstance(data.obj, mmap.mmap) else data
-    offset = start
-    while offset < end:
-        # ``data``, not ``buf``: slices of a memoryview are views, so the CRC reads the map in place.
-        header, kind, message = _check(data, offset, end, check_crc)
-        if kind is None:
-            stop = offset + HEADER_SIZE + header.disk_size
-            payload = None if headers_only else data[offset + HEADER_SIZE:stop]
-            yield Frame(offset, header, payload)
-            offset = stop
-            continue
-        nxt = resync(buf, offset + 1, end)
-        if kind == TORN_PAYLOAD and nxt < end:
-            # An intact frame follows, so this was no torn write: the length field is damaged.
-            kind, message = BAD_LENGTH, message + f"; an intact frame follows at offset {nxt}"
-        yield Problem(offset, nxt - offset, kind, message, header)
-        offset = nxt
+    STEP = 8 << 20
+
+    def __init__(self, data, start: int = 0):
+        obj = data.obj if isinstance(data, memoryview) else None
+        usable = isinstance(obj, mmap.mmap) and hasattr(obj, "madvise") and hasattr(mmap, "MADV_DONTNEED")
+        self.map = obj if usable else None
+        self.done = start - start % mmap.PAGESIZE
+
+    def release_before(self, offset: int) -> None:
+        if self.map is not None and offset - self.done >= self.STEP:
+            upto = offset - offset % mmap.PAGESIZE
+            try:
+                self.map.madvise(mmap.MADV_DONTNEED, self.done, upto - self.done)
+            except (OSError, ValueError):
+                self.map = None
+            self.done = upto
