@@ -40,9 +40,11 @@ def tail(
                            allow_gaps=allow_gaps, on_warning=warn)
     out = BatchedOutput(sys.stdout.buffer, hold=not follow)
     try:
-        for first, entries in batches:
-            out.write(render(first, entries))
-        out.flush()
+        try:
+            for first, entries in batches:
+                out.write(render(first, entries))
+        finally:
+            out.flush()  # entries read before damage (or ^C) are printed before the error
     except KeyboardInterrupt:
         if not follow:
             raise

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -197,3 +199,13 @@ def test_many_tiny_batches_stay_within_one_writev(tmp_path):
         out.flush()
     with os.fdopen(read_fd, "rb") as f:
         assert f.read() == b"".join(parts)
+
+
+def test_entries_before_damage_are_printed_before_the_error():
+    root = Path(__file__).resolve().parents[2] / "format" / "samples" / "conformance" / "torn-tail" / "root"
+    expected = [json.loads(line) for line in (root.parent / "expected.jsonl").read_text().splitlines()]
+    want = [bytes.fromhex(e["hex"]) for e in expected if e.get("stream") == "tp" and "hex" in e]
+    assert want  # the case has intact entries before its torn frame
+    out = _ironwal("tail", "tp", "-r", str(root), "--from", "0", "--format", "null")
+    assert out.returncode == 3 and b"ironwal: error:" in out.stderr
+    assert out.stdout == b"".join(e + b"\0" for e in want)
