@@ -12,8 +12,6 @@ import select
 import time
 from collections.abc import Iterator
 
-from ..engine.pipes import grow_pipe
-
 CHUNK = 1 << 20
 SEPARATORS = {"lines": b"\n", "null": b"\0"}
 
@@ -32,7 +30,6 @@ def read_batches(fd: int, mode: str = "lines", batch_size: int = 1000,
         yield [[b"".join(chunks)]]
         return
     sep = SEPARATORS[mode]
-    grow_pipe(fd)  # 1 MiB reads from `cat big.log | ironwal append`, not 64 KiB ones
     pending: list[bytes] = []
     rest = b""
     deadline = None
