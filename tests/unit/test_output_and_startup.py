@@ -148,11 +148,21 @@ def _renumber_first(data: bytearray) -> None:
     data[8] = 7  # start_id of the first frame: CRC-covered, so the full check calls it a bad CRC
 
 
+def _renumber_first_with_good_crc(data: bytearray) -> None:
+    from ironwal_cli.spec.codec import HEADER_SIZE, frame_crc, unpack_header
+
+    _renumber_first(data)
+    header = unpack_header(data)
+    payload = data[HEADER_SIZE:HEADER_SIZE + header.disk_size]
+    data[4:8] = frame_crc(data[:HEADER_SIZE], payload).to_bytes(4, "little")  # intact frame, wrong id
+
+
 # (A torn final frame is no longer refused: it is quarantined, see tests/recover/test_writer_tail_repair.py.)
 @pytest.mark.parametrize("damage,kind", [
     (lambda d: d.extend(b"\x00" * 40), "bad_magic"),
     (_flip_last, "bad_crc"),
     (_renumber_first, "bad_crc"),
+    (_renumber_first_with_good_crc, "id_sequence"),
 ])
 def test_damaged_tails_are_refused(root, damage, kind):
     with StreamWriter(root, "s", WriteOptions(sync="async")) as w:
