@@ -19,6 +19,14 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+
+
+@app.callback()
+def _group() -> None:
+    """Read, write, audit and repair IronWal 0.6 write-ahead logs."""
+    # Keeps ``app`` a command group even when ``cli.entry`` registers a single command.
+
+
 ROOT_HELP = "WAL root directory."
 RootOption = typer.Option(Path("./wal_data"), "-r", "--root", envvar="IRONWAL_ROOT", help=ROOT_HELP,
                           show_default=True)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Callable
+
+# base64 and json are imported by the renderers that use them: `tail` in the default format, like
+# every one-shot command, starts without them.
 
 FORMATS = ("line", "raw", "null", "jsonl", "hex", "base64")
 FORMAT_HELP = ("Output format: line (entry bytes + newline), raw (bytes only), null (bytes + NUL), "
@@ -13,6 +14,8 @@ FORMAT_HELP = ("Output format: line (entry bytes + newline), raw (bytes only), n
 
 def entry_object(entry_id: int, entry: bytes) -> dict:
     """{id, len, b64, text}: the jsonl shape of one entry (``text`` only when it is UTF-8)."""
+    import base64
+
     obj = {"id": entry_id, "len": len(entry), "b64": base64.b64encode(entry).decode("ascii")}
     try:
         obj["text"] = entry.decode("utf-8")
@@ -22,6 +25,8 @@ def entry_object(entry_id: int, entry: bytes) -> dict:
 
 
 def _jsonl(first: int, entries: list[bytes]) -> bytes:
+    import json
+
     lines = [json.dumps(entry_object(i, e), ensure_ascii=False) for i, e in enumerate(entries, first)]
     lines.append("")
     return "\n".join(lines).encode("utf-8")
@@ -31,15 +36,64 @@ def _per_line(encode: Callable[[bytes], bytes]) -> Callable[[int, list[bytes]], 
     return lambda first, entries: b"\n".join(map(encode, entries)) + b"\n" if entries else b""
 
 
+def _base64(first: int, entries: list[bytes]) -> bytes:
+    import base64
+
+    return _per_line(base64.b64encode)(first, entries)
+
+
 RENDERERS: dict[str, Callable[[int, list[bytes]], bytes]] = {
     "line": lambda first, entries: b"\n".join(entries) + b"\n" if entries else b"",
     "raw": lambda first, entries: b"".join(entries),
     "null": lambda first, entries: b"\0".join(entries) + b"\0" if entries else b"",
     "hex": _per_line(lambda e: e.hex().encode("ascii")),
-    "base64": _per_line(base64.b64encode),
+    "base64": _base64,
     "jsonl": _jsonl,
 }
 
 
 def renderer(fmt: str) -> Callable[[int, list[bytes]], bytes]:
     return RENDERERS[fmt]
+
+
+class BatchedOutput:
+    """Rendered batches to a binary stream, about 1 MiB per write (each batch at once when following).
+
+    Big writes (one ``writev`` of several batches, no copy) into a big pipe buffer (``grow_pipe``)
+    are what lets ``tail`` keep up with ``cat``; when following, each batch is flushed at once so a
+    reader sees it without delay.
+    """
+
+    SIZE = 1 << 20
+    MAX_PARTS = 512  # writev takes at most IOV_MAX (1024 on Linux) buffers
+
+    def __init__(self, stream, hold: bool = True):
+        from ..engine.pipes import grow_pipe
+
+        self.stream, self.hold = stream, hold
+        self.parts: list[bytes] = []
+        self.size = 0
+        try:
+            self.fd: int | None = stream.fileno()
+            grow_pipe(self.fd)
+        except (AttributeError, OSError, ValueError):  # not a real file (a test runner's buffer)
+            self.fd = None
+
+    def write(self, data: bytes) -> None:
+        self.parts.append(data)
+        self.size += len(data)
+        if not self.hold or self.size >= self.SIZE or len(self.parts) >= self.MAX_PARTS:
+            self.flush()
+
+    def flush(self) -> None:
+        parts = self.parts
+        if parts:
+            self.parts, self.size = [], 0
+            if self.fd is not None and len(parts) > 1:
+                from ..engine.files import writev_all
+
+                self.stream.flush()  # whatever went through the stream's own buffer comes first
+                writev_all(self.fd, parts)
+            else:
+                self.stream.write(parts[0] if len(parts) == 1 else b"".join(parts))
+        self.stream.flush()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from . import append, checkpoint, inspect, ls, prune, read, recover, verify  # noqa: F401  (each module registers its commands)
+# Each module registers its commands on import.
+from . import append, checkpoint, inspect, ls, prune, read, recover, verify  # noqa: F401
 from ._app import app
 
 

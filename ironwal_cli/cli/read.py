@@ -9,7 +9,7 @@ import typer
 
 from ._app import RootOption, app, handles_errors, quiet_broken_pipe, warn
 from .choices import EntryFormat
-from .entry_output import FORMAT_HELP
+from .entry_output import FORMAT_HELP, BatchedOutput
 
 FormatOption = typer.Option(EntryFormat.line, "--format", "-F", envvar="IRONWAL_FORMAT", help=FORMAT_HELP)
 
@@ -36,16 +36,15 @@ def tail(
     from .entry_output import renderer
 
     render = renderer(fmt.value)
-    write = sys.stdout.buffer.write
-    flush = sys.stdout.buffer.flush
     batches = read_batches(root, stream, from_id=from_id, last=lines, count=count, follow=follow,
                            allow_gaps=allow_gaps, on_warning=warn)
+    out = BatchedOutput(sys.stdout.buffer, hold=not follow)
     try:
-        for first, entries in batches:
-            write(render(first, entries))
-            if follow:
-                flush()
-        flush()
+        try:
+            for first, entries in batches:
+                out.write(render(first, entries))
+        finally:
+            out.flush()  # entries read before damage (or ^C) are printed before the error
     except KeyboardInterrupt:
         if not follow:
             raise

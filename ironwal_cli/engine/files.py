@@ -50,6 +50,13 @@ def write_all(fd: int, data) -> None:
         view = view[written:]
 
 
+def writev_all(fd: int, parts: list) -> None:
+    """Write the buffers of ``parts`` in order, in one syscall when the OS takes them all at once."""
+    written = os.writev(fd, parts)
+    if written < sum(map(len, parts)):
+        write_all(fd, memoryview(b"".join(parts))[written:])
+
+
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     """Replace ``path`` with ``data``: temp, fsync, rename, fsync of the directory."""
     path = Path(path)

@@ -20,7 +20,7 @@ from ..spec.codec import FRAME_LZ4, FRAME_RAW, FrameHeader, decode_raw_batch
 from .layout import StreamLayout
 from .lost_ids import covers
 from .names import sanitize_key
-from .scan import BAD_CRC, TORN_HEADER, TORN_PAYLOAD, Frame, map_file, scan
+from .scan import BAD_CRC, TORN_HEADER, TORN_PAYLOAD, Frame, MappedPages, headers, map_file, scan, seek
 
 Warn = Callable[[str], None]
 
@@ -40,6 +40,11 @@ def decode_frame(path: Path, offset: int, header: FrameHeader, payload) -> list[
     except ValueError as err:
         raise FormatError(path, offset, f"frame of ids {header.start_id}..{header.end_id - 1}: {err}",
                           kind="bad_batch") from None
+
+
+def _pread_fd(path: Path, data) -> int | None:
+    """A descriptor to walk the headers of a big segment with pread (see ``scan.headers``), else None."""
+    return os.open(path, os.O_RDONLY) if len(data) >= (1 << 20) else None
 
 
 class StreamReader:
@@ -69,10 +74,17 @@ class StreamReader:
             return 0
         start = self._segments[-1]
         expected = start
-        for item in scan(map_file(self._seg_path(start)), check_crc=False, headers_only=True):
-            if not isinstance(item, Frame) or item.header.start_id != expected:
-                break
-            expected = item.header.end_id
+        path = self._seg_path(start)
+        data = map_file(path)
+        fd = _pread_fd(path, data)
+        try:
+            for _offset, first, count, _size in headers(data, fd=fd):
+                if first != expected:
+                    break
+                expected = first + count
+        finally:
+            if fd is not None:
+                os.close(fd)
         return expected
 
     def _seg_path(self, start: int) -> Path:
@@ -80,16 +92,19 @@ class StreamReader:
 
     # ----- iteration ---------------------------------------------------------------------
 
-    def _locate(self, data, from_id: int) -> int:
-        """Offset of the frame holding ``from_id`` (headers only, no CRC), or 0 when unsure."""
-        offset = 0
-        for item in scan(data, check_crc=False, headers_only=True):
-            if not isinstance(item, Frame):
-                return offset
-            if item.header.end_id > from_id:
-                return item.offset
-            offset = item.end_offset
-        return offset
+    @staticmethod
+    def _locate(path: Path, data, from_id: int) -> int:
+        """Offset of the frame holding ``from_id`` (headers only, no CRC), or of the damage before it.
+
+        The headers are read with pread (see ``scan.headers``): a lookup then costs about a
+        microsecond per frame skipped instead of a page fault per frame.
+        """
+        fd = _pread_fd(path, data)
+        try:
+            return seek(data, from_id, fd=fd)
+        finally:
+            if fd is not None:
+                os.close(fd)
 
     def batches(self, from_id: int = 0, *, follow: bool = False, poll: float = 0.1,
                 stop: Callable[[], bool] | None = None) -> Iterator[tuple[int, list[bytes]]]:
@@ -129,11 +144,13 @@ class StreamReader:
             if resume is not None and resume[0] == seg:
                 offset = resume[1]
             elif expected > seg:
-                offset = self._locate(data, expected)
+                offset = self._locate(path, data, expected)
             else:
                 offset = 0
             prev_end = None
+            pages = MappedPages(data, offset)
             for item in scan(data, offset):
+                pages.release_before(item.offset)
                 if not isinstance(item, Frame):
                     if (follow and k == len(segments) - 1 and item.offset + item.length == len(data)
                             and item.kind in (TORN_HEADER, TORN_PAYLOAD, BAD_CRC)):
@@ -176,7 +193,7 @@ class StreamReader:
             raise NotFoundError(f"stream {self.name}: no entry {entry_id} (first id is {self.first_id})")
         path = self._seg_path(segments[i - 1])
         data = map_file(path)
-        offset = self._locate(data, entry_id)
+        offset = self._locate(path, data, entry_id)
         for item in scan(data, offset):
             if not isinstance(item, Frame):
                 raise FormatError(path, item.offset, item.message, kind=item.kind)

@@ -14,7 +14,16 @@ import os
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from ..spec.codec import FRAME_MAGIC, FRAME_MAGIC_BYTES, HEADER_SIZE, FrameHeader, frame_crc, unpack_header
+from ..spec.codec import (
+    FRAME_MAGIC,
+    FRAME_MAGIC_BYTES,
+    HEADER_SIZE,
+    HEADER_WALK,
+    WALK_FIELDS,
+    FrameHeader,
+    frame_crc,
+    unpack_header,
+)
 
 # Problem kinds found by the scanner (the verifier adds more of its own).
 TORN_HEADER = "torn_header"
@@ -137,3 +146,84 @@ def scan(data, start: int = 0, end: int | None = None, *, check_crc: bool = True
             kind, message = BAD_LENGTH, message + f"; an intact frame follows at offset {nxt}"
         yield Problem(offset, nxt - offset, kind, message, header)
         offset = nxt
+
+
+# ----- the quick walk over headers, and memory kept small during long reads -----------------------
+
+assert WALK_FIELDS == ("magic", "crc", "start_id", "entry_count", "frame_type", "disk_size"), WALK_FIELDS
+
+
+_WALK_BLOCK = 512  # a few small frames per read; little more than a header when they are big
+
+
+def headers(data, start: int = 0, end: int | None = None, *,
+            fd: int | None = None) -> Iterator[tuple[int, int, int, int]]:
+    """(offset, start_id, entry_count, disk_size) of each frame whose magic and bounds are good.
+
+    The quick walk for finding an id or the tail: no CRC, no FrameHeader built, and it stops at
+    the first frame that is not sound, where ``scan`` (which says what is wrong) takes over.
+    With ``fd`` (and ``end``, the file size) headers are read with ``pread`` instead of from
+    ``data``: when frames lie far apart, touching each header of a fresh memory map costs a page
+    fault apiece, several times the cost of a 32-byte read.
+    """
+    if end is None:
+        end = len(data)
+    buf = data.obj if isinstance(data, memoryview) and isinstance(data.obj, mmap.mmap) else data
+    unpack = HEADER_WALK.unpack_from
+    pread, need = os.pread, HEADER_WALK.size
+    block, block_at = b"", 0  # with fd: the last block read (small frames share one read)
+    offset = start
+    while end - offset >= HEADER_SIZE:
+        if fd is None:
+            magic, _crc, start_id, count, _type, size = unpack(buf, offset)
+        else:
+            at = offset - block_at
+            if at + need > len(block):
+                block, block_at, at = pread(fd, _WALK_BLOCK, offset), offset, 0
+                if len(block) < need:  # the file shrank under us: let the full scan say what is there
+                    return
+            magic, _crc, start_id, count, _type, size = unpack(block, at)
+        stop = offset + HEADER_SIZE + size
+        if magic != FRAME_MAGIC or stop > end:
+            return
+        yield offset, start_id, count, size
+        offset = stop
+
+
+def seek(data, entry_id: int, start: int = 0, *, fd: int | None = None) -> int:
+    """Offset of the first frame from ``start`` on that ends above ``entry_id``, or of the first
+    frame that is not sound, or the end: where a reader of ``entry_id`` begins (headers only).
+    With ``fd``, headers are read from that descriptor of the same file (see ``headers``)."""
+    offset = start
+    end = len(data)
+    for offset, first, count, size in headers(data, start, end, fd=fd):
+        if first + count > entry_id:
+            return offset
+        offset += HEADER_SIZE + size
+    return offset
+
+
+class MappedPages:
+    """Keeps a long read of a memory-mapped segment from holding the whole segment in its RSS.
+
+    Pages already read are dropped from this process's map every few MiB (MADV_DONTNEED: for a
+    read-only file map they stay in the page cache and would simply be mapped again if touched),
+    so reading a 64 MiB segment costs a few MiB of resident memory, not 64.
+    """
+
+    STEP = 8 << 20
+
+    def __init__(self, data, start: int = 0):
+        obj = data.obj if isinstance(data, memoryview) else None
+        usable = isinstance(obj, mmap.mmap) and hasattr(obj, "madvise") and hasattr(mmap, "MADV_DONTNEED")
+        self.map = obj if usable else None
+        self.done = start - start % mmap.PAGESIZE
+
+    def release_before(self, offset: int) -> None:
+        if self.map is not None and offset - self.done >= self.STEP:
+            upto = offset - offset % mmap.PAGESIZE
+            try:
+                self.map.madvise(mmap.MADV_DONTNEED, self.done, upto - self.done)
+            except (OSError, ValueError):
+                self.map = None
+            self.done = upto

@@ -10,6 +10,7 @@ several processes can append to one stream without interleaving.
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,13 +23,13 @@ from ..spec.codec import (
     FRAME_RAW,
     HEADER_SIZE,
     INDEX_ID,
-    encode_frame,
+    encode_frame_header,
     encode_head_state,
     encode_index,
     encode_raw_batch,
 )
 from . import compression, crashpoints
-from .files import append_synced, atomic_write, fsync_dir, fsync_fd, open_for_write, write_all
+from .files import append_synced, atomic_write, fsync_dir, fsync_fd, open_for_write, write_all, writev_all
 from .layout import StreamLayout
 from .lock import DEFAULT_LOCK_TIMEOUT, acquire
 from .names import HEAD_STATE_NAME, INDEX_NAME, sanitize_key, segment_name
@@ -85,6 +86,7 @@ class StreamWriter:
         self._index_size = -1
         self._index_empty = False
         self._stamp: tuple[int, int] | None = None  # (inode, size) of the active segment when last seen
+        self._paths_cache: tuple[int, str, str] | None = None
         self.rotations = 0
 
     # ----- public API -------------------------------------------------------------------
@@ -160,8 +162,6 @@ class StreamWriter:
                 raise StorageError.from_oserror(err) from None
 
         def __exit__(self, exc_type, exc, tb):
-            import fcntl
-
             w = self.writer
             if w._dir_fd is not None:
                 fcntl.flock(w._dir_fd, fcntl.LOCK_UN)
@@ -198,14 +198,25 @@ class StreamWriter:
         return True
 
     def _tail_unchanged(self) -> bool:
+        """Whether no one changed the tail since our last write: two stats, checked under every lock."""
         if self._stamp is None:
             return False
+        seg, index = self._stat_paths()
         try:
-            st = os.stat(self.path / segment_name(self._active))
-            index_size = os.stat(self.path / INDEX_NAME).st_size
+            st = os.stat(seg)
+            index_size = os.stat(index).st_size
         except FileNotFoundError:
             return False
-        return (st.st_ino, st.st_size) == self._stamp and index_size == self._index_size
+        return st.st_ino == self._stamp[0] and st.st_size == self._stamp[1] and index_size == self._index_size
+
+    def _stat_paths(self) -> tuple[str, str]:
+        """(active segment, segments.idx) as plain strings, built once per active segment."""
+        cached = self._paths_cache
+        if cached is None or cached[0] != self._active:
+            base = os.fspath(self.path)
+            cached = self._paths_cache = (self._active, os.path.join(base, segment_name(self._active)),
+                                          os.path.join(base, INDEX_NAME))
+        return cached[1], cached[2]
 
     def _load_tail(self) -> None:
         """Find the active segment and the next id from the files, refusing a damaged tail."""
@@ -361,13 +372,13 @@ class StreamWriter:
             packed = compression.compress(raw)
             if len(packed) < len(raw):
                 frame_type, payload = FRAME_LZ4, packed
-        data = encode_frame(self._next, len(entries), frame_type, payload, len(raw))
+        header = encode_frame_header(self._next, len(entries), frame_type, payload, len(raw))
         fd = self._open_active()
         try:
             if crashpoints.ARMED:  # test-only torn writes (see crashpoints)
-                crashpoints.reached("frame-header", lambda: write_all(fd, data[:HEADER_SIZE]))
-                crashpoints.reached("frame-half", lambda: write_all(fd, data[:(HEADER_SIZE + len(data)) // 2]))
-            write_all(fd, data)
+                crashpoints.reached("frame-header", lambda: write_all(fd, header))
+                crashpoints.reached("frame-half", lambda: write_all(fd, header + payload[:len(payload) // 2]))
+            writev_all(fd, [header, payload])  # one syscall, and no copy of the payload into a frame
         except OSError as err:
             # Disk full or similar: take the partial frame back out, leave the file as it was.
             try:
@@ -378,7 +389,7 @@ class StreamWriter:
             if err.filename is None:  # os.write names no file: name the segment for the user
                 err.filename = os.fspath(self.path / segment_name(self._active))
             raise
-        self._size += len(data)
+        self._size += len(header) + len(payload)
         self._count += len(entries)
         self._next += len(entries)
         self._stamp = (self._stamp[0], self._size) if self._stamp else None

@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator, Sequence
 
 from ..engine.writer import StreamWriter, WriteOptions
 from ..errors import UsageError
-from .entry_input import read_batches
 
 Warn = Callable[[str], None]  # told when the writer quarantines a torn tail before appending
 
@@ -35,6 +34,8 @@ def append_from(root: str | os.PathLike, stream: str, fd: int, *, mode: str = "l
     Each batch of up to ``batch_size`` entries is one frame (or one crate-style chunking of it).
     Batches that arrive together share one writer lock and, in batch mode, one fdatasync.
     """
+    from .entry_input import read_batches  # stdin only: `ironwal append s v` does without it
+
     if batch_size < 1:
         raise UsageError(f"--batch {batch_size}: must be at least 1")
     with StreamWriter(root, stream, options, on_warning) as writer:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from itertools import chain, pairwise
 from typing import NamedTuple
 from zlib import crc32
@@ -43,6 +44,10 @@ def _field_offsets(name: str) -> dict[str, tuple[int, int]]:
 FRAME_HEADER = _fixed_struct("frame_header")
 HEADER_SIZE: int = FRAME_HEADER.size
 HEADER_FIELDS: tuple[str, ...] = tuple(f for f, _, _ in LAYOUT["frame_header"])
+# The header up to disk_size, unpacked without building a FrameHeader: all a walk over headers needs.
+_WALK_END = HEADER_FIELDS.index("disk_size") + 1
+HEADER_WALK = struct.Struct("<" + "".join(fmt for _, fmt, _ in LAYOUT["frame_header"][:_WALK_END]))
+WALK_FIELDS: tuple[str, ...] = HEADER_FIELDS[:_WALK_END]
 _HEADER_OFFSETS = _field_offsets("frame_header")
 _covered = [_HEADER_OFFSETS[f] for f in _C["CRC_COVERED_HEADER_FIELDS"]]
 CRC_COVERED_START: int = _covered[0][0]
@@ -107,6 +112,8 @@ _prefix_of = _LengthPrefixes()
 
 def encode_raw_batch(entries: Sequence[bytes]) -> bytes:
     """u32 length + bytes, per entry."""
+    if len(entries) == 1:  # single appends: the common one-shot case
+        return _pack_len(len(entries[0])) + entries[0]
     if len(_prefix_of) > 65536:
         _prefix_of.clear()
     return b"".join(chain.from_iterable(zip(map(_prefix_of.__getitem__, map(len, entries)), entries, strict=True)))
@@ -116,33 +123,91 @@ def raw_batch_size(entries: Iterable[bytes]) -> int:
     return sum(map(len, entries)) + ENTRY_LENGTH.size * len(entries)  # type: ignore[arg-type]
 
 
+_COVERED = struct.Struct("<" + "".join(
+    fmt for field, fmt, _ in LAYOUT["frame_header"] if field in _C["CRC_COVERED_HEADER_FIELDS"]))
+assert _C["CRC_COVERED_HEADER_FIELDS"] == ["start_id", "entry_count", "frame_type", "disk_size"]
+assert _COVERED.size == CRC_COVERED_END - CRC_COVERED_START
+_pack_covered = _COVERED.pack
+
+
+def encode_frame_header(start_id: int, entry_count: int, frame_type: int, payload, uncompressed_size: int) -> bytes:
+    """The 32-byte header of the frame holding ``payload``: written apart from it, no copy of the payload."""
+    size = len(payload)
+    crc = crc32(payload, crc32(_pack_covered(start_id, entry_count, frame_type, size)))
+    return _pack_header(FRAME_MAGIC, crc, start_id, entry_count, frame_type, size, uncompressed_size, RESERVED_ZERO)
+
+
 def encode_frame(start_id: int, entry_count: int, frame_type: int, payload: bytes, uncompressed_size: int) -> bytes:
-    header = bytearray(_pack_header(FRAME_MAGIC, 0, start_id, entry_count, frame_type, len(payload),
-                                    uncompressed_size, RESERVED_ZERO))
-    crc = crc32(payload, crc32(header[CRC_COVERED_START:CRC_COVERED_END]))
-    header[4:8] = struct.pack("<L", crc)
-    header += payload
-    return bytes(header)
+    return encode_frame_header(start_id, entry_count, frame_type, payload, uncompressed_size) + payload
 
 
 def decode_raw_batch(payload, entry_count: int) -> list[bytes]:
-    """The entries of a raw batch; ValueError unless it holds exactly ``entry_count`` entries."""
-    entries = []
-    append = entries.append
-    pos, end = 0, len(payload)
-    mv = memoryview(payload)
-    for _ in range(entry_count):
+    """The entries of a raw batch; ValueError unless it holds exactly ``entry_count`` entries.
+
+    The hot path of every read: the lengths are walked with as few Python operations per
+    entry as possible (one comprehension; when all entries share one length, a strided check
+    of the length prefixes and one ``struct`` unpack, with no per-entry Python at all),
+    and only when that walk does not come out exactly at the end is the batch walked again,
+    slowly, to say what is wrong.
+    """
+    data = payload
+    try:
+        entries = _split_uniform(payload, entry_count)  # reads a memoryview in place: no copy
+        if entries is None:
+            data = payload if type(payload) is bytes else bytes(payload)
+            entries = _split(data, entry_count)
+    except struct.error:  # a length ran past the end: the next length could not be read
+        entries = None
+    if entries is None:
+        _explain_bad_batch(bytes(data), entry_count)
+    return entries
+
+
+def _split_uniform(data, count: int) -> list[bytes] | None:
+    """When every entry has the first entry's length (fixed-size records): one C-level unpack, no walk."""
+    if count < 2 or len(data) < 4:
+        return None
+    n = _unpack_len(data, 0)[0]
+    step = n + 4
+    if len(data) != count * step:
+        return None
+    for i in range(4):  # byte i of every length prefix, gathered by one strided slice
+        if data[i::step] != bytes(data[i:i + 1]) * count:
+            return None
+    if count > _UNIFORM_STRUCT_MAX:  # a struct that big would cost more memory than it saves time
+        return [data[pos:pos + n] for pos in range(4, len(data) + 4, step)]
+    return list(_uniform_struct(n, count).unpack(data))
+
+
+_UNIFORM_STRUCT_MAX = 4096
+
+
+@lru_cache(maxsize=16)
+def _uniform_struct(length: int, count: int) -> struct.Struct:
+    """``count`` times (skip the 4-byte length, take ``length`` bytes), as one struct."""
+    return struct.Struct(f"<{count * f'4x{length}s'}")
+
+
+def _split(data: bytes, count: int) -> list[bytes] | None:
+    """Walk the lengths; None unless exactly ``count`` entries fill ``data``."""
+    pos = 0
+    unpack = _unpack_len
+    entries = [data[pos + 4:(pos := pos + 4 + unpack(data, pos)[0])] for _ in range(count)]
+    return entries if pos == len(data) else None
+
+
+def _explain_bad_batch(data: bytes, entry_count: int) -> None:
+    """Raise ValueError naming the first way ``data`` fails to hold ``entry_count`` entries."""
+    pos, end = 0, len(data)
+    for i in range(entry_count):
         if pos + 4 > end:
-            raise ValueError(f"batch ends inside the length of entry {len(entries)}")
-        (n,) = _unpack_len(payload, pos)
+            raise ValueError(f"batch ends inside the length of entry {i}")
+        (n,) = _unpack_len(data, pos)
         pos += 4
         if pos + n > end:
-            raise ValueError(f"entry {len(entries)} claims {n} bytes, {end - pos} remain")
-        append(bytes(mv[pos:pos + n]))
+            raise ValueError(f"entry {i} claims {n} bytes, {end - pos} remain")
         pos += n
-    if pos != end:
-        raise ValueError(f"{end - pos} bytes left over after {entry_count} entries")
-    return entries
+    raise ValueError(f"{end - pos} bytes left over after {entry_count} entries")
 
 
 def encode_index(ids: Iterable[int]) -> bytes:

@@ -73,8 +73,8 @@ def _workload(writer: StreamWriter, done: list[int]) -> None:
 
 @pytest.mark.parametrize("call", ["write", "fsync"])
 def test_a_fault_at_every_write_and_sync(fast_tmp, monkeypatch, record_property, call):
-    """Fail the k-th os.write (after writing half its bytes: disk full) or fsync (EIO), for every k."""
-    real = {"write": os.write, "fsync": os.fsync, "fdatasync": os.fdatasync}
+    """Fail the k-th os.write/os.writev (after writing half its bytes: disk full) or fsync (EIO), for every k."""
+    real = {"write": os.write, "writev": os.writev, "fsync": os.fsync, "fdatasync": os.fdatasync}
     cases = 0
     for k in range(1, 400):
         root = fast_tmp / f"k{k}"
@@ -87,6 +87,12 @@ def test_a_fault_at_every_write_and_sync(fast_tmp, monkeypatch, record_property,
                 raise OSError(errno.ENOSPC, "No space left on device")
             return real["write"](fd, data)
 
+        def failing_writev(fd, parts, k=k, calls=calls):
+            if calls[0] + 1 == k:
+                return failing_write(fd, b"".join(parts))
+            calls[0] += 1
+            return real["writev"](fd, parts)
+
         def failing_sync(fd, name="fsync", k=k, calls=calls):
             calls[0] += 1
             if calls[0] == k:
@@ -95,6 +101,7 @@ def test_a_fault_at_every_write_and_sync(fast_tmp, monkeypatch, record_property,
 
         if call == "write":
             monkeypatch.setattr(os, "write", failing_write)
+            monkeypatch.setattr(os, "writev", failing_writev)
         else:
             monkeypatch.setattr(os, "fsync", failing_sync)
             monkeypatch.setattr(os, "fdatasync", lambda fd, f=failing_sync: f(fd, "fdatasync"))

@@ -1,0 +1,39 @@
+"""The ``ironwal`` console script: registers only the command being run, then runs the app.
+
+typer builds every registered command (signature, options, help) at each start, so start-up
+would grow with each command added. Here the first argument picks the one module that
+defines the command; anything else (``--help``, a typo, a command missing from the table)
+takes the full app of ``cli.main``, so nothing behaves differently, it only starts sooner.
+A test checks the table against the full app.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+
+# command name -> module of ironwal_cli.cli that registers it
+COMMAND_MODULES = {
+    "append": "append",
+    "tail": "read",
+    "get": "read",
+    "ls": "ls",
+    "verify": "verify",
+    "inspect": "inspect",
+    "recover": "recover",
+    "checkpoint": "checkpoint",
+    "prune": "prune",
+}
+
+
+def main() -> None:
+    module = COMMAND_MODULES.get(sys.argv[1]) if len(sys.argv) > 1 else None
+    if module is None:
+        from .main import main as full_main
+
+        full_main()
+        return
+    import_module(f".{module}", __package__)
+    from ._app import app
+
+    app()

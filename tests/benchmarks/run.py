@@ -1,0 +1,381 @@
+"""ironwal benchmarks: every figure next to a baseline measured in the same run, on the same data.
+
+    python tests/benchmarks/run.py            # the full run: 1,000,000 lines and a 1 GB stream
+    python tests/benchmarks/run.py --quick    # a smoke run of a few seconds on small data
+
+Data goes into a temp dir (default under /tmp, the same disk as the repo here); it is removed at
+the end unless ``--keep``. Each figure is its own child process, so its peak RSS is its own.
+Not collected by pytest (pyproject's ``norecursedirs``): speed is measured here, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _harness  # noqa: E402
+from _harness import child_env, ironwal_cmd, ironwal_exists, median_wall, run, run_pipeline, worker  # noqa: E402
+
+ENTRY = 100  # bytes per entry (a 100-byte line + "\n" on stdin)
+
+
+@dataclass
+class Row:
+    figure: str
+    value: float
+    unit: str
+    baseline: str = ""
+    base_value: float | None = None
+    ratio: float | None = None  # value / baseline, or baseline / value for times (higher = better)
+    target: str = ""
+    met: bool | None = None
+    rss_mb: float | None = None
+
+    def cells(self) -> list[str]:
+        v = "n/a" if self.value != self.value else _num(self.value)
+        return [self.figure, f"{v} {self.unit}", self.baseline,
+                "" if self.base_value is None else f"{_num(self.base_value)} {self.unit}",
+                "" if self.ratio is None else f"{self.ratio:.2f}x", self.target,
+                "" if self.met is None else ("yes" if self.met else "NO"),
+                "" if self.rss_mb is None else f"{self.rss_mb:.0f}"]
+
+
+def _num(x: float) -> str:
+    if x >= 100_000:
+        return f"{x:,.0f}"
+    if x >= 100:
+        return f"{x:.0f}"
+    if x >= 10:
+        return f"{x:.1f}"
+    return f"{x:.3g}"
+
+
+def na_row(figure: str, why: str) -> Row:
+    return Row(figure, float("nan"), "", baseline=why)
+
+
+# ----- data -----------------------------------------------------------------------------------
+
+
+def make_lines(path: Path, count: int) -> int:
+    """``count`` lines of ENTRY random base64 bytes each (+ newline); returns the file size."""
+    per = ENTRY // 4 * 3
+    with open(path, "wb") as f:
+        done = 0
+        while done < count:
+            n = min(100_000, count - done)
+            text = base64.b64encode(os.urandom(per * n))
+            f.write(b"\n".join(text[i:i + ENTRY] for i in range(0, len(text), ENTRY)) + b"\n")
+            done += n
+    return path.stat().st_size
+
+
+def make_var_lines(path: Path, count: int) -> int:
+    """``count`` lines of 1..199 random base64 bytes (mean 100): entries of varying length."""
+    import random
+
+    rng = random.Random(3)
+    with open(path, "wb") as f:
+        done = 0
+        while done < count:
+            n = min(100_000, count - done)
+            text = base64.b64encode(os.urandom(150 * n))
+            out, pos = [], 0
+            for _ in range(n):
+                k = rng.randint(1, 199)
+                out.append(text[pos:pos + k])
+                pos += k
+            f.write(b"\n".join(out) + b"\n")
+            done += n
+    return path.stat().st_size
+
+
+def segment_files(stream_dir: Path) -> list[str]:
+    return sorted(str(p) for p in stream_dir.glob("*.wal"))
+
+
+def warm(paths: list[str]) -> None:
+    """Read files once so that every figure after this one sees them in the page cache."""
+    for p in paths:
+        with open(p, "rb", buffering=0) as f:
+            while f.read(1 << 22):
+                pass
+
+
+# ----- the figures ------------------------------------------------------------------------------
+
+
+def bench_bulk(work: Path, root: Path, lines: Path, n: int, size: int) -> list[Row]:
+    iw = ironwal_cmd()
+    cat_out = work / "cat.out"
+    cat = run_pipeline(["cat", str(lines)], ["sh", "-c", f"cat > {cat_out}"])
+    cat_rate = n / cat.seconds
+    rows = []
+    for label, stream, opts in (("async", "bulk-async", ["--sync", "async"]),
+                                ("batch, --batch 1000", "bulk-batch", ["--sync", "batch", "--batch", "1000"])):
+        r = run_pipeline(["cat", str(lines)], [*iw, "append", stream, "-r", str(root), "-q", *opts])
+        rate = n / r.seconds
+        target = ">= 1,000,000/s" if label == "async" else ""
+        cpu = f" (CPU-bound rate {n / r.cpu_s:,.0f}/s)" if r.cpu_s else ""
+        rows.append(Row(f"bulk append stdin, {label}: entries/s{cpu}", rate, "/s", "cat | cat > file", cat_rate,
+                        rate / cat_rate, target, rate >= 1e6 if target else None, r.peak_rss_mb))
+        rows.append(Row(f"bulk append stdin, {label}: MB/s", size / r.seconds / 1e6, "MB/s", "cat | cat > file",
+                        size / cat.seconds / 1e6, cat.seconds / r.seconds))
+    cat_out.unlink()
+    return rows
+
+
+def bench_strict(work: Path, root: Path, count: int) -> list[Row]:
+    res = worker("strict_vs_bare", root, work / "bare.dat", count, ENTRY)
+    j = res.json()
+    a, b = j["ours_us"], j["bare_us"]
+    return [Row(f"strict single append (library, {count}x): median latency", a, "us",
+                "os.write+fdatasync loop", b, a / b, "<= 1.1x", a / b <= 1.1, res.peak_rss_mb),
+            Row("  the same, mean latency", j["ours_mean_us"], "us", "os.write+fdatasync loop", j["bare_mean_us"],
+                j["ours_mean_us"] / j["bare_mean_us"])]
+
+
+def bench_oneshot(root: Path, runs: int) -> list[Row]:
+    """Process wall time, median of ``runs``; the runs of all four commands take turns."""
+    iw = ironwal_cmd()
+    r = str(root)
+    run([*iw, "append", "oneshot", "v", "-r", r])  # the stream exists; later appends measure appends only
+    cmds = {"pass": [sys.executable, "-c", "pass"], "typer": [sys.executable, "-c", "import typer"],
+            "append": [*iw, "append", "oneshot", "v", "-r", r],
+            "append-async": [*iw, "append", "oneshot", "v", "-r", r, "--sync", "async"],
+            "tail": [*iw, "tail", "oneshot", "-n", "1", "-r", r]}
+    samples: dict[str, list] = {k: [] for k in cmds}
+    for _ in range(runs):  # interleaved, so that a busy spell hits every command alike
+        for k, cmd in cmds.items():
+            samples[k].append(median_wall(cmd, 1, warm=False, with_rss=False))
+    wall = {k: statistics.median(s[0] for s in v) for k, v in samples.items()}
+    cpu = {k: statistics.median(s[1] for s in v) for k, v in samples.items()}
+    rss = {k: run(cmd).peak_rss_mb for k, cmd in cmds.items()}
+    ms = 1e3
+    t = wall["typer"]
+
+    def cpu_note(k: str) -> str:
+        return f" (CPU {cpu[k] * ms:.0f} ms, {cpu[k] / cpu['typer']:.2f}x typer's {cpu['typer'] * ms:.0f})"
+
+    return [
+        Row("one-shot `ironwal append s v` (strict)" + cpu_note("append"), wall["append"] * ms, "ms",
+            "python -c 'import typer'", t * ms, wall["append"] / t, "<= 1.3x", wall["append"] / t <= 1.3,
+            rss["append"]),
+        Row("  the same, --sync async (no fdatasync to wait for)" + cpu_note("append-async"),
+            wall["append-async"] * ms, "ms", "python -c 'import typer'", t * ms, wall["append-async"] / t, "", None,
+            rss["append-async"]),
+        Row("one-shot `ironwal tail s -n 1`" + cpu_note("tail"), wall["tail"] * ms, "ms",
+            "python -c 'import typer'", t * ms, wall["tail"] / t, "", None, rss["tail"]),
+        Row("  (python -c pass, for scale)", wall["pass"] * ms, "ms", "python -c 'import typer'", t * ms,
+            wall["pass"] / t),
+    ]
+
+
+def build_big(root: Path, lines: Path, size: int, n: int, gb: float) -> Row:
+    """A stream of about ``gb`` GB: the lines file appended again and again (async)."""
+    reps = max(1, round(gb * 1e9 / size))
+    r = run_pipeline(["cat", *[str(lines)] * reps],
+                     [*ironwal_cmd(), "append", "big", "-r", str(root), "-q", "--sync", "async"])
+    return Row(f"bulk append stdin, async, {reps * size / 1e9:.2f} GB: entries/s", reps * n / r.seconds, "/s",
+               rss_mb=r.peak_rss_mb)
+
+
+def _cpu_rate(total: int, r) -> str:
+    """Bytes per CPU-second of the command: its speed with a core to itself."""
+    return f" (CPU-bound rate {total / r.cpu_s / 1e6:.0f} MB/s)" if r.cpu_s else ""
+
+
+def bench_tail(work: Path, root: Path) -> list[Row]:
+    segs = segment_files(root / "big")
+    total = sum(os.path.getsize(p) for p in segs)
+    warm(segs)
+    rows = []
+    for sink, label in (("wc -c", "pipe to wc -c"), ("cat > /dev/null", "pipe to cat > /dev/null")):
+        cat = run_pipeline(["cat", *segs], ["sh", "-c", f"{sink} > /dev/null"])
+        ours = run_pipeline([*ironwal_cmd(), "tail", "big", "-r", str(root), "--from", "0", "--format", "raw"],
+                            ["sh", "-c", f"{sink} > /dev/null"], measure="producer")
+        a, b = total / ours.seconds / 1e6, total / cat.seconds / 1e6
+        rows.append(Row(f"tail --from 0 --format raw, {total / 1e9:.2f} GB, {label}{_cpu_rate(total, ours)}", a,
+                        "MB/s", "cat of the segments", b, a / b, ">= 0.5x" if sink == "wc -c" else "",
+                        a / b >= 0.5 if sink == "wc -c" else None, ours.peak_rss_mb))
+    crc = worker("crc_loop", *segs).json()["mb_s"]
+    rows.append(Row("  zlib.crc32 alone over the same segments (a floor for any checked read)", crc, "MB/s",
+                    "cat of the segments", rows[0].base_value, crc / rows[0].base_value))
+    alone = run([*ironwal_cmd(), "tail", "big", "-r", str(root), "--from", "0", "--format", "raw"],
+                stdout=subprocess.DEVNULL)
+    cat = run(["cat", *segs], stdout=subprocess.DEVNULL)
+    a, b = total / alone.seconds / 1e6, total / cat.seconds / 1e6
+    rows.append(Row(f"tail --from 0 --format raw, to /dev/null{_cpu_rate(total, alone)}", a, "MB/s",
+                    "cat > /dev/null", b, a / b, rss_mb=alone.peak_rss_mb))
+    return rows
+
+
+def bench_tail_var(work: Path, root: Path, n: int) -> list[Row]:
+    """The same figure on entries of varying length: no fixed-size shortcut, every length walked."""
+    lines = work / "varlines.txt"
+    make_var_lines(lines, n)
+    run_pipeline(["cat", str(lines)], [*ironwal_cmd(), "append", "var", "-r", str(root), "-q", "--sync", "async"])
+    lines.unlink()
+    segs = segment_files(root / "var")
+    total = sum(os.path.getsize(p) for p in segs)
+    warm(segs)
+    cat = run_pipeline(["cat", *segs], ["sh", "-c", "wc -c > /dev/null"])
+    ours = run_pipeline([*ironwal_cmd(), "tail", "var", "-r", str(root), "--from", "0", "--format", "raw"],
+                        ["sh", "-c", "wc -c > /dev/null"], measure="producer")
+    a, b = total / ours.seconds / 1e6, total / cat.seconds / 1e6
+    return [Row(f"tail --from 0 --format raw, {total / 1e6:.0f} MB of 1..199-byte entries, pipe to wc -c"
+                f"{_cpu_rate(total, ours)}", a,
+                "MB/s", "cat of the segments", b, a / b)]
+
+
+def bench_verify(root: Path) -> Row:
+    figure = "verify, whole stream"
+    if not ironwal_exists("verify"):
+        return na_row(figure, "n/a: no `ironwal verify` in this checkout")
+    segs = segment_files(root / "big")
+    total = sum(os.path.getsize(p) for p in segs)
+    ours = run([*ironwal_cmd(), "verify", "big", "-r", str(root)], check=False)
+    base = worker("crc_loop", *segs)
+    a, b = total / ours.seconds / 1e6, base.json()["mb_s"]
+    note = "" if ours.returncode == 0 else f" (exit {ours.returncode})"
+    return Row(f"{figure}, {total / 1e9:.2f} GB{note}", a, "MB/s", "zlib.crc32 loop", b, a / b, ">= 0.7x",
+               a / b >= 0.7, ours.peak_rss_mb)
+
+
+def bench_recover(root: Path) -> Row:
+    """One torn tail at the end of the big stream, against the same tear in a one-frame stream:
+    the ratio shows whether repair time grows with the untouched history before the tear."""
+    figure = "recover, one torn tail"
+    if not ironwal_exists("recover"):
+        return na_row(figure, "n/a: no `ironwal recover` in this checkout")
+    run([*ironwal_cmd(), "append", "small", "a", "b", "c", "-r", str(root), "--sync", "async"])
+    times = {}
+    for stream in ("small", "big"):
+        last = segment_files(root / stream)[-1]
+        with open(last, "ab") as f:
+            f.write(b"LAWL" + b"\x01" * 20)  # a header cut short: the torn write of a crash
+        times[stream] = run([*ironwal_cmd(), "recover", stream, "-r", str(root)], check=False)
+    ours, small = times["big"], times["small"]
+    note = "" if ours.returncode == 0 else f" (exit {ours.returncode})"
+    return Row(f"{figure} of a {sum(os.path.getsize(p) for p in segment_files(root / 'big')) / 1e9:.2f} GB "
+               f"stream{note}", ours.seconds * 1e3, "ms", "the same tear, 1-frame stream", small.seconds * 1e3,
+               ours.seconds / small.seconds, rss_mb=ours.peak_rss_mb)
+
+
+def bench_lz4(root: Path, mb: float) -> list[Row]:
+    app = worker("lz4_append", root, mb)
+    read = worker("lz4_read", root)
+    base = worker("lz4_baseline", mb).json()
+    a, r = app.json()["mb_s"], read.json()["mb_s"]
+    return [
+        Row(f"LZ4 append (library), {mb:g} MB log lines (ratio {base['ratio']:.1f})", a, "MB/s",
+            "lz4.frame.compress", base["compress_mb_s"], a / base["compress_mb_s"], rss_mb=app.peak_rss_mb),
+        Row("LZ4 read (library), CRC checked", r, "MB/s", "lz4.frame.decompress", base["decompress_mb_s"],
+            r / base["decompress_mb_s"], rss_mb=read.peak_rss_mb),
+    ]
+
+
+def bench_get(root: Path, lookups: int) -> list[Row]:
+    res = worker("random_get", root, "big", lookups)
+    j = res.json()
+    return [Row(f"random get by id ({lookups}x over {j['entries']:,} entries), fresh reader "
+                f"(CPU {j['cpu_ms']:.2f} ms)", j["per_op_ms"],
+                "ms", target="<= 1 ms", met=j["per_op_ms"] <= 1, rss_mb=res.peak_rss_mb),
+            Row("random get by id, one reader reused", j["reused_reader_ms"], "ms")]
+
+
+# ----- the table --------------------------------------------------------------------------------
+
+
+HEAD = ["figure", "ours", "baseline", "baseline value", "ratio", "target", "met", "peak RSS MB"]
+
+
+def render(rows: list[Row], markdown: bool) -> str:
+    table = [HEAD] + [r.cells() for r in rows]
+    if markdown:
+        out = ["| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
+        out += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in table[1:]]
+        return "\n".join(out)
+    widths = [max(len(row[i]) for row in table) for i in range(len(HEAD))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table)
+
+
+def machine() -> str:
+    model = platform.processor() or "?"
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        model = next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
+    except (OSError, StopIteration):
+        pass
+    return (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} CPUs ({model}); "
+            f"Python {platform.python_version()}; {platform.system()} {platform.release()}; "
+            f"load average {os.getloadavg()[0]:.2f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="small data, few repeats: a smoke run")
+    p.add_argument("--size-gb", type=float, default=None, help="size of the big stream (default 1, quick 0.05)")
+    p.add_argument("--dir", default=None, help="work directory (default: a new temp dir under /tmp)")
+    p.add_argument("--keep", action="store_true", help="keep the work directory")
+    p.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    args = p.parse_args(argv)
+    quick = args.quick
+    gb = args.size_gb if args.size_gb is not None else (0.05 if quick else 1.0)
+    n = 100_000 if quick else 1_000_000
+    work = Path(tempfile.mkdtemp(prefix="ironwal-bench-", dir=args.dir))
+    root = work / "root"
+    _harness.ENV = child_env(work)
+    try:
+        print(f"# {machine()}\n# work dir {work}; ironwal = {' '.join(ironwal_cmd())}", flush=True)
+        lines = work / "lines.txt"
+        size = make_lines(lines, n)
+        # Fill the bytecode cache (PYTHONPYCACHEPREFIX) first: no figure should pay for compiling.
+        run([*ironwal_cmd(), "append", "warm-up", "w", "-r", str(root)])
+        run([*ironwal_cmd(), "tail", "warm-up", "-r", str(root)])
+        run([sys.executable, "-c", "import typer, lz4.frame, ironwal_cli.engine.reader"])
+        rows: list[Row] = []
+        steps = [
+            ("bulk append", lambda: bench_bulk(work, root, lines, n, size)),
+            ("strict appends", lambda: bench_strict(work, root, 200 if quick else 2000)),
+            ("one-shot", lambda: bench_oneshot(root, 5 if quick else 21)),
+            ("big stream", lambda: [build_big(root, lines, size, n, gb)]),
+            ("tail", lambda: bench_tail(work, root)),
+            ("tail, varying lengths", lambda: bench_tail_var(work, root, n)),
+            ("get", lambda: bench_get(root, 100 if quick else 1000)),
+            ("verify", lambda: [bench_verify(root)]),
+            ("recover", lambda: [bench_recover(root)]),
+            ("lz4", lambda: bench_lz4(root, 10 if quick else 100)),
+        ]
+        for name, step in steps:
+            t0 = time.perf_counter()
+            rows += step()
+            print(f"# {name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+        print(f"# load average at the end {os.getloadavg()[0]:.2f}; ratio = ours / baseline "
+              "(higher is better for rates, lower for times)")
+        print(render(rows, args.markdown))
+        missed = [r.figure for r in rows if r.met is False]
+        if missed:
+            print("\ntargets not met: " + "; ".join(missed))
+        if quick:
+            print("(--quick: small data, where start-up dominates; the targets are for the full run)")
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
