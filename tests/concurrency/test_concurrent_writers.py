@@ -118,5 +118,11 @@ def test_a_writer_killed_mid_frame_among_others(fast_tmp, record_property):
     entries, damage = read_until_damage(root, "s")
     for n in range(3):
         assert [entries[i] for i in acked[n]] == sent[n][:len(acked[n])], f"writer {n} lost an acknowledged entry"
+    if damage is not None:  # the others had finished before the kill: the next append cuts the torn frame
+        assert not damage_outside_tail(root / "s")
+        last = subprocess.run([*CLI, "append", "s", "-r", root, "last"], capture_output=True)
+        assert last.returncode == 0 and int(last.stdout) == len(entries), last.stderr
+        entries, damage = read_until_damage(root, "s")
+        assert entries[-1] == b"last"
     assert damage is None
     record_property("count:kills", 1)

@@ -31,10 +31,10 @@ def _report(record_property, campaign: KillCampaign) -> None:
 @pytest.mark.parametrize("part", [0, 1])
 def test_random_kills(fast_tmp, record_property, sync, part):
     campaign = KillCampaign(fast_tmp / "wal", sync, seed=zlib.crc32(f"{sync}{part}".encode()))
-    for _ in range(24 * SCALE):
+    for _ in range(40 * SCALE):
         campaign.one()
     _report(record_property, campaign)
-    assert campaign.kills >= 20 * SCALE  # a run that ends before its kill moment is no kill
+    assert campaign.kills >= 33 * SCALE  # a run that ends before its kill moment is no kill
 
 
 @pytest.mark.parametrize("sync", ["strict", "batch"])
