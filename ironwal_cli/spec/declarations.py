@@ -96,6 +96,11 @@ segment = GreedyRange(frame)
 segments_idx = GreedyRange(Int64ul)
 """``segments.idx``: the start id of every segment, ascending (empty means segment 0 only)."""
 
+lost_range = Struct("first" / Int64ul, "end" / Int64ul)
+lost_idx = GreedyRange(lost_range)
+"""``lost.idx`` (ours, not the crate's): id ranges [first, end) that ``ironwal recover`` found lost
+to damage, ascending and disjoint. Written only by a repair; the crate ignores the file."""
+
 head_state = Struct(
     "version" / Const(HEAD_STATE_VERSION, Int8ul),
     "segment_name" / PascalString(Int8ul, "ascii"),

@@ -239,3 +239,13 @@ def test_crc_check_value():
 def test_generated_layout_is_up_to_date():
     """``_layout.py`` is what ``python -m ironwal_cli.spec.generate`` writes from the declarations."""
     assert LAYOUT_PATH.read_text() == render(build_layout())
+
+
+@given(st.lists(st.tuples(st.integers(0, 2**62), st.integers(1, 2**20)), max_size=20))
+def test_lost_idx_spec_and_codec_agree(pairs):
+    from ironwal_cli.engine.lost_ids import decode_lost, encode_lost, merge
+
+    ranges = merge([(a, a + n) for a, n in pairs])
+    data = encode_lost(ranges)
+    assert data == decl.lost_idx.build([{"first": a, "end": b} for a, b in ranges])
+    assert decode_lost(data) == [(r.first, r.end) for r in decl.lost_idx.parse(data)] == ranges
