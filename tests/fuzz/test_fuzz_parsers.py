@@ -44,8 +44,8 @@ from ironwal_cli.spec.codec import (
     unpack_header,
 )
 
-EXAMPLES = FUZZ_EXAMPLES
-FUZZ = settings(max_examples=EXAMPLES, deadline=2000, derandomize=True,
+EXAMPLES = FUZZ_EXAMPLES  # deadline: 10 s per example catches a hang without failing on a busy machine
+FUZZ = settings(max_examples=EXAMPLES, deadline=10000, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.function_scoped_fixture])
 GB4 = 0xFFFFFFFF

@@ -35,7 +35,7 @@ def _tree(path: Path) -> set[str]:
     return {os.path.relpath(os.path.join(d, f), path) for d, dirs, files in os.walk(path) for f in files + dirs}
 
 
-@settings(max_examples=EXAMPLES, deadline=2000, derandomize=True,
+@settings(max_examples=EXAMPLES, deadline=10000, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(hostile_keys)
 def test_any_key_stays_inside_the_root(record_property, key):
