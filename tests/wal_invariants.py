@@ -25,6 +25,9 @@ from ironwal_cli.ops.verify import verify_root
 CLI = [sys.executable, "-m", "ironwal_cli"]
 LONG = os.environ.get("IRONWAL_LONG_TESTS") == "1"  # thousands of kills, cuts and fuzz examples
 FUZZ_EXAMPLES = int(os.environ.get("IRONWAL_FUZZ_EXAMPLES", "2000" if LONG else "150"))
+# Hypothesis deadline per example: only in the long run (no timed assertions in the normal run;
+# there, linear work on crafted input is shown by counting CRC bytes, not by a clock).
+FUZZ_DEADLINE = 10_000 if LONG else None
 
 
 def cli(*args, input: bytes | None = None, env: dict | None = None, timeout: float = 60,

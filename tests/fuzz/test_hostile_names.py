@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from wal_invariants import CLI, FUZZ_EXAMPLES, cli
+from wal_invariants import CLI, FUZZ_DEADLINE, FUZZ_EXAMPLES, cli
 
 from ironwal_cli.engine.names import sanitize_key
 from ironwal_cli.engine.reader import StreamReader
@@ -35,7 +35,7 @@ def _tree(path: Path) -> set[str]:
     return {os.path.relpath(os.path.join(d, f), path) for d, dirs, files in os.walk(path) for f in files + dirs}
 
 
-@settings(max_examples=EXAMPLES, deadline=10000, derandomize=True,
+@settings(max_examples=EXAMPLES, deadline=FUZZ_DEADLINE, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(hostile_keys)
 def test_any_key_stays_inside_the_root(record_property, key):
