@@ -61,7 +61,8 @@ class BatchedOutput:
 
     Big writes (one ``writev`` of several batches, no copy) into a big pipe buffer (``grow_pipe``)
     are what lets ``tail`` keep up with ``cat``; when following, each batch is flushed at once so a
-    reader sees it without delay.
+    reader sees it without delay. Once a full-size write shows the output is bulk, freed buffers are
+    kept for reuse (``heap.keep_freed_memory``): one-shot commands never pay for setting that up.
     """
 
     SIZE = 1 << 20
@@ -73,6 +74,7 @@ class BatchedOutput:
         self.stream, self.hold = stream, hold
         self.parts: list[bytes] = []
         self.size = 0
+        self.bulk = False  # set by the first full-size write
         try:
             self.fd: int | None = stream.fileno()
             grow_pipe(self.fd)
@@ -83,6 +85,11 @@ class BatchedOutput:
         self.parts.append(data)
         self.size += len(data)
         if not self.hold or self.size >= self.SIZE or len(self.parts) >= self.MAX_PARTS:
+            if self.hold and not self.bulk:
+                from ..engine.heap import keep_freed_memory
+
+                self.bulk = True
+                keep_freed_memory()
             self.flush()
 
     def flush(self) -> None:

@@ -224,3 +224,22 @@ def test_entries_before_damage_are_printed_before_the_error():
     out = _ironwal("tail", "tp", "-r", str(root), "--from", "0", "--format", "null")
     assert out.returncode == 3 and b"ironwal: error:" in out.stderr
     assert out.stdout == b"".join(e + b"\0" for e in want)
+
+
+@pytest.mark.parametrize("hold", [True, False])
+def test_freed_output_buffers_are_kept_only_once_output_is_bulk(hold, monkeypatch):
+    """One-shot output never sets up the heap tuning (nor imports ctypes); bulk output does, once."""
+    from ironwal_cli.engine import heap
+
+    calls = []
+    monkeypatch.setattr(heap, "keep_freed_memory", lambda: calls.append(1))
+    stream = io.BytesIO()
+    out = BatchedOutput(stream, hold=hold)
+    out.write(b"x" * 1000)
+    assert calls == []
+    for _ in range(3):
+        out.write(b"y" * BatchedOutput.SIZE)
+    out.flush()
+    assert calls == ([1] if hold else [])
+    assert stream.getvalue() == b"x" * 1000 + b"y" * (3 * BatchedOutput.SIZE)
+
