@@ -331,6 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dir", default=None, help="work directory (default: a new temp dir under /tmp)")
     p.add_argument("--keep", action="store_true", help="keep the work directory")
     p.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    p.add_argument("--only", default=None,
+                   help="comma-separated steps to run (e.g. tail,verify: 'tail' runs both tail steps); "
+                        "the big stream is built when a step needs it")
     args = p.parse_args(argv)
     quick = args.quick
     gb = args.size_gb if args.size_gb is not None else (0.05 if quick else 1.0)
@@ -359,6 +362,11 @@ def main(argv: list[str] | None = None) -> int:
             ("recover", lambda: [bench_recover(root)]),
             ("lz4", lambda: bench_lz4(root, 10 if quick else 100)),
         ]
+        if args.only:
+            wanted = set(args.only.split(","))
+            if wanted & {"tail", "verify", "recover", "get", "lz4"}:
+                wanted.add("big stream")
+            steps = [s for s in steps if s[0].split(",")[0] in wanted]
         for name, step in steps:
             t0 = time.perf_counter()
             rows += step()
