@@ -3,8 +3,8 @@
 A bulk ``tail`` builds about 1 MiB of output, writes it and frees it, again and again. glibc's
 malloc gives freed memory at the top of its heap back to the kernel once more than 128 KiB is
 free, so every MiB written was fresh memory again: a page fault and a zeroed page per 4 KiB,
-which cost more CPU than the CRC and the copy together (tail went from 0.44x to 0.66x of
-``cat`` without it). Raising the two thresholds to a few MiB keeps that memory for reuse; what
+which cost more CPU than the CRC and the copy together (with them kept, tail went from 0.44x to
+0.66x of ``cat``). Raising the two thresholds to a few MiB keeps that memory for reuse; what
 the process may hold beyond what it uses stays bounded by ``KEEP``. Elsewhere (not glibc, no
 ``mallopt``) nothing changes.
 """
