@@ -9,6 +9,7 @@ and a batch of equal-length entries, the common case, is checked with strided sl
 from __future__ import annotations
 
 import struct
+from functools import lru_cache
 from itertools import repeat
 
 from ..engine.compression import LengthMismatchError, decompress
@@ -20,6 +21,16 @@ _PREFIX = ENTRY_LENGTH.size
 assert _PREFIX == 4, "_walk spells the prefix size out"
 
 
+_PREFIXES_MAX = 4096  # batches of more entries use the strided slices (a Struct of them would be large)
+
+
+@lru_cache(maxsize=64)
+def _prefixes_struct(stride: int, count: int) -> struct.Struct:
+    """Reads the ``count`` length prefixes of a batch of ``stride``-byte entries, skipping the bytes between."""
+    pad = stride - _PREFIX
+    return struct.Struct("<" + (f"I{pad}x" if pad else "I") * count)
+
+
 def _uniform(payload, count: int, size: int) -> bool:
     """True when every entry has the first entry's length (so the batch is well formed)."""
     if size < _PREFIX:
@@ -29,6 +40,10 @@ def _uniform(payload, count: int, size: int) -> bool:
         return False
     if count == 1:
         return True
+    if count <= _PREFIXES_MAX:
+        # One C call reads every prefix in place (no copy of the payload); the count compares them.
+        lengths = _prefixes_struct(stride, count).unpack_from(payload)
+        return lengths.count(lengths[0]) == count
     view = memoryview(payload)
     first = bytes(view[:_PREFIX])
     # The k-th byte of every length prefix, gathered at C speed, must equal the first prefix's.

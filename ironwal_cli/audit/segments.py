@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..engine.scan import BAD_MAGIC, TORN_HEADER, TORN_PAYLOAD, Frame, map_file, scan
+from ..engine.scan import BAD_MAGIC, TORN_HEADER, TORN_PAYLOAD, Frame, MappedPages, map_file, scan
 from ..spec.codec import FRAME_LZ4, FRAME_MAGIC_BYTES, HEADER_SIZE, frame_crc
 from .frames import frame_problems
 from .kinds import IDS_BACKWARDS, IDS_SKIP, SEGMENT_START_MISMATCH, TRAILING_BYTES, UNREADABLE
@@ -68,7 +68,9 @@ def audit_segment(rec: Recorder, path: Path, start_id: int, totals: StreamTotals
     frames = entries = 0
     add = rec.add
     torn = False
+    release = MappedPages(data).release_before  # keeps the RSS to a few MiB per segment, not its size
     for item in scan(data):
+        release(item.offset)
         if type(item) is not Frame:
             torn = item.offset + item.length == size
             kind = _tail_kind(data, item) if torn else item.kind
