@@ -32,6 +32,29 @@ RootOption = typer.Option(Path("./wal_data"), "-r", "--root", envvar="IRONWAL_RO
                           show_default=True)
 
 
+def run(application: typer.Typer) -> None:
+    """Run the app, with click's own usage errors as one ``ironwal: error:`` line (exit 2).
+
+    typer renders them as a multi-line box; scripts and people reading a log want one line that
+    names the argument, like every other error of this tool.
+    """
+    try:
+        code = application(standalone_mode=False)
+    except Exception as err:  # click's exceptions (typer bundles its own click): duck-typed
+        message, exit_code = getattr(err, "format_message", None), getattr(err, "exit_code", None)
+        if message is None or exit_code is None:
+            raise
+        if type(err).__name__ == "NoArgsIsHelpError":  # bare `ironwal`: the help, as click shows it
+            sys.stderr.write(message() + "\n")
+            sys.exit(exit_code)
+        command = getattr(getattr(err, "ctx", None), "command_path", "ironwal")
+        sys.stderr.write(f"ironwal: error: {message()} (see '{command} --help')\n")
+        sys.exit(exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
 def fail(message: str, code: int) -> typer.Exit:
     sys.stderr.write(f"ironwal: error: {message}\n")
     sys.stderr.flush()

@@ -34,6 +34,6 @@ def main() -> None:
         full_main()
         return
     import_module(f".{module}", __package__)
-    from ._app import app
+    from ._app import app, run
 
-    app()
+    run(app)

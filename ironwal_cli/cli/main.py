@@ -4,8 +4,8 @@ from __future__ import annotations
 
 # Each module registers its commands on import.
 from . import append, checkpoint, inspect, ls, prune, read, recover, verify  # noqa: F401
-from ._app import app
+from ._app import app, run
 
 
 def main() -> None:
-    app()
+    run(app)

@@ -17,7 +17,7 @@ FormatOption = typer.Option(EntryFormat.line, "--format", "-F", envvar="IRONWAL_
 @app.command()
 @handles_errors
 def tail(
-    stream: str = typer.Argument(..., help="Stream key."),
+    stream: str = typer.Argument(..., metavar="STREAM", help="Stream key."),
     root: Path = RootOption,
     lines: int = typer.Option(10, "-n", "--lines", min=0, help="Print the last N entries."),
     from_id: int | None = typer.Option(None, "--from", min=0, help="Print every entry from this id on."),
@@ -55,7 +55,7 @@ def tail(
 @app.command()
 @handles_errors
 def get(
-    stream: str = typer.Argument(..., help="Stream key."),
+    stream: str = typer.Argument(..., metavar="STREAM", help="Stream key."),
     entry_id: int = typer.Argument(..., metavar="ID", min=0, help="Entry id."),
     root: Path = RootOption,
     fmt: EntryFormat = FormatOption,

@@ -173,3 +173,18 @@ def test_interrupted_follow_ends_quietly(filled, tmp_path):
     proc.send_signal(signal.SIGINT)  # Ctrl-C
     out, err = proc.communicate(timeout=60)
     assert (proc.returncode, out, err) == (0, b"", b"")
+
+
+@pytest.mark.parametrize("args,names", [
+    (["append", "s", "x", "--sync", "bogus"], ["--sync", "bogus"]),
+    (["tail", "s", "--format", "yaml"], ["--format", "yaml"]),
+    (["get", "s"], ["ID"]),
+    (["tail", "s", "-n", "lots"], ["-n", "lots"]),
+    (["no-such-command"], ["no-such-command"]),
+    (["checkpoint", "bogus"], ["bogus"]),
+])
+def test_click_usage_errors_are_one_line_naming_the_argument(tmp_path, args, names):
+    line = error_line(run(*args, "-r", str(tmp_path / "r"), cwd=tmp_path), 2)
+    for name in names:
+        assert name in line
+    assert not (tmp_path / "r").exists()  # nothing was created
