@@ -18,7 +18,6 @@ from pathlib import Path
 
 from ..errors import DamagedTailError, StorageError, UsageError
 from ..spec.codec import (
-    ENTRY_LENGTH,
     FRAME_LZ4,
     FRAME_RAW,
     HEADER_SIZE,
@@ -38,7 +37,6 @@ from .scan import TORN_HEADER, TORN_PAYLOAD, Frame, map_file, scan
 MIB = 1024 * 1024
 SYNC_MODES = ("strict", "batch", "async")
 ENTRY_OVERHEAD = HEADER_SIZE  # the crate estimates each entry as len + 32 bytes
-_ENTRY_PREFIX = ENTRY_LENGTH.size
 
 
 @dataclass(frozen=True)

@@ -163,29 +163,58 @@ def decode_raw_batch(payload, entry_count: int) -> list[bytes]:
     return entries
 
 
+def uniform_entry_length(payload, count: int) -> int | None:
+    """The length all ``count`` entries share, when they all have the first one's and fill ``payload``.
+
+    Fixed-size records are the common batch: their length prefixes are read in place by one C call
+    (a cached ``struct`` for up to 4096 entries, strided slices past that), with no per-entry Python.
+    """
+    size = len(payload)
+    if count < 1 or size < ENTRY_LENGTH.size:
+        return None
+    length = _unpack_len(payload, 0)[0]
+    stride = length + ENTRY_LENGTH.size
+    if stride * count != size:
+        return None
+    if count == 1:
+        return length
+    if count <= UNIFORM_STRUCT_MAX:
+        lengths = _prefixes_struct(stride, count).unpack_from(payload)
+        return length if lengths.count(length) == count else None
+    view = memoryview(payload)
+    first = bytes(view[:ENTRY_LENGTH.size])
+    # byte k of every length prefix, gathered by one strided slice, must equal the first prefix's
+    same = all(view[k::stride].tobytes() == first[k:k + 1] * count for k in range(ENTRY_LENGTH.size))
+    return length if same else None
+
+
 def _split_uniform(data, count: int) -> list[bytes] | None:
-    """When every entry has the first entry's length (fixed-size records): one C-level unpack, no walk."""
-    if count < 2 or len(data) < 4:
+    """Fixed-size records: split by one C-level unpack, no walk."""
+    if count < 2:
         return None
-    n = _unpack_len(data, 0)[0]
-    step = n + 4
-    if len(data) != count * step:
+    n = uniform_entry_length(data, count)
+    if n is None:
         return None
-    for i in range(4):  # byte i of every length prefix, gathered by one strided slice
-        if data[i::step] != bytes(data[i:i + 1]) * count:
-            return None
-    if count > _UNIFORM_STRUCT_MAX:  # a struct that big would cost more memory than it saves time
-        return [data[pos:pos + n] for pos in range(4, len(data) + 4, step)]
+    step = n + ENTRY_LENGTH.size
+    if count > UNIFORM_STRUCT_MAX:  # a struct that big would cost more memory than it saves time
+        return [data[pos:pos + n] for pos in range(ENTRY_LENGTH.size, len(data) + ENTRY_LENGTH.size, step)]
     return list(_uniform_struct(n, count).unpack(data))
 
 
-_UNIFORM_STRUCT_MAX = 4096
+UNIFORM_STRUCT_MAX = 4096
 
 
 @lru_cache(maxsize=16)
 def _uniform_struct(length: int, count: int) -> struct.Struct:
     """``count`` times (skip the 4-byte length, take ``length`` bytes), as one struct."""
     return struct.Struct(f"<{count * f'4x{length}s'}")
+
+
+@lru_cache(maxsize=64)
+def _prefixes_struct(stride: int, count: int) -> struct.Struct:
+    """Reads the ``count`` length prefixes of a batch of ``stride``-byte entries, skipping the bytes between."""
+    pad = stride - ENTRY_LENGTH.size
+    return struct.Struct("<" + (f"L{pad}x" if pad else "L") * count)
 
 
 def _split(data: bytes, count: int) -> list[bytes] | None:
@@ -197,17 +226,21 @@ def _split(data: bytes, count: int) -> list[bytes] | None:
 
 
 def _explain_bad_batch(data: bytes, entry_count: int) -> None:
-    """Raise ValueError naming the first way ``data`` fails to hold ``entry_count`` entries."""
+    raise ValueError(batch_error(data, entry_count))
+
+
+def batch_error(data, entry_count: int) -> str:
+    """The first way ``data`` fails to hold exactly ``entry_count`` entries (the slow, careful walk)."""
     pos, end = 0, len(data)
     for i in range(entry_count):
         if pos + 4 > end:
-            raise ValueError(f"batch ends inside the length of entry {i}")
+            return f"batch ends inside the length of entry {i}"
         (n,) = _unpack_len(data, pos)
         pos += 4
         if pos + n > end:
-            raise ValueError(f"entry {i} claims {n} bytes, {end - pos} remain")
+            return f"entry {i} claims {n} bytes, {end - pos} remain"
         pos += n
-    raise ValueError(f"{end - pos} bytes left over after {entry_count} entries")
+    return f"{end - pos} bytes left over after {entry_count} entries"
 
 
 def encode_index(ids: Iterable[int]) -> bytes:

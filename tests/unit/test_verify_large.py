@@ -7,9 +7,10 @@ import struct
 import pytest
 from verify_support import flip_bit, found, frames, segments, verify, write_stream
 
-from ironwal_cli.audit.frames import _PREFIXES_MAX, raw_batch_error
+from ironwal_cli.audit.frames import raw_batch_error
 from ironwal_cli.engine.scan import MappedPages
 from ironwal_cli.spec.codec import HEADER_SIZE, encode_raw_batch
+from ironwal_cli.spec.codec import UNIFORM_STRUCT_MAX as _PREFIXES_MAX
 
 
 @pytest.mark.parametrize("count", [_PREFIXES_MAX, _PREFIXES_MAX + 1, 3 * _PREFIXES_MAX])
