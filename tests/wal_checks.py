@@ -11,6 +11,7 @@ import os
 import zlib
 from pathlib import Path
 
+from ironwal_cli.engine.seals import SEALS_NAME
 from ironwal_cli.spec.codec import HEADER_SIZE, FrameHeader, decode_head_state, decode_index, unpack_header
 
 SEGMENT_SUFFIX = ".wal"
@@ -29,10 +30,16 @@ def walk_headers(data: bytes) -> list[tuple[int, FrameHeader, bool]]:
 
 
 def root_digests(root: Path) -> dict[str, str]:
-    """{relative path: sha256} of every file under ``root`` (the form of case.json's root_sha256)."""
+    """{relative path: sha256} of every file under ``root`` (the form of case.json's root_sha256).
+
+    ``seals.idx`` is left out: our stat cache (inodes and times), never the crate's, and different
+    between any two copies of the same root.
+    """
     out = {}
     for dirpath, _, files in os.walk(root):
         for f in files:
+            if f == SEALS_NAME:
+                continue
             p = Path(dirpath) / f
             out[p.relative_to(root).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
     return out

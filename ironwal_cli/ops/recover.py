@@ -3,6 +3,11 @@
 Each stream is planned and repaired under its writer lock, so recover never races an
 appender. With ``dry_run`` only the plan is made. Otherwise the removed bytes and the
 manifest go to the quarantine run folder, fsync'd, before any file of the root changes.
+
+A closed segment sealed in ``seals.idx`` and unchanged since is not read (``full`` reads it):
+a crash damages only what was not durable, and a sealed segment was synced when it was closed.
+After a real run, every closed segment read and found intact (or written by the repair) is
+sealed, so the next recover reads only the active segments.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from ..engine.names import sanitize_key
 from ..engine.quarantine import QuarantineRun, check_outside, default_quarantine, read_manifest, write_manifest
 from ..engine.repair_apply import apply_plan
 from ..engine.repair_plan import KEEP, Plan
-from ..engine.repair_stream import plan_stream
+from ..engine.repair_stream import StreamPlanner, plan_stream
 from ..engine.undo import apply_undo, plan_undo
 from ..errors import NotFoundError
 from ..sharded.checkpoints import is_sharded_root
@@ -43,6 +48,9 @@ class RecoverReport:
     run: str | None = None  # quarantine run folder, when something was repaired
     actions: list[FileAction] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)  # (path, message): found, reported
+    full: bool = False  # every segment read, seals ignored
+    sealed_segments: int = 0  # closed segments not read: sealed, and unchanged since
+    sealed_bytes: int = 0
 
     @property
     def repairs_needed(self) -> bool:
@@ -59,7 +67,8 @@ class RecoverReport:
     def to_dict(self) -> dict:
         return {"root": self.root, "dry_run": self.dry_run, "run": self.run,
                 "repairs_needed": self.repairs_needed, "actions": [a.to_dict() for a in self.actions],
-                "notes": [{"path": p, "message": m} for p, m in self.notes]}
+                "notes": [{"path": p, "message": m} for p, m in self.notes], "full": self.full,
+                "skipped_sealed": {"segments": self.sealed_segments, "bytes": self.sealed_bytes}}
 
 
 def _stream_dirs(root: Path, streams) -> list[str]:
@@ -75,29 +84,40 @@ def _stream_dirs(root: Path, streams) -> list[str]:
 
 
 def recover(root: str | os.PathLike, streams: list[str] | None = None, *, dry_run: bool = False,
-            quarantine: str | os.PathLike | None = None,
+            quarantine: str | os.PathLike | None = None, full: bool = False,
             lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> RecoverReport:
-    """Repair ``streams`` (default: every stream, and the checkpoint files of a sharded root)."""
+    """Repair ``streams`` (default: every stream, and the checkpoint files of a sharded root).
+
+    ``full``: read every segment, also those sealed and unchanged since they were closed (the
+    way to find and repair damage that kept a segment's size and times: bit rot).
+    """
     root = Path(root)
     if not root.is_dir():
         raise NotFoundError(f"{root}: no such WAL root")
-    report = RecoverReport(str(root), dry_run)
+    report = RecoverReport(str(root), dry_run, full=full)
     run = QuarantineRun(root, quarantine)  # checks the location even for a dry run; creates nothing yet
     sharded = is_sharded_root(root)
     floors = checkpoint_floors(root) if sharded else {}
     units: list[tuple[Path, object]] = [
-        (root / name, lambda name=name: plan_stream(root, name, floors.get(name, 0))[0])
+        (root / name, lambda name=name: plan_stream(root, name, floors.get(name, 0), full))
         for name in _stream_dirs(root, streams)]
     if not streams and sharded:
         units.append((root, lambda: plan_checkpoints(root)))
     try:
         for lock_path, make_plan in units:
             with locked_dir(lock_path, lock_timeout):
-                plan = make_plan()
+                planned = make_plan()
+                planner = planned if isinstance(planned, StreamPlanner) else None
+                plan = planner.plan if planner else planned
                 if not dry_run and not plan.empty:
                     run.save(plan)
                     apply_plan(root, plan)
+                if planner and not dry_run:
+                    planner.record_seals()
             report.add(plan)
+            if planner:
+                report.sealed_segments += len(planner.skipped)
+                report.sealed_bytes += sum(planner.skipped.values())
     except BaseException:
         if run.path is not None:  # what was done stays undoable; a rerun finishes the rest
             run.write_manifest("interrupted")
