@@ -267,7 +267,6 @@ class StreamPlanner:
                 continue  # recorded by an earlier run
             self.plan.notes.append(Note(self.rel, f"ids {a}..{b - 1} are lost; readers report the gap"))
 
-
     # ----- seals.idx, after a real run ------------------------------------------------------
 
     def record_seals(self) -> None:

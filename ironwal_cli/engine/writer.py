@@ -421,7 +421,6 @@ class StreamWriter:
         self._remember()
         self.rotations += 1
 
-
     def _seal(self, fd: int) -> None:
         """Record the closed segment in seals.idx (one small append) so recover need not re-read it.
 

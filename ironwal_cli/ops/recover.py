@@ -13,6 +13,7 @@ sealed, so the next recover reads only the active segments.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +84,11 @@ def _stream_dirs(root: Path, streams) -> list[str]:
     return names
 
 
+def _plan_stream(root: Path, name: str, floor: int, full: bool) -> tuple[Plan, StreamPlanner]:
+    planner = plan_stream(root, name, floor, full)
+    return planner.plan, planner
+
+
 def recover(root: str | os.PathLike, streams: list[str] | None = None, *, dry_run: bool = False,
             quarantine: str | os.PathLike | None = None, full: bool = False,
             lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> RecoverReport:
@@ -98,17 +104,15 @@ def recover(root: str | os.PathLike, streams: list[str] | None = None, *, dry_ru
     run = QuarantineRun(root, quarantine)  # checks the location even for a dry run; creates nothing yet
     sharded = is_sharded_root(root)
     floors = checkpoint_floors(root) if sharded else {}
-    units: list[tuple[Path, object]] = [
-        (root / name, lambda name=name: plan_stream(root, name, floors.get(name, 0), full))
+    units: list[tuple[Path, Callable[[], tuple[Plan, StreamPlanner | None]]]] = [
+        (root / name, lambda name=name: _plan_stream(root, name, floors.get(name, 0), full))
         for name in _stream_dirs(root, streams)]
     if not streams and sharded:
-        units.append((root, lambda: plan_checkpoints(root)))
+        units.append((root, lambda: (plan_checkpoints(root), None)))
     try:
         for lock_path, make_plan in units:
             with locked_dir(lock_path, lock_timeout):
-                planned = make_plan()
-                planner = planned if isinstance(planned, StreamPlanner) else None
-                plan = planner.plan if planner else planned
+                plan, planner = make_plan()
                 if not dry_run and not plan.empty:
                     run.save(plan)
                     apply_plan(root, plan)
