@@ -17,6 +17,7 @@ from itertools import pairwise
 
 from ..errors import FormatError
 from ..spec.codec import FRAME_MAGIC, FRAME_RAW, HEADER_SIZE, FrameHeader, encode_head_state, encode_index
+from . import seals
 from .files import TEMP_SUFFIX, read_file
 from .layout import StreamLayout
 from .lost_ids import LOST_NAME, covers, encode_lost, merge
@@ -24,7 +25,6 @@ from .names import HEAD_STATE_NAME, INDEX_NAME, parse_segment_name, segment_name
 from .repair_plan import CREATE, DELETE, KEEP, METADATA, SHRINK, FileChange, Note, Piece, Plan, Removal
 from .repair_scan import Patched, repair_items
 from .scan import BAD_CRC, TORN_HEADER, TORN_PAYLOAD, Problem, map_file
-from .seals import SEALS_TEMP, append_seals, matching, read_seals, rewrite_seals, seal_of, stat_key, synced_stat
 
 
 @dataclass
@@ -68,10 +68,10 @@ class StreamPlanner:
         self.plan = Plan()
         self.gaps: list[tuple[int, int]] = []  # id ranges [a, b) missing between segments after the repair
         self.ends: dict[int, int] = {}  # start id -> one past the last id, of every segment as planned
-        self.seals, bad_seals = read_seals(self.path)
-        self.sealed = matching(self.seals, self.layout.segment_files, self.path)  # start -> seal still valid
+        self.seals, bad_seals = seals.read_seals(self.path)
+        self.sealed = seals.matching(self.seals, self.layout.segment_files, self.path)  # start -> seal still valid
         self.seals_stale = (bad_seals > 0 or len(self.seals) > len(self.sealed)
-                            or os.path.lexists(os.path.join(self.path, SEALS_TEMP)))
+                            or os.path.lexists(os.path.join(self.path, seals.SEALS_TEMP)))
         self.skipped: dict[int, int] = {}  # start id -> size of each sealed segment not read
         self.read_stats: dict[int, tuple] = {}  # start id -> stat key of each segment read, before reading
         self.final: dict[int, str] = {}  # start id -> file name, of the segments as the repair leaves them
@@ -112,7 +112,7 @@ class StreamPlanner:
     def _plan_segment(self, start: int, name: str, is_active: bool) -> list[_Output]:
         rel = self._rel(name)
         path = os.path.join(self.path, name)
-        self.read_stats[start] = stat_key(os.stat(path))
+        self.read_stats[start] = seals.stat_key(os.stat(path))
         data = map_file(path)
         outputs = [_Output(start)]
         expected = start
@@ -278,9 +278,17 @@ class StreamPlanner:
         some segments unsynced). seals.idx is rewritten, keeping the records of live segments
         only, when the repair changed a file or the file held bad or stale records; otherwise the
         new records are appended. Records of segments deleted later (prune) are harmless: a
-        record counts only while its segment's name and stat match.
+        record counts only while its segment's name and stat match. The repair is done by now, so
+        a failure to write this cache is a note, not an error.
         """
-        still = matching(self.seals, self.final, self.path)
+        try:
+            self._record_seals()
+        except OSError as err:
+            self.plan.notes.append(Note(self.rel, f"{seals.SEALS_NAME} not updated ({err.strerror or err}): the next "
+                                        "recover reads these segments again"))
+
+    def _record_seals(self) -> None:
+        still = seals.matching(self.seals, self.final, self.path)
         changed = {c.path for c in self.plan.changes if c.kind != KEEP}
         closed = sorted(self.final)[:-1]
         new = []
@@ -289,15 +297,15 @@ class StreamPlanner:
                 continue
             name = self.final[start]
             try:
-                st = synced_stat(os.path.join(self.path, name))
+                st = seals.synced_stat(os.path.join(self.path, name))
             except FileNotFoundError:
                 continue
-            if self._rel(name) in changed or self.read_stats.get(start) == stat_key(st):
-                new.append(seal_of(start, self.ends[start], st))
+            if self._rel(name) in changed or self.read_stats.get(start) == seals.stat_key(st):
+                new.append(seals.seal_of(start, self.ends[start], st))
         if self.seals_stale or (not self.plan.empty and (self.seals or new)):
-            rewrite_seals(self.path, [*still.values(), *new])
+            seals.rewrite_seals(self.path, [*still.values(), *new])
         elif new:
-            append_seals(self.path, new)
+            seals.append_seals(self.path, new)
 
 
 def _ranges(ranges: list[tuple[int, int]]) -> str:

@@ -117,7 +117,7 @@ def recover(root: str | os.PathLike, streams: list[str] | None = None, *, dry_ru
                     run.save(plan)
                     apply_plan(root, plan)
                 if planner and not dry_run:
-                    planner.record_seals()
+                    planner.record_seals()  # after the repair: a failure is a note in the plan
             report.add(plan)
             if planner:
                 report.sealed_segments += len(planner.skipped)

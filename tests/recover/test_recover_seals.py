@@ -264,3 +264,13 @@ def test_verify_points_at_recover_full_for_damage_in_a_closed_segment(root):
     result = runner.invoke(app, ["verify", "-r", str(root)])
     assert result.exit_code == 1 and "bad_crc" in result.stdout
     assert "repair it with `ironwal recover --full`" in result.stderr
+
+
+def test_a_seals_file_that_cannot_be_written_is_a_note_not_a_failed_repair(root):
+    (root / "s" / SEALS_NAME).unlink()
+    (root / "s" / SEALS_NAME).mkdir()  # neither readable nor replaceable as a file
+    tear(root)
+    report = recover(root)
+    assert [a.action for a in report.actions] == ["rewrite"] and report.sealed_segments == 0
+    assert [(p, m.split(" (")[0]) for p, m in report.notes] == [("s", "seals.idx not updated")]
+    assert verify_root(root, jobs=1).ok  # verify ignores our cache (and its temp file)
