@@ -13,9 +13,10 @@ import time
 import zlib
 
 
-def strict_vs_bare(root: str, bare_path: str, count: str, size: str) -> dict:
-    """Strict single appends (``StreamWriter.append``: lock, tail check, write, fdatasync) against
-    the floor, a bare ``os.write`` of the same one-entry frame + ``os.fdatasync``.
+def strict_vs_bare(root: str, bare_path: str, count: str, size: str, hold_lock: str = "no") -> dict:
+    """Strict single appends (``StreamWriter.append``: lock, tail check, write, fdatasync; with
+    ``hold_lock`` only the write and fdatasync) against the floor, a bare ``os.write`` of the same
+    one-entry frame + ``os.fdatasync``.
 
     The two take turns op by op, in ABBA order (whichever fdatasync comes first after the other's
     may pay for a journal commit), and each reports the median of its per-op times, so that a
@@ -30,7 +31,8 @@ def strict_vs_bare(root: str, bare_path: str, count: str, size: str) -> dict:
     fd = os.open(bare_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     ours, bare = [], []
     clock = time.perf_counter
-    with StreamWriter(root, "strict", WriteOptions(sync="strict")) as w:
+    options = WriteOptions(sync="strict", hold_lock=hold_lock == "yes")
+    with StreamWriter(root, f"strict-{hold_lock}", options) as w:
 
         def one_append() -> None:
             t0 = clock()
