@@ -58,6 +58,19 @@ def strict_vs_bare(root: str, bare_path: str, count: str, size: str, hold_lock: 
             "ours_mean_us": sum(ours) / len(ours) * 1e6, "bare_mean_us": sum(bare) / len(bare) * 1e6}
 
 
+def fill_single(root: str, key: str, count: str, size: str) -> dict:
+    """``count`` one-entry frames (library appends, async): the active segment a stream of strict
+    single appends ends up with, for the one-shot figures on a full segment."""
+    from ironwal_cli import StreamWriter, WriteOptions
+
+    entry = b"s" * int(size)
+    with StreamWriter(root, key, WriteOptions(sync="async")) as w:
+        for _ in range(int(count)):
+            w.append(entry)
+        w.sync()
+    return {"frames": int(count)}
+
+
 def compressible_batches(total_mb: float, batch: int = 1000) -> list[list[bytes]]:
     """Log-like 100-byte lines: a few templates with changing numbers, like real logs.
 
@@ -165,7 +178,7 @@ def crc_loop(*paths: str) -> dict:
     return {"mb_s": total / dt / 1e6}
 
 
-CASES = {f.__name__: f for f in (strict_vs_bare, lz4_append, lz4_read, lz4_baseline, random_get,
+CASES = {f.__name__: f for f in (strict_vs_bare, fill_single, lz4_append, lz4_read, lz4_baseline, random_get,
                                   crc_loop)}
 
 if __name__ == "__main__":

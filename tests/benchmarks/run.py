@@ -150,15 +150,19 @@ def bench_strict(work: Path, root: Path, count: int) -> list[Row]:
     return rows
 
 
-def bench_oneshot(root: Path, runs: int) -> list[Row]:
+def bench_oneshot(root: Path, runs: int, full_frames: int) -> list[Row]:
     """Process wall time, median of ``runs``; the runs of all four commands take turns."""
     iw = ironwal_cmd()
     r = str(root)
     run([*iw, "append", "oneshot", "v", "-r", r])  # the stream exists; later appends measure appends only
+    # A stream of strict single appends ends with a full active segment of one-entry frames.
+    full = worker("fill_single", root, "full", full_frames, ENTRY).json()["frames"]
     cmds = {"pass": [sys.executable, "-c", "pass"], "typer": [sys.executable, "-c", "import typer"],
             "append": [*iw, "append", "oneshot", "v", "-r", r],
             "append-async": [*iw, "append", "oneshot", "v", "-r", r, "--sync", "async"],
-            "tail": [*iw, "tail", "oneshot", "-n", "1", "-r", r]}
+            "tail": [*iw, "tail", "oneshot", "-n", "1", "-r", r],
+            "append-full": [*iw, "append", "full", "v", "-r", r],
+            "tail-full": [*iw, "tail", "full", "-n", "1", "-r", r]}
     samples: dict[str, list] = {k: [] for k in cmds}
     for _ in range(runs):  # interleaved, so that a busy spell hits every command alike
         for k, cmd in cmds.items():
@@ -183,6 +187,11 @@ def bench_oneshot(root: Path, runs: int) -> list[Row]:
             "python -c 'import typer'", t * ms, wall["tail"] / t, "", None, rss["tail"]),
         Row("  (python -c pass, for scale)", wall["pass"] * ms, "ms", "python -c 'import typer'", t * ms,
             wall["pass"] / t),
+        Row(f"one-shot `ironwal append s v` onto a full active segment ({full:,} one-entry frames)"
+            + cpu_note("append-full"), wall["append-full"] * ms, "ms", "python -c 'import typer'", t * ms,
+            wall["append-full"] / t, "<= 1.3x", wall["append-full"] / t <= 1.3, rss["append-full"]),
+        Row("one-shot `ironwal tail s -n 1` of that segment" + cpu_note("tail-full"), wall["tail-full"] * ms,
+            "ms", "python -c 'import typer'", t * ms, wall["tail-full"] / t, "", None, rss["tail-full"]),
     ]
 
 
@@ -356,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         steps = [
             ("bulk append", lambda: bench_bulk(work, root, lines, n, size)),
             ("strict appends", lambda: bench_strict(work, root, 200 if quick else 2000)),
-            ("one-shot", lambda: bench_oneshot(root, 5 if quick else 21)),
+            ("one-shot", lambda: bench_oneshot(root, 5 if quick else 21, 20_000 if quick else 450_000)),
             ("big stream", lambda: [build_big(root, lines, size, n, gb)]),
             ("tail", lambda: bench_tail(work, root)),
             ("tail, varying lengths", lambda: bench_tail_var(work, root, n)),
