@@ -13,7 +13,9 @@ from ..errors import EXIT_IO, EXIT_USAGE, IronwalError
 
 app = typer.Typer(
     name="ironwal",
-    help="Read, write, audit and repair IronWal 0.6 write-ahead logs.",
+    help="Read, write, audit and repair IronWal 0.6 write-ahead logs.\n\n"
+    "Every command takes -r/--root ROOT (default ./wal_data, or IRONWAL_ROOT), also before the command: "
+    "ironwal -r ROOT tail STREAM.",
     no_args_is_help=True,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -38,8 +40,10 @@ def run(application: typer.Typer) -> None:
     typer renders them as a multi-line box; scripts and people reading a log want one line that
     names the argument, like every other error of this tool.
     """
+    from .argv import hoist_root
+
     try:
-        code = application(standalone_mode=False)
+        code = application(args=hoist_root(sys.argv[1:]), standalone_mode=False)
     except Exception as err:  # click's exceptions (typer bundles its own click): duck-typed
         message, exit_code = getattr(err, "format_message", None), getattr(err, "exit_code", None)
         if message is None or exit_code is None:

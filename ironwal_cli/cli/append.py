@@ -41,6 +41,9 @@ def append(
                                                 help="Rotate segments after this many entries."),
     lock_timeout: float = typer.Option(10.0, "--lock-timeout", envvar="IRONWAL_LOCK_TIMEOUT", min=0,
                                        help="Seconds to wait for another writer's lock."),
+    hold_lock: bool = typer.Option(False, "--hold-lock",
+                                   help="Keep the stream's lock from the first write until stdin ends: other "
+                                   "writers and recover wait; each append skips the lock and the tail re-check."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print nothing."),
     json_out: bool = typer.Option(False, "--json", help='Print one object {"stream", "first", "count", "next"} '
                                   '(routed: one per shard, with "shard").'),
@@ -75,6 +78,7 @@ def append(
         compress=compress,
         min_compress_size=parse_size(min_compress_size, "--min-compress-size"),
         lock_timeout=lock_timeout,
+        hold_lock=hold_lock,
     )
     if routed:
         from . import sharded_append

@@ -12,6 +12,8 @@ from __future__ import annotations
 import sys
 from importlib import import_module
 
+from .argv import hoist_root
+
 # command name -> module of ironwal_cli.cli that registers it
 COMMAND_MODULES = {
     "append": "append",
@@ -27,7 +29,8 @@ COMMAND_MODULES = {
 
 
 def main() -> None:
-    module = COMMAND_MODULES.get(sys.argv[1]) if len(sys.argv) > 1 else None
+    args = hoist_root(sys.argv[1:])
+    module = COMMAND_MODULES.get(args[0]) if args else None
     if module is None:
         from .main import main as full_main
 

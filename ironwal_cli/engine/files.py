@@ -50,11 +50,20 @@ def write_all(fd: int, data) -> None:
         view = view[written:]
 
 
+SMALL_WRITE = 16 * 1024  # below it, joining the parts costs less than writev's iovec setup
+
+
 def writev_all(fd: int, parts: list) -> None:
     """Write the buffers of ``parts`` in order, in one syscall when the OS takes them all at once."""
-    written = os.writev(fd, parts)
-    if written < sum(map(len, parts)):
-        write_all(fd, memoryview(b"".join(parts))[written:])
+    size = sum(map(len, parts))
+    if size <= SMALL_WRITE:
+        data = b"".join(parts)
+        written = os.write(fd, data)
+    else:
+        data = None
+        written = os.writev(fd, parts)
+    if written < size:
+        write_all(fd, memoryview(data if data is not None else b"".join(parts))[written:])
 
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:

@@ -19,8 +19,9 @@ from ..errors import FormatError, GapError, NotFoundError, UsageError
 from ..spec.codec import FRAME_LZ4, FRAME_RAW, FrameHeader, decode_raw_batch
 from .layout import StreamLayout
 from .lost_ids import covers
+from .marks import SegmentMarks
 from .names import sanitize_key
-from .scan import BAD_CRC, TORN_HEADER, TORN_PAYLOAD, Frame, MappedPages, headers, map_file, scan, seek
+from .scan import BAD_CRC, HEADER_SIZE, TORN_HEADER, TORN_PAYLOAD, Frame, MappedPages, map_file, scan
 
 Warn = Callable[[str], None]
 
@@ -56,6 +57,7 @@ class StreamReader:
             raise NotFoundError(f"{self.path}: no such stream")
         self.allow_gaps = allow_gaps
         self.warn: Warn = on_warning or (lambda message: None)
+        self._marks: dict[int, SegmentMarks] = {}  # segment start id -> frame starts walked past
         self.refresh()
 
     def refresh(self) -> None:
@@ -69,39 +71,55 @@ class StreamReader:
         return self._segments[0] if self._segments else 0
 
     def next_id(self) -> int:
-        """One past the last intact entry (walks only the last segment's headers)."""
+        """One past the last intact entry (walks the last segment's headers, from where this reader
+        last walked them to)."""
         if not self._segments:
             return 0
         start = self._segments[-1]
-        expected = start
         path = self._seg_path(start)
         data = map_file(path)
-        fd = _pread_fd(path, data)
-        try:
-            for _offset, first, count, _size in headers(data, fd=fd):
-                if first != expected:
-                    break
-                expected = first + count
-        finally:
-            if fd is not None:
-                os.close(fd)
-        return expected
+        marks = self._marks_for(start, path, len(data))
+        if marks.contiguous:
+            fd = _pread_fd(path, data)
+            try:
+                for _frame in marks.walk(data, *marks.walked_to, fd=fd):
+                    if not marks.contiguous:
+                        break
+            finally:
+                if fd is not None:
+                    os.close(fd)
+        return marks.walked_to[1]
+
+    def _marks_for(self, start: int, path: Path, size: int) -> SegmentMarks:
+        """This reader's marks of segment ``start``, new when the file was replaced or cut shorter
+        than the walks went (so every mark lies inside the file)."""
+        inode = os.stat(path).st_ino
+        marks = self._marks.get(start)
+        if marks is None or marks.inode != inode or marks.walked_to[0] > size:
+            marks = self._marks[start] = SegmentMarks(start, inode)
+        return marks
 
     def _seg_path(self, start: int) -> Path:
         return self.layout.segment_path(start)
 
     # ----- iteration ---------------------------------------------------------------------
 
-    @staticmethod
-    def _locate(path: Path, data, from_id: int) -> int:
-        """Offset of the frame holding ``from_id`` (headers only, no CRC), or of the damage before it.
+    def _locate(self, start: int, path: Path, data, from_id: int) -> int:
+        """Offset of the frame holding ``from_id`` (headers only, no CRC), or of the damage before it:
+        what ``scan.seek`` finds from the segment's start, found from the nearest mark.
 
-        The headers are read with pread (see ``scan.headers``): a lookup then costs about a
+        The headers are read with pread (see ``scan.headers``): a lookup then costs well under a
         microsecond per frame skipped instead of a page fault per frame.
         """
+        marks = self._marks_for(start, path, len(data))
+        offset, mark_id = marks.nearest(from_id)
         fd = _pread_fd(path, data)
         try:
-            return seek(data, from_id, fd=fd)
+            for at, first, count, size in marks.walk(data, offset, mark_id, fd=fd):
+                if first + count > from_id:
+                    return at
+                offset = at + HEADER_SIZE + size
+            return offset
         finally:
             if fd is not None:
                 os.close(fd)
@@ -144,7 +162,7 @@ class StreamReader:
             if resume is not None and resume[0] == seg:
                 offset = resume[1]
             elif expected > seg:
-                offset = self._locate(path, data, expected)
+                offset = self._locate(seg, path, data, expected)
             else:
                 offset = 0
             prev_end = None
@@ -193,7 +211,7 @@ class StreamReader:
             raise NotFoundError(f"stream {self.name}: no entry {entry_id} (first id is {self.first_id})")
         path = self._seg_path(segments[i - 1])
         data = map_file(path)
-        offset = self._locate(path, data, entry_id)
+        offset = self._locate(segments[i - 1], path, data, entry_id)
         for item in scan(data, offset):
             if not isinstance(item, Frame):
                 raise FormatError(path, item.offset, item.message, kind=item.kind)

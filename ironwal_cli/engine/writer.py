@@ -26,9 +26,19 @@ from ..spec.codec import (
     encode_head_state,
     encode_index,
     encode_raw_batch,
+    encode_single_frame,
 )
 from . import compression, crashpoints
-from .files import append_synced, atomic_write, fsync_dir, fsync_fd, open_for_write, write_all, writev_all
+from .files import (
+    SMALL_WRITE,
+    append_synced,
+    atomic_write,
+    fsync_dir,
+    fsync_fd,
+    open_for_write,
+    write_all,
+    writev_all,
+)
 from .layout import StreamLayout
 from .lock import DEFAULT_LOCK_TIMEOUT, acquire
 from .names import HEAD_STATE_NAME, INDEX_NAME, sanitize_key, segment_name
@@ -48,6 +58,9 @@ class WriteOptions:
     compress: bool = False
     min_compress_size: int = 1024
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    # Hold the writer lock from the first write until close(): no other ironwal process can
+    # append meanwhile, and each append skips the lock and the tail re-check (4 syscalls).
+    hold_lock: bool = False
 
     def __post_init__(self):
         if self.sync not in SYNC_MODES:
@@ -85,7 +98,13 @@ class StreamWriter:
         self._index_size = -1
         self._index_empty = False
         self._stamp: tuple[int, int] | None = None  # (inode, size) of the active segment when last seen
-        self._paths_cache: tuple[int, str, str] | None = None
+        self._segment_name_cache: tuple[int, str] | None = None
+        self._held = False  # hold_lock: the lock is ours and the tail state is current
+        self._strict = self.options.sync == "strict"
+        # Single entries up to this size go out as one built frame: one small copy costs less
+        # than a second buffer. Never one that compression would take.
+        small = SMALL_WRITE - 2 * HEADER_SIZE
+        self._small_single = min(small, self.options.min_compress_size - 5) if self.options.compress else small
         self.rotations = 0
 
     # ----- public API -------------------------------------------------------------------
@@ -97,11 +116,15 @@ class StreamWriter:
 
     def append(self, entry: bytes) -> int:
         """One entry, with the crate's single-append rotation rule. Synced in strict mode."""
-        with self._locked():
-            first = self._append_single(bytes(entry))
-            if self.options.sync == "strict":
-                self.sync()
-        return first
+        entry = bytes(entry)
+        if not self._held:
+            with self._locked():
+                return self._append_one(entry)
+        try:  # hold_lock: the lock is ours and the tail state current
+            return self._append_one(entry)
+        except BaseException as err:
+            self._release(failed=True)
+            raise _storage_error(err) from None
 
     def append_batch(self, entries: Sequence[bytes]) -> range:
         """One batch: one frame when it fits, else chunked as the crate chunks. Synced unless async."""
@@ -135,11 +158,13 @@ class StreamWriter:
             fsync_fd(self._fd, data_only=True)
 
     def close(self) -> None:
+        """Close the files; this also releases a lock kept with ``hold_lock``."""
         for fd in (self._fd, self._dir_fd):
             if fd is not None:
                 os.close(fd)
         self._fd = self._dir_fd = None
         self._stamp = None
+        self._held = False
 
     def __enter__(self) -> StreamWriter:
         return self
@@ -157,21 +182,30 @@ class StreamWriter:
             w = self.writer
             try:
                 return w._acquire(self.create)
-            except OSError as err:
-                raise StorageError.from_oserror(err) from None
+            except BaseException as err:
+                # A refused tail (damage, I/O error) must not keep the lock: recover needs it.
+                w._release(failed=True)
+                raise _storage_error(err) from None
 
         def __exit__(self, exc_type, exc, tb):
-            w = self.writer
-            if w._dir_fd is not None:
-                fcntl.flock(w._dir_fd, fcntl.LOCK_UN)
-            if isinstance(exc, OSError) and not isinstance(exc, StorageError):
-                raise StorageError.from_oserror(exc) from None
+            self.writer._release(failed=exc is not None)
+            if exc is not None and _storage_error(exc) is not exc:
+                raise _storage_error(exc) from None
             return False
+
+    def _release(self, failed: bool) -> None:
+        """Unlock after a write; with ``hold_lock`` keep the lock, unless the write failed."""
+        if self._dir_fd is None or (self._held and not failed):
+            return
+        self._held = False  # the files may be half-changed: look again at the next lock
+        fcntl.flock(self._dir_fd, fcntl.LOCK_UN)
 
     def _locked(self, create: bool = True) -> StreamWriter._Lock:
         return self._Lock(self, create)
 
     def _acquire(self, create: bool) -> bool:
+        if self._held:
+            return True
         created = False
         if self._dir_fd is None:
             if not self.path.exists():
@@ -194,28 +228,26 @@ class StreamWriter:
             fsync_dir(self.root)
         if not self._tail_unchanged():
             self._load_tail()
+        self._held = self.options.hold_lock
         return True
 
     def _tail_unchanged(self) -> bool:
         """Whether no one changed the tail since our last write: two stats, checked under every lock."""
         if self._stamp is None:
             return False
-        seg, index = self._stat_paths()
-        try:
-            st = os.stat(seg)
-            index_size = os.stat(index).st_size
+        try:  # names looked up in the locked directory itself: cheaper than whole paths
+            st = os.stat(self._segment_name(), dir_fd=self._dir_fd)
+            index_size = os.stat(INDEX_NAME, dir_fd=self._dir_fd).st_size
         except FileNotFoundError:
             return False
         return st.st_ino == self._stamp[0] and st.st_size == self._stamp[1] and index_size == self._index_size
 
-    def _stat_paths(self) -> tuple[str, str]:
-        """(active segment, segments.idx) as plain strings, built once per active segment."""
-        cached = self._paths_cache
+    def _segment_name(self) -> str:
+        """The active segment's file name, formatted once per active segment."""
+        cached = self._segment_name_cache
         if cached is None or cached[0] != self._active:
-            base = os.fspath(self.path)
-            cached = self._paths_cache = (self._active, os.path.join(base, segment_name(self._active)),
-                                          os.path.join(base, INDEX_NAME))
-        return cached[1], cached[2]
+            cached = self._segment_name_cache = (self._active, segment_name(self._active))
+        return cached[1]
 
     def _load_tail(self) -> None:
         """Find the active segment and the next id from the files, refusing a damaged tail."""
@@ -325,15 +357,61 @@ class StreamWriter:
         limit = self.options.max_entries_per_segment
         return self._size >= self.options.max_segment_size or (limit is not None and self._count >= limit)
 
-    def _append_single(self, entry: bytes) -> int:
+    def _fits_without_rotation(self, length: int) -> bool:
+        """The crate's single-append rule says no rotation: the negation of _append_single's test."""
         limit = self.options.max_entries_per_segment
-        if self._size > 0 and (
-            self._size + len(entry) + ENTRY_OVERHEAD > self.options.max_segment_size
-            or (limit is not None and self._count >= limit)
-        ):
+        return self._size == 0 or (self._size + length + ENTRY_OVERHEAD <= self.options.max_segment_size
+                                   and (limit is None or self._count < limit))
+
+    def _append_one(self, entry: bytes) -> int:
+        """One entry under the lock, synced in strict mode.
+
+        A small entry that needs no rotation is one frame built in one buffer, one write and
+        one fdatasync, and nothing else: after a fast fdatasync even a few microseconds of
+        cold Python show in the latency (README, "Benchmarks").
+        """
+        fd = self._fd
+        if (fd is None or crashpoints.ARMED or len(entry) > self._small_single
+                or not self._fits_without_rotation(len(entry))):
+            first = self._append_single(entry)
+            if self._strict:
+                self.sync()
+            return first
+        first = self._next
+        frame = encode_single_frame(first, entry)
+        try:
+            written = os.write(fd, frame)
+            if written != len(frame):  # the rest raises the real reason (disk full, file too large)
+                write_all(fd, memoryview(frame)[written:])
+        except OSError as err:
+            self._write_failed(fd, err)
+            raise
+        self._size += len(frame)
+        self._count += 1
+        self._next = first + 1
+        self._stamp = (self._stamp[0], self._size) if self._stamp else None
+        if self._strict:
+            fsync_fd(fd, data_only=True)
+        return first
+
+    def _write_failed(self, fd: int, err: OSError) -> None:
+        """Disk full or similar: take a partial frame back out, leave the file as it was."""
+        try:
+            os.ftruncate(fd, self._size)
+        except OSError:
+            pass
+        self._stamp = None
+        if err.filename is None:  # os.write names no file: name the segment for the user
+            err.filename = os.fspath(self.path / segment_name(self._active))
+
+    def _append_single(self, entry: bytes) -> int:
+        if not self._fits_without_rotation(len(entry)):
             self._rotate()
         first = self._next
-        self._write_frame([entry])
+        if len(entry) <= self._small_single:
+            self._write_parts([encode_single_frame(first, entry)], 1)
+        else:
+            self._write_frame([entry])
         return first
 
     def _append_batch(self, entries: Sequence[bytes]) -> range:
@@ -372,25 +450,24 @@ class StreamWriter:
             if len(packed) < len(raw):
                 frame_type, payload = FRAME_LZ4, packed
         header = encode_frame_header(self._next, len(entries), frame_type, payload, len(raw))
+        self._write_parts([header, payload], len(entries))  # no copy of the payload into a frame
+
+    def _write_parts(self, parts: list, count: int) -> None:
+        """Write one frame given as buffers (header first) holding ``count`` entries, in one syscall."""
         fd = self._open_active()
         try:
             if crashpoints.ARMED:  # test-only torn writes (see crashpoints)
-                crashpoints.reached("frame-header", lambda: write_all(fd, header))
-                crashpoints.reached("frame-half", lambda: write_all(fd, header + payload[:len(payload) // 2]))
-            writev_all(fd, [header, payload])  # one syscall, and no copy of the payload into a frame
+                frame = b"".join(parts)
+                crashpoints.reached("frame-header", lambda: write_all(fd, frame[:HEADER_SIZE]))
+                crashpoints.reached("frame-half", lambda: write_all(
+                    fd, frame[:HEADER_SIZE + (len(frame) - HEADER_SIZE) // 2]))
+            writev_all(fd, parts)
         except OSError as err:
-            # Disk full or similar: take the partial frame back out, leave the file as it was.
-            try:
-                os.ftruncate(fd, self._size)
-            except OSError:
-                pass
-            self._stamp = None
-            if err.filename is None:  # os.write names no file: name the segment for the user
-                err.filename = os.fspath(self.path / segment_name(self._active))
+            self._write_failed(fd, err)
             raise
-        self._size += len(header) + len(payload)
-        self._count += len(entries)
-        self._next += len(entries)
+        self._size += sum(map(len, parts))
+        self._count += count
+        self._next += count
         self._stamp = (self._stamp[0], self._size) if self._stamp else None
 
     def _rotate(self) -> None:
@@ -429,6 +506,13 @@ class StreamWriter:
         next attempt seals again (a duplicate record is harmless).
         """
         append_seals(self.path, [seal_of(self._active, self._next, os.fstat(fd))])
+
+
+def _storage_error(err: BaseException) -> BaseException:
+    """An OSError as the StorageError users see (one line naming the file); anything else as is."""
+    if isinstance(err, OSError) and not isinstance(err, StorageError):
+        return StorageError.from_oserror(err)
+    return err
 
 
 def measure_segment(path: Path, start_id: int) -> tuple[int, int, int]:

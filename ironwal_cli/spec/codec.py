@@ -137,6 +137,12 @@ def encode_frame_header(start_id: int, entry_count: int, frame_type: int, payloa
     return _pack_header(FRAME_MAGIC, crc, start_id, entry_count, frame_type, size, uncompressed_size, RESERVED_ZERO)
 
 
+def encode_single_frame(start_id: int, entry: bytes) -> bytes:
+    """A whole raw frame of one entry: the single-append path, where one small copy beats two buffers."""
+    payload = _pack_len(len(entry)) + entry
+    return encode_frame_header(start_id, 1, FRAME_RAW, payload, len(payload)) + payload
+
+
 def encode_frame(start_id: int, entry_count: int, frame_type: int, payload: bytes, uncompressed_size: int) -> bytes:
     return encode_frame_header(start_id, entry_count, frame_type, payload, uncompressed_size) + payload
 

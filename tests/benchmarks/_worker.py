@@ -13,9 +13,10 @@ import time
 import zlib
 
 
-def strict_vs_bare(root: str, bare_path: str, count: str, size: str) -> dict:
-    """Strict single appends (``StreamWriter.append``: lock, tail check, write, fdatasync) against
-    the floor, a bare ``os.write`` of the same one-entry frame + ``os.fdatasync``.
+def strict_vs_bare(root: str, bare_path: str, count: str, size: str, hold_lock: str = "no") -> dict:
+    """Strict single appends (``StreamWriter.append``: lock, tail check, write, fdatasync; with
+    ``hold_lock`` only the write and fdatasync) against the floor, a bare ``os.write`` of the same
+    one-entry frame + ``os.fdatasync``.
 
     The two take turns op by op, in ABBA order (whichever fdatasync comes first after the other's
     may pay for a journal commit), and each reports the median of its per-op times, so that a
@@ -30,7 +31,8 @@ def strict_vs_bare(root: str, bare_path: str, count: str, size: str) -> dict:
     fd = os.open(bare_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     ours, bare = [], []
     clock = time.perf_counter
-    with StreamWriter(root, "strict", WriteOptions(sync="strict")) as w:
+    options = WriteOptions(sync="strict", hold_lock=hold_lock == "yes")
+    with StreamWriter(root, f"strict-{hold_lock}", options) as w:
 
         def one_append() -> None:
             t0 = clock()
@@ -54,6 +56,19 @@ def strict_vs_bare(root: str, bare_path: str, count: str, size: str) -> dict:
     os.close(fd)
     return {"ours_us": median(ours) * 1e6, "bare_us": median(bare) * 1e6,
             "ours_mean_us": sum(ours) / len(ours) * 1e6, "bare_mean_us": sum(bare) / len(bare) * 1e6}
+
+
+def fill_single(root: str, key: str, count: str, size: str) -> dict:
+    """``count`` one-entry frames (library appends, async): the active segment a stream of strict
+    single appends ends up with, for the one-shot figures on a full segment."""
+    from ironwal_cli import StreamWriter, WriteOptions
+
+    entry = b"s" * int(size)
+    with StreamWriter(root, key, WriteOptions(sync="async")) as w:
+        for _ in range(int(count)):
+            w.append(entry)
+        w.sync()
+    return {"frames": int(count)}
 
 
 def compressible_batches(total_mb: float, batch: int = 1000) -> list[list[bytes]]:
@@ -163,7 +178,7 @@ def crc_loop(*paths: str) -> dict:
     return {"mb_s": total / dt / 1e6}
 
 
-CASES = {f.__name__: f for f in (strict_vs_bare, lz4_append, lz4_read, lz4_baseline, random_get,
+CASES = {f.__name__: f for f in (strict_vs_bare, fill_single, lz4_append, lz4_read, lz4_baseline, random_get,
                                   crc_loop)}
 
 if __name__ == "__main__":

@@ -138,24 +138,31 @@ def bench_bulk(work: Path, root: Path, lines: Path, n: int, size: int) -> list[R
 
 
 def bench_strict(work: Path, root: Path, count: int) -> list[Row]:
-    res = worker("strict_vs_bare", root, work / "bare.dat", count, ENTRY)
-    j = res.json()
-    a, b = j["ours_us"], j["bare_us"]
-    return [Row(f"strict single append (library, {count}x): median latency", a, "us",
-                "os.write+fdatasync loop", b, a / b, "<= 1.1x", a / b <= 1.1, res.peak_rss_mb),
-            Row("  the same, mean latency", j["ours_mean_us"], "us", "os.write+fdatasync loop", j["bare_mean_us"],
-                j["ours_mean_us"] / j["bare_mean_us"])]
+    rows = []
+    for hold, label in (("no", "lock and tail re-check per append"), ("yes", "hold_lock writer")):
+        res = worker("strict_vs_bare", root, work / "bare.dat", count, ENTRY, hold)
+        j = res.json()
+        a, b = j["ours_us"], j["bare_us"]
+        rows += [Row(f"strict single append (library, {count}x, {label}): median latency", a, "us",
+                     "os.write+fdatasync loop", b, a / b, "<= 1.1x", a / b <= 1.1, res.peak_rss_mb),
+                 Row("  the same, mean latency", j["ours_mean_us"], "us", "os.write+fdatasync loop",
+                     j["bare_mean_us"], j["ours_mean_us"] / j["bare_mean_us"])]
+    return rows
 
 
-def bench_oneshot(root: Path, runs: int) -> list[Row]:
+def bench_oneshot(root: Path, runs: int, full_frames: int) -> list[Row]:
     """Process wall time, median of ``runs``; the runs of all four commands take turns."""
     iw = ironwal_cmd()
     r = str(root)
     run([*iw, "append", "oneshot", "v", "-r", r])  # the stream exists; later appends measure appends only
+    # A stream of strict single appends ends with a full active segment of one-entry frames.
+    full = worker("fill_single", root, "full", full_frames, ENTRY).json()["frames"]
     cmds = {"pass": [sys.executable, "-c", "pass"], "typer": [sys.executable, "-c", "import typer"],
             "append": [*iw, "append", "oneshot", "v", "-r", r],
             "append-async": [*iw, "append", "oneshot", "v", "-r", r, "--sync", "async"],
-            "tail": [*iw, "tail", "oneshot", "-n", "1", "-r", r]}
+            "tail": [*iw, "tail", "oneshot", "-n", "1", "-r", r],
+            "append-full": [*iw, "append", "full", "v", "-r", r],
+            "tail-full": [*iw, "tail", "full", "-n", "1", "-r", r]}
     samples: dict[str, list] = {k: [] for k in cmds}
     for _ in range(runs):  # interleaved, so that a busy spell hits every command alike
         for k, cmd in cmds.items():
@@ -180,6 +187,11 @@ def bench_oneshot(root: Path, runs: int) -> list[Row]:
             "python -c 'import typer'", t * ms, wall["tail"] / t, "", None, rss["tail"]),
         Row("  (python -c pass, for scale)", wall["pass"] * ms, "ms", "python -c 'import typer'", t * ms,
             wall["pass"] / t),
+        Row(f"one-shot `ironwal append s v` onto a full active segment ({full:,} one-entry frames)"
+            + cpu_note("append-full"), wall["append-full"] * ms, "ms", "python -c 'import typer'", t * ms,
+            wall["append-full"] / t, "<= 1.3x", wall["append-full"] / t <= 1.3, rss["append-full"]),
+        Row("one-shot `ironwal tail s -n 1` of that segment" + cpu_note("tail-full"), wall["tail-full"] * ms,
+            "ms", "python -c 'import typer'", t * ms, wall["tail-full"] / t, "", None, rss["tail-full"]),
     ]
 
 
@@ -361,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         steps = [
             ("bulk append", lambda: bench_bulk(work, root, lines, n, size)),
             ("strict appends", lambda: bench_strict(work, root, 200 if quick else 2000)),
-            ("one-shot", lambda: bench_oneshot(root, 5 if quick else 21)),
+            ("one-shot", lambda: bench_oneshot(root, 5 if quick else 21, 20_000 if quick else 450_000)),
             ("big stream", lambda: [build_big(root, lines, size, n, gb)]),
             ("tail", lambda: bench_tail(work, root)),
             ("tail, varying lengths", lambda: bench_tail_var(work, root, n)),
@@ -374,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
             wanted = set(args.only.split(","))
             if wanted & {"tail", "verify", "recover", "get", "lz4"}:
                 wanted.add("big stream")
-            steps = [s for s in steps if s[0].split(",")[0] in wanted]
+            steps = [s for s in steps if {s[0].split(",")[0], s[0].split()[0]} & wanted]
         for name, step in steps:
             t0 = time.perf_counter()
             rows += step()

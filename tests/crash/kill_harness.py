@@ -127,6 +127,8 @@ class KillCampaign:
         batch = rng.choice([1, 3, 10, 50])
         lz4 = rng.random() < 0.3 and not (crash_at or "").startswith(("rotate", "atomic"))  # rotations need volume
         extra = ("--compress", "--min-compress-size", "64") if lz4 else ()  # LZ4 frames too
+        if rng.random() < 0.3:
+            extra += ("--hold-lock",)  # killed while it keeps the lock: death must let it go
         if crash_at:
             run = run_append(self.root, self.key, new, sync=self.sync, batch=batch, max_segment=self.max_segment,
                              crash_at=crash_at, extra=extra)

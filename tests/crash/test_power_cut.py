@@ -55,7 +55,7 @@ def _one_cut(tmp_path, seed: int, mode: str) -> tuple[int, int, int]:
     top.mkdir()
     root = top / "wal"  # created by the writer: its own directory entry must be made durable too
     options = WriteOptions(sync=mode, max_segment_size=rng.choice([600, 2000, 64 * 1024]),
-                           max_entries_per_segment=rng.choice([None, 7]))
+                           max_entries_per_segment=rng.choice([None, 7]), hold_lock=rng.random() < 0.5)
     sent: list[bytes] = []
     promised = 0
     with DiskModel(top, rng, cut_at_sync=rng.choice([None, rng.randrange(1, 60)])) as disk:

@@ -162,3 +162,34 @@ def test_header_walk_by_pread_stops_where_the_file_ends_early(tmp_path):
         assert list(headers(seg, fd=fd)) == _sound_frames(seg)[:1]
     finally:
         os.close(fd)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 3000), st.sampled_from([0, 40, 700, 5000])), min_size=1, max_size=4),
+       st.data())
+def test_header_walk_by_pread_grows_and_shrinks_its_reads(tmp_path_factory, runs, data):
+    """Runs of thousands of small frames (the reads grow to 256 KiB) and of big ones (back to
+    512 bytes): the pread walk and seek see exactly the frames of the mapped walk."""
+    import os
+
+    from ironwal_cli.engine.scan import headers, seek
+    from ironwal_cli.spec.codec import FRAME_RAW, encode_frame
+
+    parts, next_id = [], 0
+    for count, length in runs:
+        payload = encode_raw_batch([b"e" * length])
+        parts += [encode_frame(next_id + i, 1, FRAME_RAW, payload, len(payload)) for i in range(count)]
+        next_id += count
+    seg = b"".join(parts)
+    path = tmp_path_factory.mktemp("seg") / "s.wal"
+    path.write_bytes(seg)
+    expected = list(headers(seg))
+    assert len(expected) == next_id
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert list(headers(seg, fd=fd)) == expected
+        for target in data.draw(st.lists(st.integers(0, next_id), min_size=1, max_size=5)):
+            want = expected[target][0] if target < next_id else len(seg)
+            assert seek(seg, target, fd=fd) == seek(seg, target) == want
+    finally:
+        os.close(fd)

@@ -66,6 +66,16 @@ def test_frame_build_agrees(f):
 
 
 @settings(deadline=None)
+@given(st.integers(0, U64 - 1), st.binary(max_size=300))
+def test_single_entry_frame_agrees(start_id, entry):
+    """The single-append fast path builds the frame the spec builds for a one-entry raw batch."""
+    payload = codec.encode_raw_batch([entry])
+    f = {"start_id": start_id, "entry_count": 1, "frame_type": codec.FRAME_RAW,
+         "uncompressed_size": len(payload), "payload": payload}
+    assert codec.encode_single_frame(start_id, entry) == construct_frame(f) == fast_frame(f)
+
+
+@settings(deadline=None)
 @given(frames())
 def test_frame_parse_agrees(f):
     data = fast_frame(f)
