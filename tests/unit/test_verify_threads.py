@@ -13,7 +13,7 @@ import shutil
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from verify_support import segments
+from verify_support import EDITS, damage_bytes, segments
 
 from ironwal_cli.engine.writer import StreamWriter, WriteOptions
 from ironwal_cli.ops.verify import verify_root
@@ -43,31 +43,21 @@ def _files(root):
     return sorted(p for name in STREAMS for p in segments(root / name))
 
 
-damage = st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 1 << 20), st.sampled_from(["flip", "cut", "zero",
-                                                                                                  "remove", "junk"])),
-                  min_size=1, max_size=5)
+damage = st.lists(st.tuples(st.integers(0, 1 << 16), st.sampled_from((*EDITS, "remove")), st.integers(0, 1 << 20),
+                            st.binary(min_size=1, max_size=40)), min_size=1, max_size=5)
 
 
 def _apply(root, edits) -> None:
-    for which, at, op in edits:
+    """Each edit damages one segment file of the root (or removes it)."""
+    for which, op, at, blob in edits:
         files = _files(root)
         if not files:
             return
         path = files[which % len(files)]
-        data = bytearray(path.read_bytes())
-        at %= max(len(data), 1)
         if op == "remove":
             path.unlink()
-            continue
-        if op == "flip" and data:
-            data[at] ^= 1 << (at % 8)
-        elif op == "cut":
-            del data[at:]
-        elif op == "zero":
-            data[at:at + 64] = bytes(len(data[at:at + 64]))
         else:
-            data += b"junk"
-        path.write_bytes(bytes(data))
+            path.write_bytes(damage_bytes(path.read_bytes(), [(op, at, blob)]))
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
