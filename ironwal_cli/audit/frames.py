@@ -3,17 +3,14 @@
 What the CRC does not cover is checked here: the reserved bytes, ``uncompressed_size``,
 that an LZ4 payload decodes, and that the batch holds exactly ``entry_count`` entries.
 Raw batches are not decoded (no entry is copied): only their length prefixes are walked,
-and a batch of equal-length entries, the common case, is checked in C (codec.uniform_entry_length).
+in place; a batch of equal-length entries, the common case, is checked by one struct call
+(codec.uniform_entry_length), any other by spec.walk.batch_end (in C when it was built).
 """
 
 from __future__ import annotations
 
-import struct
-from itertools import repeat
-
 from ..engine.compression import LengthMismatchError, decompress
 from ..spec.codec import (
-    ENTRY_LENGTH,
     FRAME_LZ4,
     FRAME_RAW,
     RESERVED_ZERO,
@@ -21,34 +18,8 @@ from ..spec.codec import (
     batch_error,
     uniform_entry_length,
 )
+from ..spec.walk import batch_end
 from .kinds import BAD_BATCH, BAD_FRAME_TYPE, BAD_LZ4, RESERVED_NONZERO, SIZE_MISMATCH
-
-_unpack_len = ENTRY_LENGTH.unpack_from
-_PREFIX = ENTRY_LENGTH.size
-assert _PREFIX == 4, "_walk spells the prefix size out"
-
-
-def _walk(payload, count: int) -> int:
-    """Offset just past ``count`` length-prefixed entries (struct.error if a prefix runs off the end).
-
-    The hot loop for batches of mixed lengths, unrolled eight times: each step depends on the
-    one before, so nothing but fewer loop iterations makes it faster in pure Python.
-    """
-    u = _unpack_len
-    pos = 0
-    q, r = divmod(count, 8)
-    for _ in repeat(None, q):
-        pos += u(payload, pos)[0] + 4
-        pos += u(payload, pos)[0] + 4
-        pos += u(payload, pos)[0] + 4
-        pos += u(payload, pos)[0] + 4
-        pos += u(payload, pos)[0] + 4
-        pos += u(payload, pos)[0] + 4
-        pos += u(payload, pos)[0] + 4
-        pos += u(payload, pos)[0] + 4
-    for _ in repeat(None, r):
-        pos += u(payload, pos)[0] + 4
-    return pos
 
 
 def raw_batch_error(payload, count: int) -> str | None:
@@ -56,13 +27,7 @@ def raw_batch_error(payload, count: int) -> str | None:
     size = len(payload)
     if uniform_entry_length(payload, count) is not None:
         return None
-    # Walked in place: a copy to bytes (once thought faster) allocates a fresh block per frame, and
-    # glibc hands each one back to the kernel, so every copy paid a page fault per 4 KiB (0.25 s/GB).
-    try:
-        pos = _walk(payload, count)
-    except struct.error:
-        pos = -1  # a length prefix ran past the end
-    return None if pos == size else batch_error(payload, count)
+    return None if batch_end(payload, count) == size else batch_error(payload, count)
 
 
 def frame_problems(header: FrameHeader, payload) -> list[tuple[str, str]]:
