@@ -3,8 +3,7 @@
 What the CRC does not cover is checked here: the reserved bytes, ``uncompressed_size``,
 that an LZ4 payload decodes, and that the batch holds exactly ``entry_count`` entries.
 Raw batches are not decoded (no entry is copied): only their length prefixes are walked,
-in place; a batch of equal-length entries, the common case, is checked by one struct call
-(codec.uniform_entry_length), any other by spec.walk.batch_end (in C when it was built).
+in place, by spec.walk (in C when it was built).
 """
 
 from __future__ import annotations
@@ -16,18 +15,14 @@ from ..spec.codec import (
     RESERVED_ZERO,
     FrameHeader,
     batch_error,
-    uniform_entry_length,
 )
-from ..spec.walk import batch_end
+from ..spec.walk import batch_fits
 from .kinds import BAD_BATCH, BAD_FRAME_TYPE, BAD_LZ4, RESERVED_NONZERO, SIZE_MISMATCH
 
 
 def raw_batch_error(payload, count: int) -> str | None:
     """None when ``payload`` is exactly ``count`` length-prefixed entries, else what is wrong."""
-    size = len(payload)
-    if uniform_entry_length(payload, count) is not None:
-        return None
-    return None if batch_end(payload, count) == size else batch_error(payload, count)
+    return None if batch_fits(payload, count) else batch_error(payload, count)
 
 
 def frame_problems(header: FrameHeader, payload) -> list[tuple[str, str]]:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from ironwal_cli.ops.verify import verify_root
 from ironwal_cli.spec import walk
 from ironwal_cli.spec.codec import FRAME_RAW, encode_frame, encode_raw_batch
-from ironwal_cli.spec.walk import batch_end, batch_end_python
+from ironwal_cli.spec.walk import batch_end_python, batch_fits
 
 needs_c = pytest.mark.skipif(walk.batch_end_c is None, reason="the C walk was not built (no compiler at install)")
 
@@ -38,6 +38,32 @@ def batches(draw):
     return bytes(data), max(count, 0)
 
 
+def _fits_in_python(data, count) -> bool:
+    saved, walk.batch_end_c = walk.batch_end_c, None
+    try:
+        return batch_fits(data, count)
+    finally:
+        walk.batch_end_c = saved
+
+
+@given(batches())
+def test_batch_fits_exactly_when_the_walk_ends_at_the_end(case):
+    """In Python, equal lengths are tried first by one struct call: never a different answer."""
+    data, count = case
+    fits = batch_end_python(data, count) == len(data)
+    assert _fits_in_python(data, count) == fits
+    assert batch_fits(data, count) == fits
+
+
+@pytest.mark.parametrize("count", [1, 2, 4096, 4097])
+def test_batches_of_equal_lengths_fit_either_way(count):
+    raw = encode_raw_batch([b"e" * 7] * count)
+    for data in (raw, memoryview(raw)):
+        assert batch_fits(data, count) and _fits_in_python(data, count)
+        assert not batch_fits(data, count + 1) and not _fits_in_python(data, count + 1)
+        assert not batch_fits(data[:-1], count) and not _fits_in_python(data[:-1], count)
+
+
 def test_the_python_walk_on_known_batches():
     raw = encode_raw_batch([b"ab", b"", b"cde"])
     assert batch_end_python(raw, 3) == len(raw)
@@ -55,7 +81,7 @@ def test_c_and_python_walks_agree(case):
     expected = batch_end_python(data, count)
     assert walk.batch_end_c(data, count) == expected
     assert walk.batch_end_c(memoryview(data), count) == expected
-    assert batch_end(bytearray(data), count) == expected
+    assert walk.batch_end_c(bytearray(data), count) == expected
     if data and expected == len(data):
         assert batch_end_python(data, count + 1) == walk.batch_end_c(data, count + 1) == -1
 
