@@ -2,7 +2,7 @@
  *
  * end(buffer, count) -> the offset just past `count` length-prefixed entries (u32 little-endian
  * length, then that many bytes), or -1 when a length prefix or an entry runs past the end of the
- * buffer. Exactly what codec._walk_python computes; the codec falls back to that when this module
+ * buffer. Exactly what spec/walk.py batch_end_python computes; walk.py falls back to that when this module
  * was not built (no compiler at install time). Each step depends on the one before, so in Python
  * it costs ~0.1 us per entry; here a few ns.
  */
