@@ -11,6 +11,7 @@ import os
 import zlib
 from pathlib import Path
 
+from ironwal_cli.engine.seals import SEALS_NAME
 from ironwal_cli.spec.codec import HEADER_SIZE, FrameHeader, decode_head_state, decode_index, unpack_header
 
 SEGMENT_SUFFIX = ".wal"
@@ -28,11 +29,40 @@ def walk_headers(data: bytes) -> list[tuple[int, FrameHeader, bool]]:
     return out
 
 
+def check_seals(stream_dir: Path) -> int:
+    """Every seal recover would trust describes its segment as it is: whole frames with good CRCs
+    filling the file, ids from its start id up to its end id. Returns how many seals were checked."""
+    from ironwal_cli.engine.layout import StreamLayout
+    from ironwal_cli.engine.seals import matching, read_seals
+
+    layout = StreamLayout.read(stream_dir)
+    trusted = matching(read_seals(stream_dir)[0], layout.segment_files, stream_dir)
+    for start, seal in trusted.items():
+        path = stream_dir / layout.segment_files[start]
+        data = path.read_bytes()
+        frames = walk_headers(data)
+        assert all(ok for _, _, ok in frames), (path, "sealed but damaged")
+        end = frames[-1][0] + HEADER_SIZE + frames[-1][1].disk_size if frames else 0
+        assert end == len(data) == seal.size, (path, end, len(data), seal)
+        expected = start
+        for _, h, _ in frames:
+            assert h.start_id == expected, (path, h.start_id, expected)
+            expected += h.entry_count
+        assert expected == seal.end_id, (path, expected, seal)
+    return len(trusted)
+
+
 def root_digests(root: Path) -> dict[str, str]:
-    """{relative path: sha256} of every file under ``root`` (the form of case.json's root_sha256)."""
+    """{relative path: sha256} of every file under ``root`` (the form of case.json's root_sha256).
+
+    ``seals.idx`` is left out: our stat cache (inodes and times), never the crate's, and different
+    between any two copies of the same root.
+    """
     out = {}
     for dirpath, _, files in os.walk(root):
         for f in files:
+            if f == SEALS_NAME:
+                continue
             p = Path(dirpath) / f
             out[p.relative_to(root).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
     return out

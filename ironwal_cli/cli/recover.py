@@ -50,13 +50,18 @@ def recover(
     undo: str | None = typer.Option(None, "--undo", metavar="RUN",
                                     help="Put back every file the recover run RUN (a quarantine "
                                          "subfolder, by name or path) changed, byte for byte."),
+    full: bool = typer.Option(False, "--full",
+                              help="Read every segment, also the sealed ones unchanged since they were closed "
+                                   "(which recover otherwise skips): repairs damage that kept a segment's "
+                                   "size and times, such as bit rot that verify found."),
     lock_timeout: float = typer.Option(10.0, "--lock-timeout", envvar="IRONWAL_LOCK_TIMEOUT", min=0,
                                        help="Seconds to wait for a stream's writer lock."),
 ) -> None:
     """Repair a root after a crash: cut torn tails, quarantine damaged frames, keep every intact entry.
 
     Every removed byte is first copied (fsync'd) into a quarantine run folder with a
-    manifest, and --undo RUN restores the root byte for byte. Exit 0 when done (with
+    manifest, and --undo RUN restores the root byte for byte. Closed segments sealed when
+    they were closed and unchanged since are not re-read, unless --full. Exit 0 when done (with
     --dry-run: nothing to do), 1 with --dry-run when repairs are needed.
     """
     from ..ops.recover import recover as run_recover
@@ -64,12 +69,13 @@ def recover(
 
     _install_kill_hook()
     if undo is not None:
-        if streams:
-            raise typer.BadParameter("--undo takes no STREAM arguments: it puts back the whole run")
+        if streams or full:
+            raise typer.BadParameter("--undo takes no STREAM arguments and no --full: it puts back the whole run")
         report = run_undo(root, undo, quarantine=quarantine, dry_run=dry_run, lock_timeout=lock_timeout)
         _render(report.to_dict(), json_out, undo=True)
         return
-    report = run_recover(root, streams or None, dry_run=dry_run, quarantine=quarantine, lock_timeout=lock_timeout)
+    report = run_recover(root, streams or None, dry_run=dry_run, quarantine=quarantine, full=full,
+                         lock_timeout=lock_timeout)
     _render(report.to_dict(), json_out, undo=False)
     if dry_run:
         raise typer.Exit(EXIT_NOT_FOUND if report.repairs_needed else EXIT_OK)
@@ -91,8 +97,25 @@ def _render(result: dict, json_out: bool, undo: bool) -> None:
         print_table(columns, rows, title=result["root"])
     elif not undo:
         sys.stdout.write(f"{result['root']}: nothing to repair\n")
+    skipped = result.get("skipped_sealed") or {}
+    if skipped.get("segments"):
+        n = skipped["segments"]
+        what, were, them = ("segments", "they were", "them") if n != 1 else ("segment", "it was", "it")
+        sys.stdout.write(f"{n} sealed {what} ({_size(skipped['bytes'])}) unchanged since {were} closed: "
+                         f"not re-read (--full reads {them})\n")
     for note in result.get("notes", []):
         warn(f"{note['path']}: {note['message']}")
     if result.get("run") and not result["dry_run"]:
         what = "undo of" if undo else "removed bytes and undo data in"
         sys.stderr.write(f"ironwal: {what} {result['run']}\n")
+
+
+def _size(n: float) -> str:
+    """Bytes for people: 768 MiB."""
+    if n < 1024:
+        return f"{n:.0f} bytes"
+    units = iter(("KiB", "MiB", "GiB", "TiB"))
+    unit = next(units)
+    while (n := n / 1024) >= 1024 and unit != "TiB":
+        unit = next(units)
+    return f"{n:.0f} {unit}"

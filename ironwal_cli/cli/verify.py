@@ -7,6 +7,7 @@ A progress bar goes to stderr, and only when stderr is a terminal.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -44,7 +45,24 @@ def verify(
     elif not quiet:
         (_print_rich if sys.stdout.isatty() else _print_plain)(report)
     sys.stdout.flush()
+    if not quiet and _closed_segment_damaged(root, report):
+        sys.stderr.write("ironwal: hint: damage in a closed segment: repair it with `ironwal recover --full` "
+                         "(recover alone skips closed segments sealed and unchanged since they were closed)\n")
     raise typer.Exit(0 if report.ok else 1)
+
+
+def _closed_segment_damaged(root: Path, report) -> bool:
+    """Whether a problem lies in a segment that is not the last of its stream (a sealed one, maybe)."""
+    for problem in report.problems:
+        path = root / problem.path
+        if path.suffix != ".wal":
+            continue
+        try:
+            if any(n.endswith(".wal") and n > path.name for n in os.listdir(path.parent)):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def _with_progress(run):

@@ -7,6 +7,7 @@ is unset ``ARMED`` is False and the writers skip every call here (one boolean te
 
 Points: ``frame-header`` (a frame's header written, not its payload), ``frame-half`` (header
 and half the payload), ``before-sync`` (a frame written, not yet fdatasync'd),
+``rotate-before-seal`` (the segment left behind synced, its seal not yet in ``seals.idx``),
 ``rotate-before-index`` (new segment created, ``segments.idx`` not yet extended),
 ``rotate-before-head`` (``segments.idx`` extended, ``head.state`` not yet rewritten),
 ``atomic-before-rename`` (a replacement's temp file synced, not yet renamed).

@@ -16,6 +16,7 @@ from ..spec.codec import decode_head_state, decode_index
 from .files import read_file
 from .lost_ids import LOST_NAME, decode_lost
 from .names import HEAD_STATE_NAME, INDEX_NAME, parse_segment_name, segment_name
+from .seals import SEALS_NAME, SEALS_TEMP
 
 
 @dataclass
@@ -37,7 +38,7 @@ class StreamLayout:
             start = parse_segment_name(name)
             if start is not None:
                 layout.segment_files[start] = name
-            elif name not in (INDEX_NAME, HEAD_STATE_NAME, LOST_NAME):
+            elif name not in (INDEX_NAME, HEAD_STATE_NAME, LOST_NAME, SEALS_NAME, SEALS_TEMP):
                 layout.other_files.append(name)
         raw = read_file(layout.path / INDEX_NAME)
         if raw is None:

@@ -17,6 +17,7 @@ from itertools import pairwise
 
 from ..errors import FormatError
 from ..spec.codec import FRAME_MAGIC, FRAME_RAW, HEADER_SIZE, FrameHeader, encode_head_state, encode_index
+from . import seals
 from .files import TEMP_SUFFIX, read_file
 from .layout import StreamLayout
 from .lost_ids import LOST_NAME, covers, encode_lost, merge
@@ -57,8 +58,9 @@ def _reservable(header: FrameHeader | None, expected: int) -> bool:
 class StreamPlanner:
     """Builds the Plan for one stream directory ``rel`` (relative to ``root``)."""
 
-    def __init__(self, root, rel: str, floor: int = 0):
+    def __init__(self, root, rel: str, floor: int = 0, full: bool = False):
         self.root = root
+        self.full = full  # read every segment, sealed or not
         self.floor = floor  # ids below it were handed out (a checkpoint of a sharded root covers them)
         self.rel = rel
         self.path = os.path.join(root, rel)
@@ -66,6 +68,13 @@ class StreamPlanner:
         self.plan = Plan()
         self.gaps: list[tuple[int, int]] = []  # id ranges [a, b) missing between segments after the repair
         self.ends: dict[int, int] = {}  # start id -> one past the last id, of every segment as planned
+        self.seals, bad_seals = seals.read_seals(self.path)
+        self.sealed = seals.matching(self.seals, self.layout.segment_files, self.path)  # start -> seal still valid
+        self.seals_stale = (bad_seals > 0 or len(self.seals) > len(self.sealed)
+                            or os.path.lexists(os.path.join(self.path, seals.SEALS_TEMP)))
+        self.skipped: dict[int, int] = {}  # start id -> size of each sealed segment not read
+        self.read_stats: dict[int, tuple] = {}  # start id -> stat key of each segment read, before reading
+        self.final: dict[int, str] = {}  # start id -> file name, of the segments as the repair leaves them
 
     def _rel(self, name: str) -> str:
         return f"{self.rel}/{name}"
@@ -76,6 +85,11 @@ class StreamPlanner:
         new_files: dict[int, FileChange] = {}
         for start in sorted(self.layout.segment_files):
             name = self.layout.segment_files[start]
+            seal = self.sealed.get(start)
+            if seal is not None and start != active and not self.full:
+                self.ends[start] = seal.end_id  # closed and synced, unchanged since: not read
+                self.skipped[start] = seal.size
+                continue
             outputs = self._plan_segment(start, name, is_active=start == active)
             self.ends.update((out.start_id, out.end_id) for out in outputs)  # a segment's own scan wins
             for out in outputs[1:]:
@@ -84,6 +98,7 @@ class StreamPlanner:
                 segments[out.start_id] = segment_name(out.start_id)
         self._reserve_claimed_ids(segments, new_files)
         self.plan.changes += new_files.values()
+        self.final = segments
         final = sorted(segments)
         self.gaps = [(self.ends[a], b) for a, b in pairwise(final) if b > self.ends[a]]
         self._plan_index(final)
@@ -96,7 +111,9 @@ class StreamPlanner:
 
     def _plan_segment(self, start: int, name: str, is_active: bool) -> list[_Output]:
         rel = self._rel(name)
-        data = map_file(os.path.join(self.path, name))
+        path = os.path.join(self.path, name)
+        self.read_stats[start] = seals.stat_key(os.stat(path))
+        data = map_file(path)
         outputs = [_Output(start)]
         expected = start
         damage: Problem | None = None
@@ -250,6 +267,46 @@ class StreamPlanner:
                 continue  # recorded by an earlier run
             self.plan.notes.append(Note(self.rel, f"ids {a}..{b - 1} are lost; readers report the gap"))
 
+    # ----- seals.idx, after a real run ------------------------------------------------------
+
+    def record_seals(self) -> None:
+        """Seal every closed segment this run read whole and found intact, or wrote itself.
+
+        Called after the plan is applied, under the stream lock: the next recover then reads only
+        the active segment. A segment read here is sealed only if its stat is what it was before
+        it was read (nothing wrote to it meanwhile), and only after an fdatasync (the crate leaves
+        some segments unsynced). seals.idx is rewritten, keeping the records of live segments
+        only, when the repair changed a file or the file held bad or stale records; otherwise the
+        new records are appended. Records of segments deleted later (prune) are harmless: a
+        record counts only while its segment's name and stat match. The repair is done by now, so
+        a failure to write this cache is a note, not an error.
+        """
+        try:
+            self._record_seals()
+        except OSError as err:
+            self.plan.notes.append(Note(self.rel, f"{seals.SEALS_NAME} not updated ({err.strerror or err}): the next "
+                                        "recover reads these segments again"))
+
+    def _record_seals(self) -> None:
+        still = seals.matching(self.seals, self.final, self.path)
+        changed = {c.path for c in self.plan.changes if c.kind != KEEP}
+        closed = sorted(self.final)[:-1]
+        new = []
+        for start in closed:
+            if start in still:
+                continue
+            name = self.final[start]
+            try:
+                st = seals.synced_stat(os.path.join(self.path, name))
+            except FileNotFoundError:
+                continue
+            if self._rel(name) in changed or self.read_stats.get(start) == seals.stat_key(st):
+                new.append(seals.seal_of(start, self.ends[start], st))
+        if self.seals_stale or (not self.plan.empty and (self.seals or new)):
+            seals.rewrite_seals(self.path, [*still.values(), *new])
+        elif new:
+            seals.append_seals(self.path, new)
+
 
 def _ranges(ranges: list[tuple[int, int]]) -> str:
     return ", ".join(f"{a}..{b - 1}" for a, b in ranges)
@@ -259,13 +316,15 @@ def _ids(ids: list[int]) -> str:
     return "[" + ", ".join(map(str, ids[:8])) + (", ...]" if len(ids) > 8 else "]")
 
 
-def plan_stream(root, rel: str, floor: int = 0) -> tuple[Plan, list[tuple[int, int]]]:
-    """The repair plan of stream directory ``rel`` and the id ranges it leaves missing.
+def plan_stream(root, rel: str, floor: int = 0, full: bool = False) -> StreamPlanner:
+    """The planner of stream directory ``rel``, its plan built: ``.plan``, ``.gaps`` (the id ranges
+    it leaves missing), ``.skipped`` (the sealed segments it did not read).
 
     ``floor``: ids below it were handed out (by a checkpoint of a sharded root) and are never reused.
+    ``full``: read every segment, ignoring seals.
     """
-    planner = StreamPlanner(root, rel, floor)
+    planner = StreamPlanner(root, rel, floor, full)
     plan = planner.build()
     if not plan.empty:
         planner.notes()
-    return plan, planner.gaps
+    return planner

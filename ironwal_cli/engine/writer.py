@@ -43,6 +43,7 @@ from .layout import StreamLayout
 from .lock import DEFAULT_LOCK_TIMEOUT, acquire
 from .names import HEAD_STATE_NAME, INDEX_NAME, sanitize_key, segment_name
 from .scan import TORN_HEADER, TORN_PAYLOAD, Frame, map_file, scan
+from .seals import append_seals, seal_of
 
 MIB = 1024 * 1024
 SYNC_MODES = ("strict", "batch", "async")
@@ -471,7 +472,11 @@ class StreamWriter:
 
     def _rotate(self) -> None:
         """Start a new segment at the next id: sync the old one, index the new one, point head.state at it."""
-        fsync_fd(self._open_active(), data_only=True)  # fix 4: the segment left behind is synced
+        old = self._open_active()
+        fsync_fd(old, data_only=True)  # fix 4: the segment left behind is synced
+        if crashpoints.ARMED:
+            crashpoints.reached("rotate-before-seal")
+        self._seal(old)
         new = self._next
         new_path = self.path / segment_name(new)
         fd = open_for_write(new_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
@@ -492,6 +497,15 @@ class StreamWriter:
         self._index_empty = False
         self._remember()
         self.rotations += 1
+
+    def _seal(self, fd: int) -> None:
+        """Record the closed segment in seals.idx (one small append) so recover need not re-read it.
+
+        Only after its fdatasync: a seal never describes data that was not durable. An error here
+        (disk full) fails the append like any other write error, before the rotation goes on; the
+        next attempt seals again (a duplicate record is harmless).
+        """
+        append_seals(self.path, [seal_of(self._active, self._next, os.fstat(fd))])
 
 
 def _storage_error(err: BaseException) -> BaseException:

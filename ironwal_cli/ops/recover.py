@@ -3,11 +3,17 @@
 Each stream is planned and repaired under its writer lock, so recover never races an
 appender. With ``dry_run`` only the plan is made. Otherwise the removed bytes and the
 manifest go to the quarantine run folder, fsync'd, before any file of the root changes.
+
+A closed segment sealed in ``seals.idx`` and unchanged since is not read (``full`` reads it):
+a crash damages only what was not durable, and a sealed segment was synced when it was closed.
+After a real run, every closed segment read and found intact (or written by the repair) is
+sealed, so the next recover reads only the active segments.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +23,7 @@ from ..engine.names import sanitize_key
 from ..engine.quarantine import QuarantineRun, check_outside, default_quarantine, read_manifest, write_manifest
 from ..engine.repair_apply import apply_plan
 from ..engine.repair_plan import KEEP, Plan
-from ..engine.repair_stream import plan_stream
+from ..engine.repair_stream import StreamPlanner, plan_stream
 from ..engine.undo import apply_undo, plan_undo
 from ..errors import NotFoundError
 from ..sharded.checkpoints import is_sharded_root
@@ -43,6 +49,9 @@ class RecoverReport:
     run: str | None = None  # quarantine run folder, when something was repaired
     actions: list[FileAction] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)  # (path, message): found, reported
+    full: bool = False  # every segment read, seals ignored
+    sealed_segments: int = 0  # closed segments not read: sealed, and unchanged since
+    sealed_bytes: int = 0
 
     @property
     def repairs_needed(self) -> bool:
@@ -59,7 +68,8 @@ class RecoverReport:
     def to_dict(self) -> dict:
         return {"root": self.root, "dry_run": self.dry_run, "run": self.run,
                 "repairs_needed": self.repairs_needed, "actions": [a.to_dict() for a in self.actions],
-                "notes": [{"path": p, "message": m} for p, m in self.notes]}
+                "notes": [{"path": p, "message": m} for p, m in self.notes], "full": self.full,
+                "skipped_sealed": {"segments": self.sealed_segments, "bytes": self.sealed_bytes}}
 
 
 def _stream_dirs(root: Path, streams) -> list[str]:
@@ -74,30 +84,44 @@ def _stream_dirs(root: Path, streams) -> list[str]:
     return names
 
 
+def _plan_stream(root: Path, name: str, floor: int, full: bool) -> tuple[Plan, StreamPlanner]:
+    planner = plan_stream(root, name, floor, full)
+    return planner.plan, planner
+
+
 def recover(root: str | os.PathLike, streams: list[str] | None = None, *, dry_run: bool = False,
-            quarantine: str | os.PathLike | None = None,
+            quarantine: str | os.PathLike | None = None, full: bool = False,
             lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> RecoverReport:
-    """Repair ``streams`` (default: every stream, and the checkpoint files of a sharded root)."""
+    """Repair ``streams`` (default: every stream, and the checkpoint files of a sharded root).
+
+    ``full``: read every segment, also those sealed and unchanged since they were closed (the
+    way to find and repair damage that kept a segment's size and times: bit rot).
+    """
     root = Path(root)
     if not root.is_dir():
         raise NotFoundError(f"{root}: no such WAL root")
-    report = RecoverReport(str(root), dry_run)
+    report = RecoverReport(str(root), dry_run, full=full)
     run = QuarantineRun(root, quarantine)  # checks the location even for a dry run; creates nothing yet
     sharded = is_sharded_root(root)
     floors = checkpoint_floors(root) if sharded else {}
-    units: list[tuple[Path, object]] = [
-        (root / name, lambda name=name: plan_stream(root, name, floors.get(name, 0))[0])
+    units: list[tuple[Path, Callable[[], tuple[Plan, StreamPlanner | None]]]] = [
+        (root / name, lambda name=name: _plan_stream(root, name, floors.get(name, 0), full))
         for name in _stream_dirs(root, streams)]
     if not streams and sharded:
-        units.append((root, lambda: plan_checkpoints(root)))
+        units.append((root, lambda: (plan_checkpoints(root), None)))
     try:
         for lock_path, make_plan in units:
             with locked_dir(lock_path, lock_timeout):
-                plan = make_plan()
+                plan, planner = make_plan()
                 if not dry_run and not plan.empty:
                     run.save(plan)
                     apply_plan(root, plan)
+                if planner and not dry_run:
+                    planner.record_seals()  # after the repair: a failure is a note in the plan
             report.add(plan)
+            if planner:
+                report.sealed_segments += len(planner.skipped)
+                report.sealed_bytes += sum(planner.skipped.values())
     except BaseException:
         if run.path is not None:  # what was done stays undoable; a rerun finishes the rest
             run.write_manifest("interrupted")

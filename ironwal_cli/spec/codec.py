@@ -334,3 +334,45 @@ def decode_checkpoint_payload(payload: bytes) -> Checkpoint:
         raise ValueError(f"{shard_count} offsets do not fill the {len(payload)}-byte payload")
     offsets = tuple(v for (v,) in CHECKPOINT_OFFSET.iter_unpack(payload[pos:]))
     return Checkpoint(checkpoint_id, timestamp_ns, offsets)
+
+
+# ----- seals.idx (ours): fixed-size records, the CRC last --------------------------------------
+
+SEAL_FIELDS: tuple[str, ...] = tuple(f for f, _, _ in LAYOUT["seal_record"])
+assert SEAL_FIELDS[-1] == "crc", "the seal record's CRC covers every byte before it"
+SEAL_RECORD = _fixed_struct("seal_record")
+_SEAL_BODY = struct.Struct("<" + "".join(fmt for _, fmt, _ in LAYOUT["seal_record"][:-1]))
+_SEAL_CRC = struct.Struct("<" + LAYOUT["seal_record"][-1][1])
+
+
+class Seal(NamedTuple):
+    """A closed, synced segment: its ids [start_id, end_id) and its stat when it was sealed."""
+
+    start_id: int
+    end_id: int
+    size: int
+    st_ino: int
+    st_mtime_ns: int
+    st_ctime_ns: int
+
+
+assert Seal._fields == SEAL_FIELDS[:-1]
+
+
+def encode_seal(seal: Seal) -> bytes:
+    body = _SEAL_BODY.pack(*seal)
+    return body + _SEAL_CRC.pack(crc32(body))
+
+
+def decode_seals(data) -> tuple[list[Seal], int]:
+    """(the records whose CRC holds, in file order; how many records are bad or torn)."""
+    size = SEAL_RECORD.size
+    whole = len(data) - len(data) % size
+    seals, bad = [], int(whole != len(data))
+    for pos in range(0, whole, size):
+        body = data[pos:pos + _SEAL_BODY.size]
+        if _SEAL_CRC.unpack_from(data, pos + _SEAL_BODY.size)[0] == crc32(body):
+            seals.append(Seal._make(_SEAL_BODY.unpack(body)))
+        else:
+            bad += 1
+    return seals, bad

@@ -101,6 +101,31 @@ lost_idx = GreedyRange(lost_range)
 """``lost.idx`` (ours, not the crate's): id ranges [first, end) that ``ironwal recover`` found lost
 to damage, ascending and disjoint. Written only by a repair; the crate ignores the file."""
 
+def _seal_crc(ctx) -> int:
+    """CRC-32 of the record's bytes before the crc field."""
+    return reference_crc32(seal_fields.build(ctx))
+
+
+seal_fields = Struct(
+    "start_id" / Int64ul,
+    "end_id" / Int64ul,
+    "size" / Int64ul,
+    "st_ino" / Int64ul,
+    "st_mtime_ns" / Int64ul,
+    "st_ctime_ns" / Int64ul,
+)
+"""The fields of a seal record the CRC covers (all but the CRC itself)."""
+
+seal_record = Struct(
+    *seal_fields.subcons,
+    "crc" / Rebuild(Int32ul, _seal_crc),
+    "crc_ok" / Computed(lambda ctx: _seal_crc(ctx) == ctx.crc),
+)
+seals_idx = GreedyRange(seal_record)
+"""``seals.idx`` (ours, not the crate's): one record per segment our writer (or recover) closed and
+synced: its ids [start_id, end_id), and its size, inode, mtime and ctime (ns) at that moment. A
+cache: recover skips a segment that is not the last one while its stat still equals a record's."""
+
 head_state = Struct(
     "version" / Const(HEAD_STATE_VERSION, Int8ul),
     "segment_name" / PascalString(Int8ul, "ascii"),

@@ -35,6 +35,7 @@ STRUCTS: dict[str, Struct] = {
     "head_state": decl.head_state,
     "checkpoint_record": decl.checkpoint_record,
     "checkpoint_payload": decl.checkpoint_payload,
+    "seal_record": decl.seal_record,
 }
 # Single fields: the length prefix of an entry, one id of segments.idx, the HEAD prefix.
 FIELDS = {"entry": decl.entry, "segments_idx_item": decl.segments_idx.subcon, "head": decl.head}

@@ -298,24 +298,32 @@ def bench_verify_mixed(root: Path) -> list[Row]:
                 a / b, ">= 0.7x", a / b >= 0.7, ours.peak_rss_mb)]
 
 
-def bench_recover(root: Path) -> Row:
+def bench_recover(root: Path) -> list[Row]:
     """One torn tail at the end of the big stream, against the same tear in a one-frame stream:
-    the ratio shows whether repair time grows with the untouched history before the tear."""
+    the ratio shows whether repair time grows with the untouched history before the tear (closed
+    segments sealed by the writer are not re-read). Then the same tear with ``--full``, which
+    reads every segment: the cost of a bit-rot repair."""
     figure = "recover, one torn tail"
     if not ironwal_exists("recover"):
-        return na_row(figure, "n/a: no `ironwal recover` in this checkout")
-    run([*ironwal_cmd(), "append", "small", "a", "b", "c", "-r", str(root), "--sync", "async"])
-    times = {}
-    for stream in ("small", "big"):
-        last = segment_files(root / stream)[-1]
-        with open(last, "ab") as f:
+        return [na_row(figure, "n/a: no `ironwal recover` in this checkout")]
+
+    def tear_and_recover(stream: str, *extra: str):
+        with open(segment_files(root / stream)[-1], "ab") as f:
             f.write(b"LAWL" + b"\x01" * 20)  # a header cut short: the torn write of a crash
-        times[stream] = run([*ironwal_cmd(), "recover", stream, "-r", str(root)], check=False)
-    ours, small = times["big"], times["small"]
-    note = "" if ours.returncode == 0 else f" (exit {ours.returncode})"
-    return Row(f"{figure} of a {sum(os.path.getsize(p) for p in segment_files(root / 'big')) / 1e9:.2f} GB "
-               f"stream{note}", ours.seconds * 1e3, "ms", "the same tear, 1-frame stream", small.seconds * 1e3,
-               ours.seconds / small.seconds, rss_mb=ours.peak_rss_mb)
+        return run([*ironwal_cmd(), "recover", stream, "-r", str(root), *extra], check=False)
+
+    run([*ironwal_cmd(), "append", "small", "a", "b", "c", "-r", str(root), "--sync", "async"])
+    small = tear_and_recover("small")
+    ours = tear_and_recover("big")
+    full = tear_and_recover("big", "--full")
+    size = sum(os.path.getsize(p) for p in segment_files(root / "big")) / 1e9
+    rows = []
+    labels = (f"{figure} of a {size:.2f} GB stream", "  the same with --full (reads every segment)")
+    for r, label in zip((ours, full), labels, strict=True):
+        note = "" if r.returncode == 0 else f" (exit {r.returncode})"
+        rows.append(Row(f"{label}{note}", r.seconds * 1e3, "ms", "the same tear, 1-frame stream", small.seconds * 1e3,
+                        r.seconds / small.seconds, rss_mb=r.peak_rss_mb))
+    return rows
 
 
 def bench_lz4(root: Path, mb: float) -> list[Row]:
@@ -404,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
             ("get", lambda: bench_get(root, 100 if quick else 1000)),
             ("verify", lambda: [bench_verify(root)]),
             ("verify, mixed lengths", lambda: [build_mixed(work, root, gb), *bench_verify_mixed(root)]),
-            ("recover", lambda: [bench_recover(root)]),
+            ("recover", lambda: bench_recover(root)),
             ("lz4", lambda: bench_lz4(root, 10 if quick else 100)),
         ]
         if args.only:

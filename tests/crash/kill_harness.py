@@ -16,7 +16,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wal_checks import check_seals
 from wal_invariants import CLI, check_stream, cli, read_until_damage
+
+from ironwal_cli.engine.names import sanitize_key
 
 
 @dataclass
@@ -109,6 +112,7 @@ class KillCampaign:
     entries_checked: int = 0
     recovered: int = 0
     appender_repairs: int = 0
+    seals_checked: int = 0  # seals recover would trust, each checked against its segment after a kill
     key: str = "s"
     _sent: list[bytes] = field(default_factory=list)
 
@@ -142,6 +146,8 @@ class KillCampaign:
         sent = self._sent + new
         entries = check_stream(self.root, self.key, sent, base + len(run.acked))
         self.entries_checked += len(entries)
+        if (self.root / sanitize_key(self.key)).is_dir():  # a seal never vouches for unsynced data
+            self.seals_checked += check_seals(self.root / sanitize_key(self.key))
         self._after(entries)
 
     def _after(self, entries: list[bytes]) -> None:
@@ -159,5 +165,6 @@ class KillCampaign:
         self.recovered += 1
         again, damage = read_until_damage(self.root, self.key)
         assert damage is None and again == entries, "recover lost or kept damage"
+        self.seals_checked += check_seals(self.root / sanitize_key(self.key))  # and what recover sealed
         result = cli("verify", "-r", self.root)
         assert result.returncode == 0, result.stdout + result.stderr

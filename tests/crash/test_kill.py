@@ -16,8 +16,8 @@ from wal_invariants import LONG
 
 SCALE = 20 if LONG else 1
 
-POINTS = ["frame-header", "frame-half", "before-sync", "rotate-before-index", "rotate-before-head",
-          "atomic-before-rename"]
+POINTS = ["frame-header", "frame-half", "before-sync", "rotate-before-seal", "rotate-before-index",
+          "rotate-before-head", "atomic-before-rename"]
 
 
 def _report(record_property, campaign: KillCampaign) -> None:
@@ -25,6 +25,7 @@ def _report(record_property, campaign: KillCampaign) -> None:
     record_property("count:entry reads checked after kills (all re-read after each kill)", campaign.entries_checked)
     record_property("count:recover runs after kills", campaign.recovered)
     record_property("count:torn tails left to the next append after kills", campaign.appender_repairs)
+    record_property("count:seals checked against their segments after kills", campaign.seals_checked)
 
 
 @pytest.mark.parametrize("sync", ["strict", "batch", "async"])
@@ -47,3 +48,5 @@ def test_kills_at_chosen_points(fast_tmp, record_property, sync, point):
         campaign.one(crash_at=f"{point}@{1 + i % visits}")
     _report(record_property, campaign)
     assert campaign.kills == 6 * SCALE
+    if point.startswith("rotate"):
+        assert campaign.seals_checked > 0  # the kills landed where seals are written

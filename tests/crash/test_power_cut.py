@@ -16,6 +16,7 @@ import random
 
 import pytest
 from power_cut import DiskModel, PowerCut
+from wal_checks import check_seals
 from wal_invariants import LONG, check_stream, cli, read_until_damage
 
 from ironwal_cli.engine.writer import StreamWriter, WriteOptions
@@ -73,6 +74,7 @@ def _one_cut(tmp_path, seed: int, mode: str) -> tuple[int, int, int]:
         assert promised == 0, f"{promised} promised entries lost with the stream: {log}"
         return 0, len(sent), 0
     entries = check_stream(root, KEY, sent, promised)
+    check_seals(root / KEY)  # what survives of seals.idx (unsynced: cut, zeroed or kept) is true
     recovered = _continue_after(root, entries, options)
     return len(entries), len(sent) - len(entries), recovered
 
@@ -86,6 +88,7 @@ def _continue_after(root, entries: list[bytes], options: WriteOptions) -> int:
         assert result.returncode == 0, result.stderr
         again, after = read_until_damage(root, KEY)
         assert after is None and again == entries
+        check_seals(root / KEY)
         result = cli("verify", "-r", root)
         assert result.returncode == 0, result.stdout + result.stderr
     with StreamWriter(root, KEY, options) as writer:

@@ -25,7 +25,7 @@ def three_segments(tmp_path_factory) -> Path:
 
     for i in range(3):
         append_values(root, "s", [b"x%d" % i, b"y%d" % i], WriteOptions(max_entries_per_segment=2))
-    assert sorted(p.name for p in (root / "s").iterdir()) == [S0, S2, S4, "head.state", "segments.idx"]
+    assert sorted(p.name for p in (root / "s").iterdir()) == [S0, S2, S4, "head.state", "seals.idx", "segments.idx"]
     return root
 
 

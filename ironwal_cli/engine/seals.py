@@ -1,0 +1,97 @@
+"""``seals.idx``: the segments known complete and durable, so that recover need not re-read them.
+
+Our own file in a stream directory (the crate reads only ``*.wal``, ``segments.idx`` and
+``head.state``). A crash can only damage what was not durable, and a segment our writer
+closes is fdatasync'd before the next one is created, so at that moment it is complete. A
+seal records that moment: the segment's ids and its (size, inode, mtime, ctime). While the
+segment's stat still equals the seal's, nothing has written to it since, and ``recover``
+takes its ids from the seal instead of reading it (``recover --full`` reads it anyway).
+
+It is a cache, never a source of truth: a missing or unreadable file means "nothing
+sealed", a torn or bad-CRC record is ignored, and a record counts only while the stat of
+its segment matches. Damage that keeps size, inode, mtime and ctime (bit rot, or a hand
+edit within one timestamp tick of the segment's last write) is not seen through it:
+``verify`` never trusts seals, and ``recover --full`` repairs what it finds.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from ..spec.codec import SEAL_RECORD, Seal, decode_seals, encode_seal
+from .files import TEMP_SUFFIX, atomic_write, fsync_fd, open_for_write, read_file, write_all
+
+SEALS_NAME = "seals.idx"
+SEALS_TEMP = SEALS_NAME + TEMP_SUFFIX  # left by a rewrite cut short: the next rewrite replaces it
+
+
+def stat_key(st: os.stat_result) -> tuple[int, int, int, int]:
+    """What must not have changed since the seal: size, inode, mtime, ctime."""
+    return st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns
+
+
+def seal_of(start_id: int, end_id: int, st: os.stat_result) -> Seal:
+    return Seal(start_id, end_id, *stat_key(st))
+
+
+def read_seals(directory: str | os.PathLike) -> tuple[list[Seal], int]:
+    """(the intact records, how many are bad or torn); a missing or unreadable file holds none."""
+    try:
+        data = read_file(os.path.join(directory, SEALS_NAME))
+    except OSError:
+        return [], 1
+    return decode_seals(data) if data else ([], 0)
+
+
+def matching(seals: Iterable[Seal], segment_files: dict[int, str], directory: str | os.PathLike) -> dict[int, Seal]:
+    """Start id -> seal, for each segment whose current stat equals one of its seals."""
+    by_start: dict[int, list[Seal]] = {}
+    for seal in seals:
+        if seal.start_id in segment_files and seal.end_id >= seal.start_id:
+            by_start.setdefault(seal.start_id, []).append(seal)
+    found = {}
+    for start, candidates in by_start.items():
+        try:
+            key = stat_key(os.stat(os.path.join(directory, segment_files[start])))
+        except OSError:
+            continue
+        for seal in candidates:
+            if seal[2:] == key:
+                found[start] = seal
+                break
+    return found
+
+
+def append_seals(directory: str | os.PathLike, seals: list[Seal]) -> None:
+    """Add records at the end; no fsync and no atomic replace, on purpose.
+
+    No fsync: a record only ever describes a segment that was synced before it was written,
+    so whichever records survive a power cut are true, and a lost one costs only a re-read.
+    No atomic replace: an append leaves every earlier record as it was; a crash can only
+    leave a torn record at the end (or zeros, after a power cut), which fails its length or
+    CRC and is ignored, and is cut off here before the next record goes in.
+    """
+    fd = open_for_write(os.path.join(directory, SEALS_NAME), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        size = os.fstat(fd).st_size
+        if size % SEAL_RECORD.size:  # a torn record: records stay aligned
+            os.ftruncate(fd, size - size % SEAL_RECORD.size)
+        write_all(fd, b"".join(map(encode_seal, seals)))
+    finally:
+        os.close(fd)
+
+
+def rewrite_seals(directory: str | os.PathLike, seals: Iterable[Seal]) -> None:
+    """Replace the file with exactly ``seals`` (drops bad and stale records)."""
+    atomic_write(os.path.join(directory, SEALS_NAME), b"".join(map(encode_seal, sorted(seals))))
+
+
+def synced_stat(path: str | os.PathLike) -> os.stat_result:
+    """fdatasync a file we did not write ourselves, then its stat: a seal only follows a sync."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        fsync_fd(fd, data_only=True)
+        return os.fstat(fd)
+    finally:
+        os.close(fd)
