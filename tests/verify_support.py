@@ -82,3 +82,23 @@ def copy_case(case: str, dest: Path) -> Path:
     target = dest / case
     shutil.copytree(CONFORMANCE / case / "root", target)
     return target
+
+
+EDITS = ("flip", "zero", "cut", "insert")
+
+
+def damage_bytes(data: bytes, edits_) -> bytes:
+    """``data`` after each (op, offset, blob) of ``edits_``; ops are EDITS, offsets wrap around."""
+    buf = bytearray(data)
+    for op, at, blob in edits_:
+        at %= max(len(buf), 1)
+        if op == "flip" and buf:
+            buf[at] ^= blob[0] or 1
+        elif op == "zero":
+            end = min(at + len(blob) * 50, len(buf))
+            buf[at:end] = bytes(end - at)
+        elif op == "cut":
+            del buf[at:]
+        else:
+            buf[at:at] = blob
+    return bytes(buf)

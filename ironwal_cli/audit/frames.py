@@ -3,67 +3,26 @@
 What the CRC does not cover is checked here: the reserved bytes, ``uncompressed_size``,
 that an LZ4 payload decodes, and that the batch holds exactly ``entry_count`` entries.
 Raw batches are not decoded (no entry is copied): only their length prefixes are walked,
-and a batch of equal-length entries, the common case, is checked in C (codec.uniform_entry_length).
+in place, by spec.walk (in C when it was built).
 """
 
 from __future__ import annotations
 
-import struct
-from itertools import repeat
-
 from ..engine.compression import LengthMismatchError, decompress
 from ..spec.codec import (
-    ENTRY_LENGTH,
     FRAME_LZ4,
     FRAME_RAW,
     RESERVED_ZERO,
     FrameHeader,
     batch_error,
-    uniform_entry_length,
 )
+from ..spec.walk import batch_fits
 from .kinds import BAD_BATCH, BAD_FRAME_TYPE, BAD_LZ4, RESERVED_NONZERO, SIZE_MISMATCH
-
-_unpack_len = ENTRY_LENGTH.unpack_from
-_PREFIX = ENTRY_LENGTH.size
-assert _PREFIX == 4, "_walk spells the prefix size out"
-
-
-def _walk(payload, count: int) -> int:
-    """Offset just past ``count`` length-prefixed entries (struct.error if a prefix runs off the end).
-
-    The hot loop for batches of mixed lengths, unrolled eight times: each step depends on the
-    one before, so nothing but fewer loop iterations makes it faster in pure Python.
-    """
-    u = _unpack_len
-    pos = 0
-    q, r = divmod(count, 8)
-    for _ in repeat(None, q):
-        pos += u(payload, pos)[0] + 4
-        pos += u(payload, pos)[0] + 4
-        pos += u(payload, pos)[0] + 4
-        pos += u(payload, pos)[0] + 4
-        pos += u(payload, pos)[0] + 4
-        pos += u(payload, pos)[0] + 4
-        pos += u(payload, pos)[0] + 4
-        pos += u(payload, pos)[0] + 4
-    for _ in repeat(None, r):
-        pos += u(payload, pos)[0] + 4
-    return pos
 
 
 def raw_batch_error(payload, count: int) -> str | None:
     """None when ``payload`` is exactly ``count`` length-prefixed entries, else what is wrong."""
-    size = len(payload)
-    if uniform_entry_length(payload, count) is not None:
-        return None
-    if not isinstance(payload, bytes):
-        # unpack_from is about twice as fast on bytes as on a slice of an mmap: the copy pays for itself.
-        payload = bytes(payload)
-    try:
-        pos = _walk(payload, count)
-    except struct.error:
-        pos = -1  # a length prefix ran past the end
-    return None if pos == size else batch_error(payload, count)
+    return None if batch_fits(payload, count) else batch_error(payload, count)
 
 
 def frame_problems(header: FrameHeader, payload) -> list[tuple[str, str]]:

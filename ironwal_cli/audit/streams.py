@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
 from pathlib import Path
 
@@ -102,6 +103,68 @@ def _check_head_state(rec: Recorder, layout: StreamLayout) -> None:
                 f"{layout.segment_files[max(layout.segment_files)]}")
 
 
+class PendingStream:
+    """A stream whose segments are queued on the pool; ``finish`` merges their results in segment order.
+
+    Starting the next streams before this one is finished keeps every thread busy across stream
+    boundaries: a root of many one-segment streams (a sharded root) is checked side by side too.
+    Nothing is recorded before ``finish``, so the report's order is that of a serial run.
+    """
+
+    def __init__(self, rec: Recorder, path: Path, pool: Executor | None):
+        self.rec, self.path = rec, path
+        self.layout: StreamLayout | None = None
+        self.results: Iterator[tuple[Recorder, StreamTotals, SegmentEnd]] = iter(())
+        self.jobs = 0
+        try:
+            self.layout = StreamLayout.read(path)
+        except OSError as err:
+            self.error = err
+            return
+        ids = self.layout.segment_ids
+        last = ids[-1] if ids else None
+        layout = self.layout
+
+        def one(sid: int) -> tuple[Recorder, StreamTotals, SegmentEnd]:
+            sub, sub_totals = rec.child(), StreamTotals()
+            end = audit_segment(sub, layout.segment_path(sid), sid, sub_totals, active=sid == last)
+            return sub, sub_totals, end
+
+        self.jobs = len(ids)
+        if pool is None:
+            self.results = map(one, ids)  # serial: each segment is checked when its turn comes
+        else:
+            futures = [pool.submit(one, sid) for sid in ids]
+            self.results = (f.result() for f in futures)
+
+    def finish(self, totals: StreamTotals, on_bytes: Callable[[int], None] | None = None) -> int | None:
+        """Record every problem of the stream, in order; its next id (None if unreadable)."""
+        rec, layout = self.rec, self.layout
+        if layout is None:
+            rec.add(self.path, None, UNREADABLE,
+                    f"cannot read the stream directory: {self.error.strerror or self.error}")
+            return None
+        ids = layout.segment_ids
+        prev_end = None  # where the previous segment's ids stop, when known for sure
+        next_id = ids[0] if ids else 0
+        for sid, (sub, sub_totals, end) in zip(ids, self.results, strict=True):
+            seg = layout.segment_path(sid)
+            if prev_end is not None and sid > prev_end.next_id and not covers(layout.lost, prev_end.next_id, sid):
+                rec.add(seg, None, SEGMENT_GAP, f"ids {prev_end.next_id}..{sid - 1} are missing before this "
+                        f"segment (the previous one ends at id {prev_end.next_id - 1})")
+            elif prev_end is not None and sid < prev_end.next_id:
+                rec.add(seg, None, SEGMENT_OVERLAP, f"starts at id {sid}, but the previous segment holds ids up "
+                        f"to {prev_end.next_id - 1}")
+            rec.problems.extend(sub.problems)
+            totals.merge(sub_totals)
+            if on_bytes is not None:
+                on_bytes(sub_totals.bytes)
+            prev_end = end if end.certain else None
+            next_id = end.next_id
+        _check_small_files(rec, layout)
+        return next_id
+
+
 def audit_stream(rec: Recorder, path: Path, totals: StreamTotals,
                  on_bytes: Callable[[int], None] | None = None, pool: Executor | None = None) -> int | None:
     """Record every problem of the stream directory at ``path``; its next id (None if unreadable).
@@ -109,37 +172,33 @@ def audit_stream(rec: Recorder, path: Path, totals: StreamTotals,
     With a ``pool``, segments are checked on its threads (zlib releases the GIL while it computes
     a CRC, so one thread's CRC overlaps another's batch walk); results are merged in segment order.
     """
-    try:
-        layout = StreamLayout.read(path)
-    except OSError as err:
-        rec.add(path, None, UNREADABLE, f"cannot read the stream directory: {err.strerror or err}")
-        return None
-    ids = layout.segment_ids
-    last = ids[-1] if ids else None
+    return PendingStream(rec, path, pool).finish(totals, on_bytes)
 
-    def one(sid: int) -> tuple[Recorder, StreamTotals, SegmentEnd]:
-        sub, sub_totals = rec.child(), StreamTotals()
-        end = audit_segment(sub, layout.segment_path(sid), sid, sub_totals, active=sid == last)
-        return sub, sub_totals, end
 
-    prev_end = None  # where the previous segment's ids stop, when known for sure
-    next_id = ids[0] if ids else 0
-    for sid, (sub, sub_totals, end) in zip(ids, (pool or _Serial()).map(one, ids), strict=True):
-        seg = layout.segment_path(sid)
-        if prev_end is not None and sid > prev_end.next_id and not covers(layout.lost, prev_end.next_id, sid):
-            rec.add(seg, None, SEGMENT_GAP, f"ids {prev_end.next_id}..{sid - 1} are missing before this segment "
-                    f"(the previous one ends at id {prev_end.next_id - 1})")
-        elif prev_end is not None and sid < prev_end.next_id:
-            rec.add(seg, None, SEGMENT_OVERLAP, f"starts at id {sid}, but the previous segment holds ids up to "
-                    f"{prev_end.next_id - 1}")
-        rec.problems.extend(sub.problems)
-        totals.merge(sub_totals)
-        if on_bytes is not None:
-            on_bytes(sub_totals.bytes)
-        prev_end = end if end.certain else None
-        next_id = end.next_id
-    _check_small_files(rec, layout)
-    return next_id
+def audit_streams(rec: Recorder, paths: Iterable[Path], totals: Callable[[Path], StreamTotals],
+                  on_bytes: Callable[[int], None] | None = None, pool: Executor | None = None,
+                  ahead: int = 0) -> Iterator[int | None]:
+    """``audit_stream`` of each path in turn (yields each next id), with the segments of the following
+    streams queued on the ``pool`` until about ``ahead`` segments wait: threads never idle at a stream's end."""
+    paths = iter(paths)
+    pending: deque[tuple[Path, PendingStream]] = deque()
+    queued = 0
+
+    def top_up() -> None:
+        nonlocal queued
+        while not pending or (pool is not None and queued < ahead):
+            path = next(paths, None)
+            if path is None:
+                return
+            pending.append((path, PendingStream(rec, path, pool)))
+            queued += pending[-1][1].jobs
+
+    top_up()
+    while pending:
+        path, stream = pending.popleft()
+        queued -= stream.jobs
+        top_up()
+        yield stream.finish(totals(path), on_bytes)
 
 
 def _check_small_files(rec: Recorder, layout: StreamLayout, settle: float = 0.05, tries: int = 5) -> None:
@@ -170,11 +229,3 @@ def _check_small_files(rec: Recorder, layout: StreamLayout, settle: float = 0.05
             rec.problems.extend(sub.problems)
             return
         layout = fresh
-
-
-class _Serial:
-    """The executor interface without threads."""
-
-    @staticmethod
-    def map(fn, items):
-        return map(fn, items)

@@ -24,7 +24,7 @@ from ..audit.sharded import (
     audit_shard_dirs,
     is_sharded,
 )
-from ..audit.streams import audit_stream, check_strays
+from ..audit.streams import audit_stream, audit_streams, check_strays
 from ..engine.names import INDEX_NAME, SEGMENT_SUFFIX, parse_segment_name, sanitize_key
 from ..errors import UsageError
 
@@ -127,7 +127,8 @@ def _by_bytes(name: str) -> bytes:
     return name.encode("utf-8", "surrogateescape")
 
 
-def _audit_root(rec: Recorder, root: Path, report: VerifyReport, counter: _Counter, pool: Executor | None) -> None:
+def _audit_root(rec: Recorder, root: Path, report: VerifyReport, counter: _Counter, pool: Executor | None,
+                jobs: int) -> None:
     dirs, files = [], []
     for e in os.scandir(root):
         (dirs if e.is_dir(follow_symlinks=False) else files).append(e.name)
@@ -137,10 +138,12 @@ def _audit_root(rec: Recorder, root: Path, report: VerifyReport, counter: _Count
     check_strays(rec, root, [f for f in files if not (sharded and f in SHARDED_FILES)])
     if state is not None:
         audit_shard_dirs(rec, root, dirs, state.shard_count)
-    next_ids = {}
-    for name in dirs:
-        totals = report.streams.setdefault(name, StreamTotals())
-        next_ids[name] = audit_stream(rec, root / name, totals, counter, pool)
+
+    def totals(path: Path) -> StreamTotals:
+        return report.streams.setdefault(path.name, StreamTotals())
+
+    paths = [root / name for name in dirs]
+    next_ids = dict(zip(dirs, audit_streams(rec, paths, totals, counter, pool, ahead=2 * jobs), strict=True))
     if state is not None:
         audit_offsets(rec, root, state, next_ids)
 
@@ -173,7 +176,7 @@ def verify_root(root: str | os.PathLike, targets: Iterable[str | os.PathLike] | 
         for target in plan:
             rec = Recorder(target.root, report.problems)
             if target.kind == "root":
-                _audit_root(rec, target.path, report, counter, pool)
+                _audit_root(rec, target.path, report, counter, pool, jobs)
                 continue
             totals = report.streams.setdefault(target.name, StreamTotals())
             if target.kind == "stream":

@@ -2,7 +2,8 @@
 each ~60 MiB segment.
 
 Not collected by pytest. Run:  python tests/benchmarks/bench_recover.py [--segments 2]
-Recover reads every byte (CRC and a full decode of every frame), copies each repaired segment
+Recover reads every byte (CRC and a full decode of every frame: the damage moved each segment's
+mtime, so no seal holds), copies each repaired segment
 once (atomic replace) and the frames after the damage once more (the split); undo rebuilds the
 files from quarantine. Times are wall and CPU seconds.
 """

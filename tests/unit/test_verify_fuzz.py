@@ -7,6 +7,7 @@ import shutil
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from verify_support import EDITS, damage_bytes
 
 from ironwal_cli.audit.kinds import KINDS
 from ironwal_cli.engine.scan import scan
@@ -14,8 +15,8 @@ from ironwal_cli.engine.writer import StreamWriter, WriteOptions
 from ironwal_cli.ops.verify import verify_root
 
 SEG = "s/00000000000000000000.wal"
-edits = st.lists(st.tuples(st.sampled_from(["flip", "zero", "cut", "insert"]), st.integers(0, 1 << 20),
-                           st.binary(min_size=1, max_size=40)), min_size=1, max_size=4)
+edits = st.lists(st.tuples(st.sampled_from(EDITS), st.integers(0, 1 << 20), st.binary(min_size=1, max_size=40)),
+                 min_size=1, max_size=4)
 
 
 @pytest.fixture(scope="module")
@@ -31,22 +32,6 @@ def template(tmp_path_factory):
     return root
 
 
-def apply(data: bytes, edits_) -> bytes:
-    buf = bytearray(data)
-    for op, at, blob in edits_:
-        at %= max(len(buf), 1)
-        if op == "flip" and buf:
-            buf[at] ^= blob[0] or 1
-        elif op == "zero":
-            end = min(at + len(blob) * 50, len(buf))
-            buf[at:end] = bytes(end - at)
-        elif op == "cut":
-            del buf[at:]
-        else:
-            buf[at:at] = blob
-    return bytes(buf)
-
-
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edits)
 def test_any_damage_is_reported_not_raised(template, tmp_path, edits_):
@@ -54,7 +39,7 @@ def test_any_damage_is_reported_not_raised(template, tmp_path, edits_):
     shutil.rmtree(root, ignore_errors=True)
     shutil.copytree(template, root)
     original = (template / SEG).read_bytes()
-    damaged = apply(original, edits_)
+    damaged = damage_bytes(original, edits_)
     (root / SEG).write_bytes(damaged)
     report = verify_root(root, jobs=1)  # must not raise
     for p in report.problems:

@@ -1,0 +1,56 @@
+/* The walk over a raw batch's u32 length prefixes, in C: verify's hot loop for entries of mixed lengths.
+ *
+ * end(buffer, count) -> the offset just past `count` length-prefixed entries (u32 little-endian
+ * length, then that many bytes), or -1 when a length prefix or an entry runs past the end of the
+ * buffer. Exactly what spec/walk.py batch_end_python computes; walk.py falls back to that when this module
+ * was not built (no compiler at install time). Each step depends on the one before, so in Python
+ * it costs ~0.1 us per entry; here a few ns.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+
+static PyObject *
+end(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "end(buffer, count) takes 2 arguments");
+        return NULL;
+    }
+    Py_ssize_t count = PyLong_AsSsize_t(args[1]);
+    if (count == -1 && PyErr_Occurred())
+        return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const unsigned char *p = (const unsigned char *)view.buf;
+    const uint64_t size = (uint64_t)view.len;
+    uint64_t pos = 0; /* invariant: pos <= size */
+    Py_ssize_t i = 0;
+    for (; i < count; i++) {
+        if (size - pos < 4)
+            break;
+        uint64_t n = (uint64_t)p[pos] | (uint64_t)p[pos + 1] << 8 | (uint64_t)p[pos + 2] << 16
+                     | (uint64_t)p[pos + 3] << 24;
+        pos += 4;
+        if (size - pos < n)
+            break;
+        pos += n;
+    }
+    PyBuffer_Release(&view);
+    return PyLong_FromLongLong(i == count ? (long long)pos : -1LL);
+}
+
+static PyMethodDef methods[] = {
+    {"end", (PyCFunction)(void (*)(void))end, METH_FASTCALL,
+     "end(buffer, count): offset past count u32-LE-length-prefixed entries, or -1 if they run past the end."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_walk", NULL, -1, methods};
+
+PyMODINIT_FUNC
+PyInit__walk(void)
+{
+    return PyModule_Create(&module);
+}

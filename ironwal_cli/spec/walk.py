@@ -1,0 +1,62 @@
+"""Where a raw batch's length-prefixed entries end: verify's hot loop.
+
+``batch_fits`` walks in C (``_walk.c``, built at install when a compiler is there) and otherwise in
+Python. The walk is a chain, each length giving the next one's offset, so Python pays ~0.1 us an
+entry (as much as the CRC of ~300 bytes); C pays a few ns. Both give exactly the same answers
+(a property test compares them), so which one ran never shows in a report.
+"""
+
+from __future__ import annotations
+
+import struct
+from itertools import repeat
+
+from .codec import ENTRY_LENGTH, uniform_entry_length
+
+assert ENTRY_LENGTH.format == "<L" and ENTRY_LENGTH.size == 4, "the walks below read u32 little-endian lengths"
+_unpack_len = ENTRY_LENGTH.unpack_from
+
+
+def batch_end_python(payload, count: int) -> int:
+    """Offset just past ``count`` length-prefixed entries, or -1 when one runs past the end of ``payload``.
+
+    Unrolled eight times: each step depends on the one before, so nothing but fewer loop iterations
+    makes it faster in Python. Read in place (a copy costs a fresh block, and page faults, per frame).
+    """
+    u = _unpack_len
+    pos = 0
+    q, r = divmod(max(count, 0), 8)
+    try:
+        for _ in repeat(None, q):
+            pos += u(payload, pos)[0] + 4
+            pos += u(payload, pos)[0] + 4
+            pos += u(payload, pos)[0] + 4
+            pos += u(payload, pos)[0] + 4
+            pos += u(payload, pos)[0] + 4
+            pos += u(payload, pos)[0] + 4
+            pos += u(payload, pos)[0] + 4
+            pos += u(payload, pos)[0] + 4
+        for _ in repeat(None, r):
+            pos += u(payload, pos)[0] + 4
+    except struct.error:  # a length prefix lay past the end
+        return -1
+    # Offsets only grow: once an entry ran past the end, every later step stays past it.
+    return pos if pos <= len(payload) else -1
+
+
+try:
+    from ._walk import end as batch_end_c
+except ImportError:  # not built (no compiler at install time): the Python walk does the same
+    batch_end_c = None
+
+
+def batch_fits(payload, count: int) -> bool:
+    """True when ``payload`` is exactly ``count`` length-prefixed entries.
+
+    In C one walk is quickest for every batch (fixed-size ones too: 0.38 s against 0.44 s of
+    CPU to verify 1 GB of 100-byte entries); in Python, equal lengths are first tried by one
+    struct call (codec.uniform_entry_length), the common case, before the entry-by-entry walk.
+    """
+    if batch_end_c is not None:
+        return batch_end_c(payload, count) == len(payload)
+    return uniform_entry_length(payload, count) is not None or batch_end_python(payload, count) == len(payload)
