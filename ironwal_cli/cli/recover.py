@@ -51,7 +51,7 @@ def recover(
                                     help="Put back every file the recover run RUN (a quarantine "
                                          "subfolder, by name or path) changed, byte for byte."),
     full: bool = typer.Option(False, "--full",
-                              help="Read every segment, also the sealed ones unchanged since they were closed "
+                              help="Read every segment, also the sealed ones unchanged since they were sealed "
                                    "(which recover otherwise skips): repairs damage that kept a segment's "
                                    "size and times, such as bit rot that verify found."),
     lock_timeout: float = typer.Option(10.0, "--lock-timeout", envvar="IRONWAL_LOCK_TIMEOUT", min=0,
@@ -60,8 +60,8 @@ def recover(
     """Repair a root after a crash: cut torn tails, quarantine damaged frames, keep every intact entry.
 
     Every removed byte is first copied (fsync'd) into a quarantine run folder with a
-    manifest, and --undo RUN restores the root byte for byte. Closed segments sealed when
-    they were closed and unchanged since are not re-read, unless --full. Exit 0 when done (with
+    manifest, and --undo RUN restores the root byte for byte. Segments sealed (checked and
+    synced) and unchanged since are not re-read, unless --full. Exit 0 when done (with
     --dry-run: nothing to do), 1 with --dry-run when repairs are needed.
     """
     from ..ops.recover import recover as run_recover
@@ -101,7 +101,7 @@ def _render(result: dict, json_out: bool, undo: bool) -> None:
     if skipped.get("segments"):
         n = skipped["segments"]
         what, were, them = ("segments", "they were", "them") if n != 1 else ("segment", "it was", "it")
-        sys.stdout.write(f"{n} sealed {what} ({_size(skipped['bytes'])}) unchanged since {were} closed: "
+        sys.stdout.write(f"{n} sealed {what} ({_size(skipped['bytes'])}) unchanged since {were} sealed: "
                          f"not re-read (--full reads {them})\n")
     for note in result.get("notes", []):
         warn(f"{note['path']}: {note['message']}")

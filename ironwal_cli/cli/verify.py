@@ -7,7 +7,6 @@ A progress bar goes to stderr, and only when stderr is a terminal.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -45,23 +44,22 @@ def verify(
     elif not quiet:
         (_print_rich if sys.stdout.isatty() else _print_plain)(report)
     sys.stdout.flush()
-    if not quiet and _closed_segment_damaged(root, report):
-        sys.stderr.write("ironwal: hint: damage in a closed segment: repair it with `ironwal recover --full` "
-                         "(recover alone skips closed segments sealed and unchanged since they were closed)\n")
+    if not quiet and _sealed_segment_damaged(root, report):
+        sys.stderr.write("ironwal: hint: damage in a segment unchanged since it was sealed (bit rot): repair it "
+                         "with `ironwal recover --full` (recover alone trusts the seal and skips it)\n")
     raise typer.Exit(0 if report.ok else 1)
 
 
-def _closed_segment_damaged(root: Path, report) -> bool:
-    """Whether a problem lies in a segment that is not the last of its stream (a sealed one, maybe)."""
+def _sealed_segment_damaged(root: Path, report) -> bool:
+    """Whether a problem lies in a segment whose seal still matches: one plain recover would skip."""
+    from ..engine.names import parse_segment_name
+    from ..engine.seals import matching, read_seals
+
     for problem in report.problems:
         path = root / problem.path
-        if path.suffix != ".wal":
-            continue
-        try:
-            if any(n.endswith(".wal") and n > path.name for n in os.listdir(path.parent)):
-                return True
-        except OSError:
-            continue
+        start = parse_segment_name(path.name)
+        if start is not None and start in matching(read_seals(path.parent)[0], {start: path.name}, path.parent):
+            return True
     return False
 
 

@@ -86,8 +86,8 @@ class StreamPlanner:
         for start in sorted(self.layout.segment_files):
             name = self.layout.segment_files[start]
             seal = self.sealed.get(start)
-            if seal is not None and start != active and not self.full:
-                self.ends[start] = seal.end_id  # closed and synced, unchanged since: not read
+            if seal is not None and not self.full:
+                self.ends[start] = seal.end_id  # synced when sealed, unchanged since: not read
                 self.skipped[start] = seal.size
                 continue
             outputs = self._plan_segment(start, name, is_active=start == active)
@@ -270,10 +270,10 @@ class StreamPlanner:
     # ----- seals.idx, after a real run ------------------------------------------------------
 
     def record_seals(self) -> None:
-        """Seal every closed segment this run read whole and found intact, or wrote itself.
+        """Seal every segment this run read whole and found intact, or wrote itself.
 
         Called after the plan is applied, under the stream lock: the next recover then reads only
-        the active segment. A segment read here is sealed only if its stat is what it was before
+        what changed since. A segment read here is sealed only if its stat is what it was before
         it was read (nothing wrote to it meanwhile), and only after an fdatasync (the crate leaves
         some segments unsynced). seals.idx is rewritten, keeping the records of live segments
         only, when the repair changed a file or the file held bad or stale records; otherwise the
@@ -290,17 +290,17 @@ class StreamPlanner:
     def _record_seals(self) -> None:
         still = seals.matching(self.seals, self.final, self.path)
         changed = {c.path for c in self.plan.changes if c.kind != KEEP}
-        closed = sorted(self.final)[:-1]
         new = []
-        for start in closed:
-            if start in still:
-                continue
+        for start in sorted(self.final):
             name = self.final[start]
+            if start in still or (self._rel(name) not in changed and start not in self.read_stats):
+                continue
             try:
-                st = seals.synced_stat(os.path.join(self.path, name))
+                st = seals.sealable_stat(os.path.join(self.path, name),
+                                         None if self._rel(name) in changed else self.read_stats[start])
             except FileNotFoundError:
                 continue
-            if self._rel(name) in changed or self.read_stats.get(start) == seals.stat_key(st):
+            if st is not None:
                 new.append(seals.seal_of(start, self.ends[start], st))
         if self.seals_stale or (not self.plan.empty and (self.seals or new)):
             seals.rewrite_seals(self.path, [*still.values(), *new])

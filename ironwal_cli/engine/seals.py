@@ -17,10 +17,12 @@ edit within one timestamp tick of the segment's last write) is not seen through 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable
 
 from ..spec.codec import SEAL_RECORD, Seal, decode_seals, encode_seal
 from .files import TEMP_SUFFIX, atomic_write, fsync_fd, open_for_write, read_file, write_all
+from .names import segment_name
 
 SEALS_NAME = "seals.idx"
 SEALS_TEMP = SEALS_NAME + TEMP_SUFFIX  # left by a rewrite cut short: the next rewrite replaces it
@@ -63,6 +65,48 @@ def matching(seals: Iterable[Seal], segment_files: dict[int, str], directory: st
     return found
 
 
+RACY_NS = 3 * 10**9  # a later write may share a timestamp this recent (ticks: a jiffy, or 1-2 s on some filesystems)
+COMPACT_AT = 256  # records: past this many, a new seal rewrites the file with the ones still true
+
+
+def unambiguous_stat(fd: int) -> os.stat_result | None:
+    """The stat to seal ``fd``'s file with: one that any later write to the file changes.
+
+    A write in the same timestamp tick as the file's last one leaves mtime and ctime as they
+    were, so a seal taken right after a write could outlive a change. When the mtime is that
+    recent it is moved back by 1 ns (the filesystem stores it rounded down to its granularity):
+    every later write then sets a later mtime. None when that is not allowed (not the file's
+    owner): no seal then, it is only a cache.
+    """
+    st = os.fstat(fd)
+    if time.time_ns() - st.st_mtime_ns < RACY_NS:
+        try:
+            os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns - 1))
+        except OSError:
+            return None
+        st = os.fstat(fd)
+    return st
+
+
+def add_seal(directory: str | os.PathLike, seal: Seal) -> None:
+    """Append one record; past COMPACT_AT records, rewrite the file with the records still true.
+
+    The writer seals its segment at every close: without the rewrite, a shell loop of
+    ``ironwal append`` would grow the file by a record per run.
+    """
+    try:
+        size = os.stat(os.path.join(directory, SEALS_NAME)).st_size
+    except FileNotFoundError:
+        size = 0
+    if size < COMPACT_AT * SEAL_RECORD.size:
+        append_seals(directory, [seal])
+        return
+    records, _ = read_seals(directory)
+    live = matching(records, {r.start_id: segment_name(r.start_id) for r in records}, directory)
+    live[seal.start_id] = seal
+    rewrite_seals(directory, live.values())
+
+
 def append_seals(directory: str | os.PathLike, seals: list[Seal]) -> None:
     """Add records at the end; no fsync and no atomic replace, on purpose.
 
@@ -87,11 +131,15 @@ def rewrite_seals(directory: str | os.PathLike, seals: Iterable[Seal]) -> None:
     atomic_write(os.path.join(directory, SEALS_NAME), b"".join(map(encode_seal, sorted(seals))))
 
 
-def synced_stat(path: str | os.PathLike) -> os.stat_result:
-    """fdatasync a file we did not write ourselves, then its stat: a seal only follows a sync."""
+def sealable_stat(path: str | os.PathLike, read_as: tuple[int, int, int, int] | None) -> os.stat_result | None:
+    """The stat to seal a file we did not write ourselves with (see ``unambiguous_stat``), after an
+    fdatasync (a seal only follows a sync); None if it is no longer as it was when it was read
+    (``read_as``, a ``stat_key``; None: a file the caller wrote itself)."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     try:
         fsync_fd(fd, data_only=True)
-        return os.fstat(fd)
+        if read_as is not None and stat_key(os.fstat(fd)) != read_as:
+            return None
+        return unambiguous_stat(fd)
     finally:
         os.close(fd)

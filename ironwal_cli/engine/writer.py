@@ -43,7 +43,7 @@ from .layout import StreamLayout
 from .lock import DEFAULT_LOCK_TIMEOUT, acquire
 from .names import HEAD_STATE_NAME, INDEX_NAME, sanitize_key, segment_name
 from .scan import TORN_HEADER, TORN_PAYLOAD, Frame, map_file, scan
-from .seals import append_seals, seal_of
+from .seals import add_seal, matching, read_seals, seal_of, unambiguous_stat
 
 MIB = 1024 * 1024
 SYNC_MODES = ("strict", "batch", "async")
@@ -100,6 +100,7 @@ class StreamWriter:
         self._stamp: tuple[int, int] | None = None  # (inode, size) of the active segment when last seen
         self._segment_name_cache: tuple[int, str] | None = None
         self._held = False  # hold_lock: the lock is ours and the tail state is current
+        self._synced = -1  # size of the active segment at its last fdatasync (-1: not known)
         self._strict = self.options.sync == "strict"
         # Single entries up to this size go out as one built frame: one small copy costs less
         # than a second buffer. Never one that compression would take.
@@ -156,9 +157,17 @@ class StreamWriter:
             if crashpoints.ARMED:
                 crashpoints.reached("before-sync")
             fsync_fd(self._fd, data_only=True)
+            self._synced = self._size
 
     def close(self) -> None:
-        """Close the files; this also releases a lock kept with ``hold_lock``."""
+        """Close the files; this also releases a lock kept with ``hold_lock``.
+
+        When everything written is synced, the active segment is sealed first (seals.idx), so
+        the next writer, or recover, need not check it again: an ``ironwal append`` in a shell
+        loop then costs the same on a full 64 MiB segment as on an empty one.
+        """
+        if self._fd is not None and self._dir_fd is not None and self._synced == self._size:
+            self._seal_on_close()
         for fd in (self._fd, self._dir_fd):
             if fd is not None:
                 os.close(fd)
@@ -266,6 +275,9 @@ class StreamWriter:
             append_synced(index_path, INDEX_ID.pack(active))
         seg_path = self.path / segment_name(active)
         known = self._verified_prefix(active, seg_path)
+        if known is None:
+            known = self._sealed_prefix(active)
+            self._synced = known[0] if known is not None else -1  # a seal follows a sync
         self._active = active
         try:
             self._size, self._count, self._next = self._measure(seg_path, active, known)
@@ -324,6 +336,15 @@ class StreamWriter:
         if st.st_ino != self._stamp[0] or st.st_size < self._size:
             return None
         return self._size, self._count, self._next
+
+    def _sealed_prefix(self, active: int) -> tuple[int, int, int] | None:
+        """(size, entries, next id) of the active segment from its seal, when its stat still matches:
+        it was checked whole and synced when sealed, and nothing has written to it since."""
+        records, _bad = read_seals(self.path)
+        seal = matching(records, {active: segment_name(active)}, self.path).get(active)
+        if seal is None:
+            return None
+        return seal.size, seal.end_id - seal.start_id, seal.end_id
 
     @staticmethod
     def _measure(path: Path, start_id: int, known: tuple[int, int, int] | None = None) -> tuple[int, int, int]:
@@ -392,6 +413,7 @@ class StreamWriter:
         self._stamp = (self._stamp[0], self._size) if self._stamp else None
         if self._strict:
             fsync_fd(fd, data_only=True)
+            self._synced = self._size
         return first
 
     def _write_failed(self, fd: int, err: OSError) -> None:
@@ -493,19 +515,37 @@ class StreamWriter:
         os.close(self._fd)
         self._fd = fd
         self._active, self._size, self._count = new, 0, 0
+        self._synced = -1
         self._index_size = os.stat(self.path / INDEX_NAME).st_size
         self._index_empty = False
         self._remember()
         self.rotations += 1
 
     def _seal(self, fd: int) -> None:
-        """Record the closed segment in seals.idx (one small append) so recover need not re-read it.
+        """Record the active segment in seals.idx (one small append) so recover need not re-read it.
 
         Only after its fdatasync: a seal never describes data that was not durable. An error here
         (disk full) fails the append like any other write error, before the rotation goes on; the
         next attempt seals again (a duplicate record is harmless).
         """
-        append_seals(self.path, [seal_of(self._active, self._next, os.fstat(fd))])
+        st = unambiguous_stat(fd)
+        if st is not None:
+            add_seal(self.path, seal_of(self._active, self._next, st))
+
+    def _seal_on_close(self) -> None:
+        """Seal the synced active segment, under the lock and only if no one appended since our
+        last write; never waits for the lock and never fails the close (a seal is a cache)."""
+        try:
+            if not self._held:
+                fcntl.flock(self._dir_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            try:
+                if self._tail_unchanged():
+                    self._seal(self._fd)
+            finally:
+                if not self._held:
+                    fcntl.flock(self._dir_fd, fcntl.LOCK_UN)
+        except OSError:
+            pass
 
 
 def _storage_error(err: BaseException) -> BaseException:

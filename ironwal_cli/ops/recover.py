@@ -4,10 +4,10 @@ Each stream is planned and repaired under its writer lock, so recover never race
 appender. With ``dry_run`` only the plan is made. Otherwise the removed bytes and the
 manifest go to the quarantine run folder, fsync'd, before any file of the root changes.
 
-A closed segment sealed in ``seals.idx`` and unchanged since is not read (``full`` reads it):
-a crash damages only what was not durable, and a sealed segment was synced when it was closed.
-After a real run, every closed segment read and found intact (or written by the repair) is
-sealed, so the next recover reads only the active segments.
+A segment sealed in ``seals.idx`` and unchanged since is not read (``full`` reads it): a crash
+damages only what was not durable, and a sealed segment was checked and synced when it was
+sealed. After a real run, every segment read and found intact (or written by the repair) is
+sealed, so the next recover reads only what changed since.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class RecoverReport:
     actions: list[FileAction] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)  # (path, message): found, reported
     full: bool = False  # every segment read, seals ignored
-    sealed_segments: int = 0  # closed segments not read: sealed, and unchanged since
+    sealed_segments: int = 0  # segments not read: sealed, and unchanged since
     sealed_bytes: int = 0
 
     @property
@@ -94,7 +94,7 @@ def recover(root: str | os.PathLike, streams: list[str] | None = None, *, dry_ru
             lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> RecoverReport:
     """Repair ``streams`` (default: every stream, and the checkpoint files of a sharded root).
 
-    ``full``: read every segment, also those sealed and unchanged since they were closed (the
+    ``full``: read every segment, also those sealed and unchanged since they were sealed (the
     way to find and repair damage that kept a segment's size and times: bit rot).
     """
     root = Path(root)

@@ -20,8 +20,17 @@ from typer.testing import CliRunner
 from ironwal_cli.cli.main import app
 from ironwal_cli.engine import repair_stream
 from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.engine.seals import SEALS_NAME, SEALS_TEMP, matching, read_seals, rewrite_seals, seal_of
+from ironwal_cli.engine.seals import (
+    SEALS_NAME,
+    SEALS_TEMP,
+    matching,
+    read_seals,
+    rewrite_seals,
+    seal_of,
+    unambiguous_stat,
+)
 from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.errors import DamagedTailError
 from ironwal_cli.ops.prune import prune_stream
 from ironwal_cli.ops.recover import recover
 from ironwal_cli.ops.verify import verify_root
@@ -92,12 +101,12 @@ def outcome(root: Path, report) -> tuple:
 # ----- the writer -----------------------------------------------------------------------------
 
 
-def test_the_writer_seals_each_segment_it_closes(root):
+def test_the_writer_seals_each_segment_it_closes_and_the_active_one_at_the_end(root):
     segs = segments(root)
     assert len(segs) == SEGMENTS
     data = (root / "s" / SEALS_NAME).read_bytes()
     seals, bad = read_seals(root / "s")
-    assert bad == 0 and len(seals) == SEGMENTS - 1  # every closed one, not the active one
+    assert bad == 0 and len(seals) == SEGMENTS  # every closed one at its rotation, the active one at close
     parsed = decl.seals_idx.parse(data)  # the construct spec reads what the fast codec wrote
     assert [tuple(r[f] for f in seals[0]._fields) for r in parsed] == [tuple(s) for s in seals]
     assert all(r.crc_ok for r in parsed)
@@ -105,7 +114,7 @@ def test_the_writer_seals_each_segment_it_closes(root):
         assert (seal.start_id, seal.end_id) == (k * PER_SEGMENT, (k + 1) * PER_SEGMENT)
         assert seal == seal_of(seal.start_id, seal.end_id, path.stat())  # the segment as it is now
     assert sorted(matching(seals, StreamLayout.read(root / "s").segment_files, root / "s")) == \
-        [k * PER_SEGMENT for k in range(SEGMENTS - 1)]
+        [k * PER_SEGMENT for k in range(SEGMENTS)]
 
 
 # ----- recover skips what is sealed -------------------------------------------------------------
@@ -136,22 +145,25 @@ def test_a_sealed_segment_that_changed_is_read_and_repaired(root, mapped, change
         with open(seg, "ab") as f:
             f.write(b"\xde\xad" * 10)
     else:
-        flip(seg, seg.stat().st_size - 1)  # the last payload byte: a bad CRC
-        st = seg.stat()  # the times may not have moved (a coarse clock): move mtime off the seal's
-        os.utime(seg, ns=(st.st_atime_ns, seal.st_mtime_ns + 1_000_000_000))
+        flip(seg, seg.stat().st_size - 1)  # the last payload byte: a bad CRC; mtime moves (see below)
+        assert seg.stat().st_mtime_ns != seal.st_mtime_ns
     report = recover(root)
     assert seg.name in mapped
     assert [a.path for a in report.actions if a.removed_bytes] == [f"s/{seg.name}"]
     assert verify_root(root, jobs=1).ok
 
 
+def reseal(root: Path, seg: Path) -> None:
+    """Bit rot keeps size, inode and times: simulated by re-sealing the segment after an edit."""
+    start = int(seg.stem)
+    rewrite_seals(root / "s", [seal_of(s.start_id, s.end_id, seg.stat()) if s.start_id == start else s
+                               for s in read_seals(root / "s")[0]])
+
+
 def test_full_repairs_bit_rot_behind_a_matching_seal(root, mapped):
-    """Bit rot keeps size, inode and times: simulated by re-sealing the segment after the flip."""
     seg = segments(root)[1]
     flip(seg, seg.stat().st_size - 1)
-    seals = [seal_of(s.start_id, s.end_id, seg.stat()) if s.start_id == PER_SEGMENT else s
-             for s in read_seals(root / "s")[0]]
-    rewrite_seals(root / "s", seals)
+    reseal(root, seg)
     assert not recover(root, dry_run=True).repairs_needed  # the seal hides it, as documented
     assert seg.name not in mapped
     problems = verify_root(root, jobs=1).problems  # verify never trusts a seal
@@ -177,11 +189,11 @@ def test_recover_seals_a_crate_root_so_the_next_run_reads_only_the_active_segmen
     first = recover(root, ["rs"])
     assert len(mapped) == len(layout.segment_ids) and first.sealed_segments == 0
     seals, bad = read_seals(root / "rs")
-    assert bad == 0 and sorted(s.start_id for s in seals) == layout.segment_ids[:-1]
+    assert bad == 0 and sorted(s.start_id for s in seals) == layout.segment_ids
     mapped.clear()
     second = recover(root, ["rs"])
-    assert mapped == [layout.segment_files[layout.segment_ids[-1]]]
-    assert second.sealed_segments == len(layout.segment_ids) - 1 and not second.repairs_needed
+    assert mapped == []  # the active segment too: read whole, found intact, sealed
+    assert second.sealed_segments == len(layout.segment_ids) and not second.repairs_needed
 
 
 def test_the_segments_a_repair_writes_are_sealed(root, mapped):
@@ -195,9 +207,9 @@ def test_the_segments_a_repair_writes_are_sealed(root, mapped):
     recover(root)
     layout = StreamLayout.read(root / "s")
     sealed = matching(read_seals(root / "s")[0], layout.segment_files, root / "s")
-    assert sorted(sealed) == layout.segment_ids[:-1] and len(layout.segment_ids) == SEGMENTS + 1
+    assert sorted(sealed) == layout.segment_ids and len(layout.segment_ids) == SEGMENTS + 1
     mapped.clear()
-    assert not recover(root).repairs_needed and mapped == [layout.segment_files[layout.segment_ids[-1]]]
+    assert not recover(root).repairs_needed and mapped == []
 
 
 @pytest.mark.parametrize("harm", ["torn", "bad_crc", "garbage", "temp_left"])
@@ -220,17 +232,19 @@ def test_a_bad_seals_file_is_ignored_and_rewritten(root, mapped, harm):
     assert len(mapped) == read_counts  # only what the damaged file no longer vouches for
     assert report.sealed_segments == SEGMENTS - read_counts
     seals, bad = read_seals(root / "s")
-    assert bad == 0 and len(seals) == SEGMENTS - 1 and not (root / "s" / SEALS_TEMP).exists()
+    assert bad == 0 and len(seals) == SEGMENTS and not (root / "s" / SEALS_TEMP).exists()
     assert verify_root(root, jobs=1).ok
 
 
 def test_records_of_pruned_segments_are_dropped_by_the_next_recover(root, mapped):
     result = prune_stream(root, "s", 2 * PER_SEGMENT)
     assert len(result.deleted) == 2
-    assert len(read_seals(root / "s")[0]) == SEGMENTS - 1  # stale records: harmless, names are gone
+    assert len(read_seals(root / "s")[0]) == SEGMENTS  # stale records: harmless, names are gone
+    (root / "s" / SEALS_NAME).write_bytes((root / "s" / SEALS_NAME).read_bytes() + b"torn")  # so it is rewritten
     recover(root)
-    assert mapped == [segments(root)[-1].name]
-    assert sorted(s.start_id for s in read_seals(root / "s")[0]) == [2 * PER_SEGMENT, 3 * PER_SEGMENT]
+    assert mapped == []
+    assert sorted(s.start_id for s in read_seals(root / "s")[0]) == [2 * PER_SEGMENT, 3 * PER_SEGMENT,
+                                                                      4 * PER_SEGMENT]
 
 
 # ----- the CLI ----------------------------------------------------------------------------------
@@ -249,7 +263,7 @@ def test_cli_reports_the_sealed_segments_it_skipped(root):
     assert full["actions"] == got["actions"]
     text = runner.invoke(app, ["recover", "-r", str(root)])
     assert text.exit_code == 0, text.output
-    assert (f"{SEGMENTS - 1} sealed segments ({sizes / 1024:.0f} KiB) unchanged since they were closed: "
+    assert (f"{SEGMENTS - 1} sealed segments ({sizes / 1024:.0f} KiB) unchanged since they were sealed: "
             "not re-read (--full reads them)") in text.stdout
     assert "--full" in runner.invoke(app, ["recover", "--help"]).stdout
 
@@ -259,8 +273,12 @@ def test_verify_points_at_recover_full_for_damage_in_a_closed_segment(root):
     tear(root)
     active = runner.invoke(app, ["verify", "-r", str(root)])
     assert active.exit_code == 1 and "recover --full" not in active.stderr  # plain recover mends a tail
+    recover(root)
     seg = segments(root)[1]
-    flip(seg, seg.stat().st_size - 1)
+    flip(seg, seg.stat().st_size - 1)  # an edit: the seal no longer matches, plain recover reads it
+    edited = runner.invoke(app, ["verify", "-r", str(root)])
+    assert edited.exit_code == 1 and "bad_crc" in edited.stdout and "recover --full" not in edited.stderr
+    reseal(root, seg)  # bit rot keeps size and times: the seal still matches
     result = runner.invoke(app, ["verify", "-r", str(root)])
     assert result.exit_code == 1 and "bad_crc" in result.stdout
     assert "repair it with `ironwal recover --full`" in result.stderr
@@ -274,3 +292,46 @@ def test_a_seals_file_that_cannot_be_written_is_a_note_not_a_failed_repair(root)
     assert [a.action for a in report.actions] == ["rewrite"] and report.sealed_segments == 0
     assert [(p, m.split(" (")[0]) for p, m in report.notes] == [("s", "seals.idx not updated")]
     assert verify_root(root, jobs=1).ok  # verify ignores our cache (and its temp file)
+
+
+# ----- timestamps: a seal taken right after a write still sees the next edit --------------------
+
+
+def test_an_edit_in_the_same_timestamp_tick_as_the_seal_is_seen(tmp_path):
+    """The writer seals the active segment as it closes; an edit in place straight after (well
+    inside one timestamp tick) must still change the stat, for recover and for the next writer."""
+    for k in range(25):  # each try lands within a few microseconds of the seal
+        root = tmp_path / f"r{k}"
+        with StreamWriter(root, "s") as w:
+            w.append(b"x" * 40)
+            w.append(b"y" * 40)
+        seg = segments(root)[-1]
+        sealed = read_seals(root / "s")[0][-1]
+        flip(seg, 40)  # inside the first payload: same inode, same size
+        assert seal_of(sealed.start_id, sealed.end_id, seg.stat()) != sealed
+        with pytest.raises(DamagedTailError):
+            StreamWriter(root, "s").append(b"z")
+        assert recover(root).repairs_needed
+
+
+def test_a_recent_mtime_is_moved_back_so_that_any_later_write_moves_it(tmp_path):
+    """The mechanism behind the test above, which kernels with fine-grained timestamps (Linux 6.13+
+    on ext4, xfs, btrfs, tmpfs) pass anyway: a write within the tick of the last one keeps the
+    coarse timestamp elsewhere, so the sealed mtime must lie before any timestamp a write can get."""
+    path = tmp_path / "f"
+    path.write_bytes(b"data")
+    before = path.stat()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        st = unambiguous_stat(fd)
+    finally:
+        os.close(fd)
+    assert st is not None and st.st_mtime_ns < before.st_mtime_ns and st.st_size == before.st_size
+    assert st.st_mtime_ns == path.stat().st_mtime_ns  # what the seal records is what the file holds
+    old = before.st_mtime_ns - 10 * 10**9  # an mtime no write can reach again: left as it is
+    os.utime(path, ns=(before.st_atime_ns, old))
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert unambiguous_stat(fd).st_mtime_ns == old
+    finally:
+        os.close(fd)

@@ -19,13 +19,18 @@ from ironwal_cli import StreamWriter, WriteOptions
 from ironwal_cli.engine import files
 from ironwal_cli.engine.lock import locked_dir
 from ironwal_cli.engine.reader import StreamReader
+from ironwal_cli.engine.seals import read_seals
 from ironwal_cli.errors import DamagedTailError, LockTimeoutError, StorageError
 
 BIG = 20_000  # above the one-buffer limit: the general frame path
 
 
-def tree(path: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(path.iterdir())}
+def tree(path: Path) -> dict[str, object]:
+    """The stream's files; of seals.idx, what does not depend on the file system (ids, sizes)."""
+    files: dict[str, object] = {p.name: p.read_bytes() for p in sorted(path.iterdir())}
+    if "seals.idx" in files:
+        files["seals.idx"] = [seal[:3] for seal in read_seals(path)[0]]
+    return files
 
 
 def lock_is_free(stream_dir: Path) -> bool:
