@@ -51,7 +51,7 @@ def test_any_key_stays_inside_the_root(record_property, key):
         assert len(name) == len(key) and set(name) <= ALLOWED and name not in (".", "..")
         with StreamWriter(root, key) as writer:
             assert writer.append(b"x") == 0
-        assert _tree(top) == {"wal", f"wal/{name}", f"wal/{name}/segments.idx",
+        assert _tree(top) == {"wal", f"wal/{name}", f"wal/{name}/segments.idx", f"wal/{name}/seals.idx",
                               f"wal/{name}/00000000000000000000.wal"}
         assert [e for _, e in StreamReader(root, key).entries()] == [b"x"]
 
