@@ -10,7 +10,10 @@ import typer
 from ._app import RootOption, app, handles_errors, warn
 from .choices import SyncMode
 from .params import parse_limit, parse_size
-from .sharded_append import SHARDS_HELP
+
+# Here, not in sharded_append: a plain append should not import that module (and json) to start.
+SHARDS_HELP = ("Shard count of a sharded root; checked against checkpoints.log, which supplies it when omitted. "
+               "Used with --key/-K.")
 
 
 @app.command()

@@ -9,9 +9,6 @@ from pathlib import Path
 
 import typer
 
-SHARDS_HELP = ("Shard count of a sharded root; checked against checkpoints.log, which supplies it when omitted. "
-               "Used with --key/-K.")
-
 
 def _encode(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")

@@ -243,3 +243,18 @@ def test_freed_output_buffers_are_kept_only_once_output_is_bulk(hold, monkeypatc
     assert calls == ([1] if hold else [])
     assert stream.getvalue() == b"x" * 1000 + b"y" * (3 * BatchedOutput.SIZE)
 
+
+
+@pytest.mark.parametrize("args", [["append", "s", "v"], ["tail", "s", "-n", "1"], ["get", "s", "0"]])
+def test_the_quick_commands_import_only_what_they_use(root, args):
+    """`ironwal append` runs in shell loops: no construct (the spec; the fast codec is generated
+    from it), no rich (tables on a terminal), no lz4 (only LZ4 frames need it), no json."""
+    _ironwal("append", "s", "first", "-r", str(root))
+    probe = ("import sys\nsys.argv = ['ironwal', *sys.argv[1:]]\nfrom ironwal_cli.cli.entry import main\n"
+             "try:\n    main()\nexcept SystemExit:\n    pass\nsys.stderr.write(' '.join(sorted(sys.modules)))\n")
+    result = subprocess.run([sys.executable, "-c", probe, *args, "-r", str(root)], capture_output=True)
+    loaded = set(result.stderr.decode().split())
+    assert "ironwal_cli.engine.writer" in loaded or "ironwal_cli.engine.reader" in loaded
+    unwanted = {"construct", "rich", "lz4", "lz4.frame", "json", "ironwal_cli.spec.declarations",
+                "ironwal_cli.cli.sharded_append"}
+    assert not loaded & unwanted
