@@ -159,9 +159,11 @@ def decode_raw_batch(payload, entry_count: int) -> list[bytes]:
     data = payload
     try:
         entries = _split_uniform(payload, entry_count)  # reads a memoryview in place: no copy
-        if entries is None:
+        if entries is None and _split_c is not None:
+            entries = _split_c(payload, entry_count)  # in place too
+        elif entries is None:
             data = payload if type(payload) is bytes else bytes(payload)
-            entries = _split(data, entry_count)
+            entries = _split_python(data, entry_count)
     except struct.error:  # a length ran past the end: the next length could not be read
         entries = None
     if entries is None:
@@ -223,8 +225,15 @@ def _prefixes_struct(stride: int, count: int) -> struct.Struct:
     return struct.Struct("<" + (f"L{pad}x" if pad else "L") * count)
 
 
-def _split(data: bytes, count: int) -> list[bytes] | None:
-    """Walk the lengths; None unless exactly ``count`` entries fill ``data``."""
+try:
+    from ._walk import split as _split_c
+except ImportError:  # not built (no compiler at install time): the walk below does the same
+    _split_c = None
+
+
+def _split_python(data: bytes, count: int) -> list[bytes] | None:
+    """Walk the lengths; None unless exactly ``count`` entries fill ``data``. Where the C module
+    was not built: one comprehension step per entry (C's ``split`` makes the same list)."""
     pos = 0
     unpack = _unpack_len
     entries = [data[pos + 4:(pos := pos + 4 + unpack(data, pos)[0])] for _ in range(count)]

@@ -121,3 +121,17 @@ def test_verify_reports_the_same_with_either_walk(tmp_path, monkeypatch):
     assert got == [(offsets[1], "bad_batch", "batch ends inside the length of entry 3"),
                    (offsets[2], "bad_batch", "15 bytes left over after 2 entries"),
                    (offsets[3], "bad_batch", "entry 2 claims 11 bytes, 9 remain")]
+
+
+@needs_c
+@given(batches())
+def test_c_and_python_splits_agree(case):
+    """codec's split of a batch into entries: C's list and None exactly when Python's, in place
+    from a memoryview too."""
+    from ironwal_cli.spec import codec
+
+    data, count = case
+    expected = codec._split_python(data, count) if batch_end_python(data, count) == len(data) else None
+    assert codec._split_c(data, count) == expected
+    assert codec._split_c(memoryview(data), count) == expected
+    assert codec._split_c(bytearray(data), count) == expected
