@@ -66,6 +66,16 @@ def writev_all(fd: int, parts: list) -> None:
         write_all(fd, memoryview(data if data is not None else b"".join(parts))[written:])
 
 
+def truncate_synced(path: str | os.PathLike, size: int) -> None:
+    """Cut ``path`` to ``size`` bytes in place, durably: a file that only loses its tail."""
+    fd = open_for_write(path, os.O_WRONLY)
+    try:
+        os.ftruncate(fd, size)
+        fsync_fd(fd)
+    finally:
+        os.close(fd)
+
+
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     """Replace ``path`` with ``data``: temp, fsync, rename, fsync of the directory."""
     path = Path(path)

@@ -1,9 +1,12 @@
 """Carrying out a saved repair plan: only after ``QuarantineRun.save`` has made its copies durable.
 
-Every file is replaced through ``atomic_write`` (temp, fsync, rename, fsync of the directory)
-and changes go in phase order (``repair_plan.PHASES``): stray temp files, new files,
-metadata, and last the segments that shrink. A crash at any point leaves each file old or
-new, and every entry still on disk; rerunning recover finishes the job.
+Every file is replaced through ``atomic_write`` (temp, fsync, rename, fsync of the directory),
+but a segment that only loses its tail (a torn tail: the usual repair) is cut in place with
+``ftruncate`` and fsync'd: one metadata change, so a crash leaves it old or new all the same,
+and a 64 MiB active segment is not copied for a few torn bytes. Changes go in phase order
+(``repair_plan.PHASES``): stray temp files, new files, metadata, and last the segments that
+shrink. A crash at any point leaves each file old or new, and every entry still on disk;
+rerunning recover finishes the job.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .files import atomic_write, fsync_dir
+from .files import atomic_write, fsync_dir, truncate_synced
 from .repair_plan import DELETE, KEEP, Plan
 
 
@@ -28,4 +31,8 @@ def apply_plan(root: str | os.PathLike, plan: Plan) -> None:
                 pass
             fsync_dir(path.parent)
             continue
-        atomic_write(path, plan.content(change))
+        prefix = plan.kept_prefix(change)
+        if prefix is not None:
+            truncate_synced(path, prefix)
+        else:
+            atomic_write(path, plan.content(change))

@@ -85,8 +85,21 @@ class Plan:
         self.notes += other.notes
         self.originals.update(other.originals)
 
-    def content(self, change: FileChange) -> bytes:
-        """The bytes ``change`` writes."""
+    def kept_prefix(self, change: FileChange) -> int | None:
+        """The length ``change`` cuts its own file to, when all it does is drop the file's tail
+        (a torn tail: the common repair), so it can be applied by truncating the file in place."""
+        if change.kind != SHRINK or len(change.pieces) != 1:
+            return None
+        piece = change.pieces[0]
+        if piece.source != change.path or piece.offset != 0 or self.originals.get(change.path) is None:
+            return None
+        return piece.length
+
+    def content(self, change: FileChange) -> bytes | memoryview:
+        """The bytes ``change`` writes (a view of the original when it keeps a prefix of it: no copy)."""
+        prefix = self.kept_prefix(change)
+        if prefix is not None:
+            return memoryview(self.originals[change.path])[:prefix]
         parts = []
         for p in change.pieces:
             if p.source is None:
