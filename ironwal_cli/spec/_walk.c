@@ -11,71 +11,73 @@
 #include <Python.h>
 #include <stdint.h>
 
-static PyObject *
-end(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+/* The u32 little-endian length prefix at p[pos..pos+4). */
+static inline uint64_t
+length_at(const unsigned char *p, uint64_t pos)
 {
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "end(buffer, count) takes 2 arguments");
-        return NULL;
-    }
-    Py_ssize_t count = PyLong_AsSsize_t(args[1]);
-    if (count == -1 && PyErr_Occurred())
-        return NULL;
-    Py_buffer view;
-    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
-        return NULL;
-    const unsigned char *p = (const unsigned char *)view.buf;
-    const uint64_t size = (uint64_t)view.len;
+    return (uint64_t)p[pos] | (uint64_t)p[pos + 1] << 8 | (uint64_t)p[pos + 2] << 16 | (uint64_t)p[pos + 3] << 24;
+}
+
+/* Walks `count` entries from the start of p[0..size): how many it could walk whole (`count` when
+ * all of them), with *end just past the last one walked. Offsets are checked before they are read. */
+static Py_ssize_t
+walk(const unsigned char *p, uint64_t size, Py_ssize_t count, uint64_t *end)
+{
     uint64_t pos = 0; /* invariant: pos <= size */
     Py_ssize_t i = 0;
     for (; i < count; i++) {
         if (size - pos < 4)
             break;
-        uint64_t n = (uint64_t)p[pos] | (uint64_t)p[pos + 1] << 8 | (uint64_t)p[pos + 2] << 16
-                     | (uint64_t)p[pos + 3] << 24;
-        pos += 4;
-        if (size - pos < n)
+        uint64_t n = length_at(p, pos);
+        if (size - pos - 4 < n)
             break;
-        pos += n;
+        pos += 4 + n;
     }
+    *end = pos;
+    return i;
+}
+
+/* The (buffer, count) arguments of both functions; -1 with an exception set when they are wrong. */
+static int
+parse_args(PyObject *const *args, Py_ssize_t nargs, const char *name, Py_buffer *view, Py_ssize_t *count)
+{
+    if (nargs != 2) {
+        PyErr_Format(PyExc_TypeError, "%s(buffer, count) takes 2 arguments", name);
+        return -1;
+    }
+    *count = PyLong_AsSsize_t(args[1]);
+    if (*count == -1 && PyErr_Occurred())
+        return -1;
+    return PyObject_GetBuffer(args[0], view, PyBUF_SIMPLE);
+}
+
+static PyObject *
+end(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer view;
+    Py_ssize_t count;
+    if (parse_args(args, nargs, "end", &view, &count) < 0)
+        return NULL;
+    uint64_t pos;
+    Py_ssize_t walked = walk((const unsigned char *)view.buf, (uint64_t)view.len, count, &pos);
     PyBuffer_Release(&view);
-    return PyLong_FromLongLong(i == count ? (long long)pos : -1LL);
+    return PyLong_FromLongLong(walked == count ? (long long)pos : -1LL);
 }
 
 /* split(buffer, count) -> the `count` entries as a list of bytes, or None unless they fill the
- * buffer exactly: what spec/codec.py _split computes, for every read of a batch of mixed lengths
- * (a Python slice per entry costs ~0.3 us; here the bytes objects are made directly). The lengths
- * are walked once to check them, so a bad batch builds nothing. */
+ * buffer exactly: what spec/codec.py _split_python computes, for every read of a batch of mixed
+ * lengths (a Python slice per entry costs ~0.3 us; here the bytes objects are made directly).
+ * The lengths are walked once first, so a bad batch builds nothing. */
 static PyObject *
 split(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "split(buffer, count) takes 2 arguments");
-        return NULL;
-    }
-    Py_ssize_t count = PyLong_AsSsize_t(args[1]);
-    if (count == -1 && PyErr_Occurred())
-        return NULL;
-    if (count < 0)
-        Py_RETURN_NONE;
     Py_buffer view;
-    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+    Py_ssize_t count;
+    if (parse_args(args, nargs, "split", &view, &count) < 0)
         return NULL;
     const unsigned char *p = (const unsigned char *)view.buf;
-    const uint64_t size = (uint64_t)view.len;
-    uint64_t pos = 0;
-    Py_ssize_t i = 0;
-    for (; i < count; i++) {
-        if (size - pos < 4)
-            break;
-        uint64_t n = (uint64_t)p[pos] | (uint64_t)p[pos + 1] << 8 | (uint64_t)p[pos + 2] << 16
-                     | (uint64_t)p[pos + 3] << 24;
-        pos += 4;
-        if (size - pos < n)
-            break;
-        pos += n;
-    }
-    if (i != count || pos != size) {
+    uint64_t pos;
+    if (count < 0 || walk(p, (uint64_t)view.len, count, &pos) != count || pos != (uint64_t)view.len) {
         PyBuffer_Release(&view);
         Py_RETURN_NONE;
     }
@@ -85,9 +87,8 @@ split(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     pos = 0;
-    for (i = 0; i < count; i++) {
-        uint64_t n = (uint64_t)p[pos] | (uint64_t)p[pos + 1] << 8 | (uint64_t)p[pos + 2] << 16
-                     | (uint64_t)p[pos + 3] << 24;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        uint64_t n = length_at(p, pos);
         PyObject *entry = PyBytes_FromStringAndSize((const char *)p + pos + 4, (Py_ssize_t)n);
         if (entry == NULL) {
             Py_DECREF(list);
