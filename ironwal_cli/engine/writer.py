@@ -29,6 +29,7 @@ from ..spec.codec import (
     encode_single_frame,
 )
 from . import compression, crashpoints
+from .active_segment import measure_active
 from .files import (
     SMALL_WRITE,
     append_synced,
@@ -42,7 +43,7 @@ from .files import (
 from .layout import StreamLayout
 from .lock import DEFAULT_LOCK_TIMEOUT, acquire
 from .names import HEAD_STATE_NAME, INDEX_NAME, sanitize_key, segment_name
-from .scan import TORN_HEADER, TORN_PAYLOAD, Frame, map_file, scan
+from .scan import TORN_HEADER, TORN_PAYLOAD
 from .seals import add_seal, matching, read_seals, seal_of, unambiguous_stat
 
 MIB = 1024 * 1024
@@ -280,14 +281,14 @@ class StreamWriter:
             self._synced = known[0] if known is not None else -1  # a seal follows a sync
         self._active = active
         try:
-            self._size, self._count, self._next = self._measure(seg_path, active, known)
+            self._size, self._count, self._next = measure_active(seg_path, active, known)
         except DamagedTailError as err:
             from .tail_repair import is_torn_write
 
             if err.kind not in (TORN_HEADER, TORN_PAYLOAD) or not is_torn_write(seg_path, err.offset):
                 raise  # a torn final frame is the only damage the writer repairs itself
             self._cut_torn_tail(seg_path, err)
-            self._size, self._count, self._next = self._measure(seg_path, active)
+            self._size, self._count, self._next = measure_active(seg_path, active)
         self._index_size = os.stat(index_path).st_size
         self._index_empty = self._index_size == 0
         self._remember()
@@ -345,32 +346,6 @@ class StreamWriter:
         if seal is None:
             return None
         return seal.size, seal.end_id - seal.start_id, seal.end_id
-
-    @staticmethod
-    def _measure(path: Path, start_id: int, known: tuple[int, int, int] | None = None) -> tuple[int, int, int]:
-        """(size, entries, next id) of the active segment; DamagedTailError on any damage in it.
-
-        ``known`` is a prefix already checked (size, entries, next id): scanning resumes after it.
-        """
-        try:
-            data = map_file(path)
-        except FileNotFoundError:
-            return 0, 0, start_id
-        offset, count, expected = known or (0, 0, start_id)
-        # Every CRC, not only the last frame's: a writer must not add to a segment that is damaged
-        # anywhere (~35 ms per 64 MiB, paid once per writer, when it first takes the stream).
-        for item in scan(data, offset, check_crc=True, headers_only=True):
-            if not isinstance(item, Frame):
-                raise DamagedTailError(path, item.offset, f"{item.message}; refusing to append after "
-                                       "damaged data: run `ironwal recover` first", kind=item.kind)
-            h = item.header
-            if h.start_id != expected:
-                raise DamagedTailError(path, item.offset, f"frame starts at id {h.start_id}, expected "
-                                       f"{expected}; refusing to append: run `ironwal recover` first",
-                                       kind="id_sequence")
-            expected += h.entry_count
-            count += h.entry_count
-        return len(data), count, expected
 
     # ----- writing ----------------------------------------------------------------------
 
@@ -553,11 +528,3 @@ def _storage_error(err: BaseException) -> BaseException:
     if isinstance(err, OSError) and not isinstance(err, StorageError):
         return StorageError.from_oserror(err)
     return err
-
-
-def measure_segment(path: Path, start_id: int) -> tuple[int, int, int]:
-    """(size, entries, next id) of a stream's active segment; DamagedTailError on any damage in it.
-
-    For callers that hold the stream's lock themselves (a checkpoint reading every shard's cut).
-    """
-    return StreamWriter._measure(path, start_id)

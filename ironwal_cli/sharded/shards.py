@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..engine.active_segment import measure_active
 from ..engine.files import fsync_dir, fsync_fd
 from ..engine.layout import StreamLayout
 from ..engine.names import INDEX_NAME
-from ..engine.writer import measure_segment
 from ..errors import UsageError
 from .checkpoints import CheckpointLog, log_path
 from .routing import check_shard_count, parse_shard_name, shard_name
@@ -74,7 +74,7 @@ def durable_next_id(path: Path) -> int:
     active = layout.active_id()
     if active is None:
         return 0
-    return measure_segment(layout.segment_path(active), active)[2]
+    return measure_active(layout.segment_path(active), active)[2]
 
 
 def _fsync_path(path: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ironwal_cli.engine import active_segment
 from ironwal_cli.engine import writer as writer_module
 from ironwal_cli.engine.reader import StreamReader
 from ironwal_cli.engine.seals import COMPACT_AT, SEALS_NAME, read_seals
@@ -21,13 +22,13 @@ SEGMENT = "00000000000000000000.wal"
 def scanned(monkeypatch) -> list[int]:
     """How many bytes each writer's check of the active segment scanned."""
     seen: list[int] = []
-    real = writer_module.scan
+    real = active_segment.scan
 
     def spy(data, start=0, *args, **kwargs):
         seen.append(len(data) - start)
         return real(data, start, *args, **kwargs)
 
-    monkeypatch.setattr(writer_module, "scan", spy)
+    monkeypatch.setattr(active_segment, "scan", spy)
     return seen
 
 
