@@ -79,16 +79,12 @@ class StreamReader:
         path = self._seg_path(start)
         data = map_file(path)
         marks = self._marks_for(start, path, len(data))
-        if marks.contiguous:
-            fd = _pread_fd(path, data)
-            try:
-                for _frame in marks.walk(data, *marks.walked_to, fd=fd):
-                    if not marks.contiguous:
-                        break
-            finally:
-                if fd is not None:
-                    os.close(fd)
-        return marks.walked_to[1]
+        fd = _pread_fd(path, data) if marks.contiguous else None
+        try:
+            return marks.advance(data, fd=fd)
+        finally:
+            if fd is not None:
+                os.close(fd)
 
     def _marks_for(self, start: int, path: Path, size: int) -> SegmentMarks:
         """This reader's marks of segment ``start``, new when the file was replaced or cut shorter
