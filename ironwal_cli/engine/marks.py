@@ -2,7 +2,8 @@
 
 The format has no frame index: finding an id means walking a segment's headers from its
 start, and a segment of one-entry frames (what strict single appends leave) holds ~490,000
-of them. A reader keeps every ``EVERY``-th frame start it walked past, so a later lookup in
+of them (the walk itself is ``scan.chain``, in C when built: a few ms for all of them). A
+reader keeps every ``EVERY``-th frame start it walked past, so a later lookup in
 the same segment (``tail -n`` walks the last segment for its end, then for the frame before
 it; a reader kept open serves many ``get``s) starts next to its target.
 
@@ -15,9 +16,8 @@ would. Marks belong to one inode: a segment replaced (``recover``) starts over.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterator
 
-from .scan import HEADER_SIZE, headers
+from .scan import CHAIN_GAP, CHAIN_MORE, NO_STOP, chain
 
 EVERY = 256
 
@@ -39,38 +39,22 @@ class SegmentMarks:
 
     def advance(self, data, *, fd: int | None) -> int:
         """Walk on from where the walks went, while frames stay in sequence; the id past the last
-        one (``next_id``). The loop of ``walk`` without its yield: this one passes every frame of
-        the last segment, ~490,000 of them in a segment of one-entry frames."""
-        offset, expected = self.walked_to
-        if not self.contiguous:
-            return expected
-        ids, offsets, n = self.ids, self.offsets, 0
-        for at, first, count, size in headers(data, offset, fd=fd):
-            if first != expected:
-                self.contiguous = False
-                break
-            if n % EVERY == 0 and first > ids[-1]:
-                ids.append(first)
-                offsets.append(at)
-            n += 1
-            expected = first + count
-            offset = at + HEADER_SIZE + size
-        self.walked_to = (offset, expected)
-        return expected
+        one (``next_id``)."""
+        if self.contiguous:
+            self.follow(data, *self.walked_to, NO_STOP, fd=fd)
+        return self.walked_to[1]
 
-    def walk(self, data, offset: int, expected: int, *, fd: int | None) -> Iterator[tuple[int, int, int, int]]:
-        """``scan.headers`` from a mark, adding marks while the frames stay in sequence."""
-        n = 0
-        for frame in headers(data, offset, fd=fd):
-            at, first, count, size = frame
-            if first != expected:
+    def follow(self, data, offset: int, expected: int, stop_id: int, *, fd: int | None) -> tuple[int, int]:
+        """``scan.chain`` from a mark, EVERY frames at a time, marking where each stretch ends:
+        (offset, why) where it stopped (see ``scan.chain``)."""
+        while True:
+            offset, expected, _frames, why = chain(data, offset, expected, stop_id, EVERY, fd=fd)
+            if offset > self.walked_to[0]:
+                self.walked_to = (offset, expected)
+            if why == CHAIN_GAP:
                 self.contiguous = False
-            if self.contiguous:
-                if n % EVERY == 0 and first > self.ids[-1]:
-                    self.ids.append(first)
-                    self.offsets.append(at)
-                expected = first + count
-                if at + HEADER_SIZE + size > self.walked_to[0]:
-                    self.walked_to = (at + HEADER_SIZE + size, expected)
-            n += 1
-            yield frame
+            if why != CHAIN_MORE:
+                return offset, why
+            if expected > self.ids[-1]:  # a frame in sequence starts here
+                self.ids.append(expected)
+                self.offsets.append(offset)

@@ -21,7 +21,18 @@ from .layout import StreamLayout
 from .lost_ids import covers
 from .marks import SegmentMarks
 from .names import sanitize_key
-from .scan import BAD_CRC, HEADER_SIZE, TORN_HEADER, TORN_PAYLOAD, Frame, MappedPages, map_file, scan
+from .scan import (
+    BAD_CRC,
+    CHAIN_GAP,
+    CHAIN_IN_C,
+    TORN_HEADER,
+    TORN_PAYLOAD,
+    Frame,
+    MappedPages,
+    map_file,
+    scan,
+    seek,
+)
 
 Warn = Callable[[str], None]
 
@@ -44,8 +55,9 @@ def decode_frame(path: Path, offset: int, header: FrameHeader, payload) -> list[
 
 
 def _pread_fd(path: Path, data) -> int | None:
-    """A descriptor to walk the headers of a big segment with pread (see ``scan.headers``), else None."""
-    return os.open(path, os.O_RDONLY) if len(data) >= (1 << 20) else None
+    """A descriptor to walk the headers of a big segment with pread (see ``scan.headers``), else
+    None: the header walk in C reads the map itself."""
+    return os.open(path, os.O_RDONLY) if len(data) >= (1 << 20) and not CHAIN_IN_C else None
 
 
 class StreamReader:
@@ -111,11 +123,10 @@ class StreamReader:
         offset, mark_id = marks.nearest(from_id)
         fd = _pread_fd(path, data)
         try:
-            for at, first, count, size in marks.walk(data, offset, mark_id, fd=fd):
-                if first + count > from_id:
-                    return at
-                offset = at + HEADER_SIZE + size
-            return offset
+            at, why = marks.follow(data, offset, mark_id, from_id, fd=fd)
+            if why == CHAIN_GAP:  # frames out of sequence (the crate's key collisions): walk on plainly
+                return seek(data, from_id, at, fd=fd)
+            return at  # the frame holding from_id, or the first that is not sound, or the end
         finally:
             if fd is not None:
                 os.close(fd)

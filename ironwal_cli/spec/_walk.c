@@ -102,7 +102,64 @@ split(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return list;
 }
 
+/* The little-endian u64 at p[pos..pos+8). */
+static inline uint64_t
+u64_at(const unsigned char *p, uint64_t pos)
+{
+    return length_at(p, pos) | length_at(p, pos + 4) << 32;
+}
+
+/* chain(buffer, offset, expected, stop_id, max_frames, layout) -> (offset, expected, frames, why):
+ * the header walk of engine/scan.py chain_python, in C. From `offset`, walks frames whose magic
+ * and bounds are good and whose start id is `expected`, and stops at the first frame that is
+ * not sound or not in sequence (why 3: END, or 2: GAP), that ends above `stop_id` (1: FOUND) or
+ * after `max_frames` frames (0: MORE); the offset returned is that frame's (or the end). The
+ * header's layout comes from the spec, never from here: layout = (header size, magic, and the
+ * offsets of magic (u32), start_id (u64), entry_count (u32) and disk_size (u32)). */
+static PyObject *
+chain(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    Py_ssize_t offset, max_frames, header_size, magic_at, start_at, count_at, size_at;
+    unsigned long long expected, stop_id;
+    unsigned long magic;
+    if (!PyArg_ParseTuple(args, "y*nKKn(nknnnn)", &view, &offset, &expected, &stop_id, &max_frames,
+                          &header_size, &magic, &magic_at, &start_at, &count_at, &size_at))
+        return NULL;
+    const unsigned char *p = (const unsigned char *)view.buf;
+    const uint64_t size = (uint64_t)view.len;
+    uint64_t pos = offset < 0 ? size : (uint64_t)offset;
+    Py_ssize_t frames = 0;
+    int why = 3;
+    while (pos <= size && size - pos >= (uint64_t)header_size) {
+        uint64_t first = u64_at(p, pos + start_at);
+        uint64_t count = length_at(p, pos + count_at);
+        uint64_t disk = length_at(p, pos + size_at);
+        if (length_at(p, pos + magic_at) != magic || size - pos - header_size < disk)
+            break; /* not sound: END */
+        if (first != expected) {
+            why = 2;
+            break;
+        }
+        if (frames == max_frames) {
+            why = 0;
+            break;
+        }
+        if (count > stop_id || first > stop_id - count) { /* first + count > stop_id, without overflow */
+            why = 1;
+            break;
+        }
+        expected = first + count;
+        pos += header_size + disk;
+        frames++;
+    }
+    PyBuffer_Release(&view);
+    return Py_BuildValue("(nKni)", (Py_ssize_t)pos, expected, frames, why);
+}
+
 static PyMethodDef methods[] = {
+    {"chain", chain, METH_VARARGS,
+     "chain(buffer, offset, expected, stop_id, max_frames, layout): walk frames in sequence (see _walk.c)."},
     {"end", (PyCFunction)(void (*)(void))end, METH_FASTCALL,
      "end(buffer, count): offset past count u32-LE-length-prefixed entries, or -1 if they run past the end."},
     {"split", (PyCFunction)(void (*)(void))split, METH_FASTCALL,

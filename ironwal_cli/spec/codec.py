@@ -54,6 +54,11 @@ CRC_COVERED_START: int = _covered[0][0]
 CRC_COVERED_END: int = _covered[-1][1]
 assert all(a[1] == b[0] for a, b in pairwise(_covered)), "CRC-covered fields must be contiguous"
 RESERVED_SLICE = slice(*_HEADER_OFFSETS["reserved"])
+# What the header walk in C (spec/_walk.c, chain) needs of the layout, taken from the spec: the
+# header size, the magic, and where magic (u32), start_id (u64), entry_count and disk_size (u32) lie.
+_CHAIN_FIELDS = ("magic", "start_id", "entry_count", "disk_size")
+assert [fmt for f, fmt, _ in LAYOUT["frame_header"] if f in _CHAIN_FIELDS] == ["L", "Q", "L", "L"]
+CHAIN_LAYOUT: tuple[int, ...] = (HEADER_SIZE, FRAME_MAGIC, *(_HEADER_OFFSETS[f][0] for f in _CHAIN_FIELDS))
 
 ENTRY_LENGTH = struct.Struct("<" + LAYOUT["entry"][0][1])
 INDEX_ID = struct.Struct("<" + LAYOUT["segments_idx_item"][0][1])

@@ -193,3 +193,42 @@ def test_header_walk_by_pread_grows_and_shrinks_its_reads(tmp_path_factory, runs
             assert seek(seg, target, fd=fd) == seek(seg, target) == want
     finally:
         os.close(fd)
+
+
+@st.composite
+def walked_segments(draw):
+    """Frames of 0..4 entries, mostly in sequence, sometimes starting at another id (the crate's
+    key collisions), then maybe a flipped byte or a cut: what chain() must walk exactly."""
+    from ironwal_cli.spec.codec import FRAME_RAW, encode_frame
+
+    parts, next_id = [], draw(st.integers(0, 2**40))
+    start = next_id
+    for _ in range(draw(st.integers(0, 12))):
+        count = draw(st.integers(0, 4))
+        first = next_id if draw(st.integers(0, 5)) else draw(st.integers(0, 2**40))
+        raw = encode_raw_batch([b"e" * draw(st.integers(0, 9)) for _ in range(count)])
+        parts.append(encode_frame(first, count, FRAME_RAW, raw, len(raw)))
+        next_id = first + count
+    seg = bytearray(b"".join(parts))
+    if seg and draw(st.booleans()):
+        seg[draw(st.integers(0, len(seg) - 1))] ^= 0xFF
+    if draw(st.booleans()):
+        del seg[draw(st.integers(0, len(seg))):]
+    return bytes(seg), start, next_id
+
+
+@settings(max_examples=300, deadline=None)
+@given(walked_segments(), st.data())
+def test_chain_in_c_walks_as_the_python_chain(case, data):
+    from ironwal_cli.engine import scan
+
+    if scan._chain_c is None:
+        pytest.skip("the C module was not built (no compiler at install)")
+    seg, start, last = case
+    offset = data.draw(st.sampled_from([0, 0, len(seg), len(seg) + 40, data.draw(st.integers(0, len(seg)))]))
+    expected = data.draw(st.sampled_from([start, last, data.draw(st.integers(0, 2**64 - 1))]))
+    stop = data.draw(st.sampled_from([scan.NO_STOP, start, last, data.draw(st.integers(0, 2**64 - 1))]))
+    max_frames = data.draw(st.integers(0, 14))
+    want = scan.chain_python(seg, offset, expected, stop, max_frames)
+    assert scan._chain_c(seg, offset, expected, stop, max_frames, scan.CHAIN_LAYOUT) == want
+    assert scan._chain_c(memoryview(seg), offset, expected, stop, max_frames, scan.CHAIN_LAYOUT) == want
