@@ -24,7 +24,6 @@ from .names import sanitize_key
 from .scan import (
     BAD_CRC,
     CHAIN_GAP,
-    CHAIN_IN_C,
     TORN_HEADER,
     TORN_PAYLOAD,
     Frame,
@@ -55,9 +54,8 @@ def decode_frame(path: Path, offset: int, header: FrameHeader, payload) -> list[
 
 
 def _pread_fd(path: Path, data) -> int | None:
-    """A descriptor to walk the headers of a big segment with pread (see ``scan.headers``), else
-    None: the header walk in C reads the map itself."""
-    return os.open(path, os.O_RDONLY) if len(data) >= (1 << 20) and not CHAIN_IN_C else None
+    """A descriptor to walk the headers of a big segment with pread (see ``scan.headers``), else None."""
+    return os.open(path, os.O_RDONLY) if len(data) >= (1 << 20) else None
 
 
 class StreamReader:

@@ -225,19 +225,21 @@ def chain_python(data, offset: int, expected: int, stop_id: int, max_frames: int
 
 try:
     from ..spec._walk import chain as _chain_c
+    from ..spec._walk import chain_fd as _chain_fd_c
 except ImportError:  # not built (no compiler at install time): the Python walk does the same
-    _chain_c = None
-CHAIN_IN_C = _chain_c is not None  # then the walk reads a memory map; no pread descriptor needed
+    _chain_c = _chain_fd_c = None
 
 
 def chain(data, offset: int, expected: int, stop_id: int, max_frames: int, *,
           fd: int | None = None) -> tuple[int, int, int, int]:
-    """``chain_python``, in C when the module was built (~5 ns a frame instead of ~0.5 us: a
-    segment of one-entry frames holds ~490,000 of them). C reads ``data`` (a map), Python may
-    read the headers through ``fd`` instead (see ``headers``)."""
-    if _chain_c is not None:
-        return _chain_c(data, offset, expected, stop_id, max_frames, CHAIN_LAYOUT)
-    return chain_python(data, offset, expected, stop_id, max_frames, fd=fd)
+    """``chain_python``, in C when the module was built (a few ns a frame instead of ~0.5 us: a
+    segment of one-entry frames holds ~490,000 of them). With ``fd`` (a descriptor of the file
+    ``data`` maps) the headers are read with pread, as ``headers`` reads them."""
+    if _chain_c is None:
+        return chain_python(data, offset, expected, stop_id, max_frames, fd=fd)
+    if fd is not None:
+        return _chain_fd_c(fd, len(data), offset, expected, stop_id, max_frames, CHAIN_LAYOUT)
+    return _chain_c(data, offset, expected, stop_id, max_frames, CHAIN_LAYOUT)
 
 
 def seek(data, entry_id: int, start: int = 0, *, fd: int | None = None) -> int:

@@ -9,7 +9,9 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <errno.h>
 #include <stdint.h>
+#include <unistd.h>
 
 /* The u32 little-endian length prefix at p[pos..pos+4). */
 static inline uint64_t
@@ -109,55 +111,135 @@ u64_at(const unsigned char *p, uint64_t pos)
     return length_at(p, pos) | length_at(p, pos + 4) << 32;
 }
 
+/* The frame header's layout, as the spec gives it (codec.CHAIN_LAYOUT): never written down here. */
+struct layout {
+    Py_ssize_t header_size, magic_at, start_at, count_at, size_at;
+    unsigned long magic;
+};
+
+enum { MORE = 0, FOUND = 1, GAP = 2, END = 3, GO_ON = -1 };
+
+/* One step of a chain walk: the header at h, of the frame at file offset *pos in a file of `size`
+ * bytes. GO_ON with *pos and *expected moved past the frame, or why the walk stops at it. */
+static inline int
+chain_step(const unsigned char *h, const struct layout *L, uint64_t size, uint64_t *pos, uint64_t *expected,
+           uint64_t stop_id, Py_ssize_t frames, Py_ssize_t max_frames)
+{
+    uint64_t first = u64_at(h, L->start_at);
+    uint64_t count = length_at(h, L->count_at);
+    uint64_t disk = length_at(h, L->size_at);
+    if (length_at(h, L->magic_at) != L->magic || size - *pos - L->header_size < disk)
+        return END; /* not sound */
+    if (first != *expected)
+        return GAP;
+    if (frames == max_frames)
+        return MORE;
+    if (count > stop_id || first > stop_id - count) /* first + count > stop_id, without overflow */
+        return FOUND;
+    *expected = first + count;
+    *pos += L->header_size + disk;
+    return GO_ON;
+}
+
 /* chain(buffer, offset, expected, stop_id, max_frames, layout) -> (offset, expected, frames, why):
  * the header walk of engine/scan.py chain_python, in C. From `offset`, walks frames whose magic
  * and bounds are good and whose start id is `expected`, and stops at the first frame that is
- * not sound or not in sequence (why 3: END, or 2: GAP), that ends above `stop_id` (1: FOUND) or
- * after `max_frames` frames (0: MORE); the offset returned is that frame's (or the end). The
- * header's layout comes from the spec, never from here: layout = (header size, magic, and the
- * offsets of magic (u32), start_id (u64), entry_count (u32) and disk_size (u32)). */
+ * not sound or lies past the end (why 3: END), starts at another id (2: GAP), ends above
+ * `stop_id` (1: FOUND) or comes after `max_frames` frames (0: MORE); the offset returned is that
+ * frame's (or the end). layout = (header size, magic, and the offsets of magic (u32), start_id
+ * (u64), entry_count (u32) and disk_size (u32)). */
 static PyObject *
 chain(PyObject *self, PyObject *args)
 {
     Py_buffer view;
-    Py_ssize_t offset, max_frames, header_size, magic_at, start_at, count_at, size_at;
+    Py_ssize_t offset, max_frames;
     unsigned long long expected, stop_id;
-    unsigned long magic;
+    struct layout L;
     if (!PyArg_ParseTuple(args, "y*nKKn(nknnnn)", &view, &offset, &expected, &stop_id, &max_frames,
-                          &header_size, &magic, &magic_at, &start_at, &count_at, &size_at))
+                          &L.header_size, &L.magic, &L.magic_at, &L.start_at, &L.count_at, &L.size_at))
         return NULL;
-    const unsigned char *p = (const unsigned char *)view.buf;
     const uint64_t size = (uint64_t)view.len;
-    uint64_t pos = offset < 0 ? size : (uint64_t)offset;
+    uint64_t pos = offset < 0 ? size : (uint64_t)offset, next = expected;
     Py_ssize_t frames = 0;
-    int why = 3;
-    while (pos <= size && size - pos >= (uint64_t)header_size) {
-        uint64_t first = u64_at(p, pos + start_at);
-        uint64_t count = length_at(p, pos + count_at);
-        uint64_t disk = length_at(p, pos + size_at);
-        if (length_at(p, pos + magic_at) != magic || size - pos - header_size < disk)
-            break; /* not sound: END */
-        if (first != expected) {
-            why = 2;
+    int why = END;
+    while (pos <= size && size - pos >= (uint64_t)L.header_size) {
+        why = chain_step((const unsigned char *)view.buf + pos, &L, size, &pos, &next, stop_id, frames, max_frames);
+        if (why != GO_ON)
             break;
-        }
-        if (frames == max_frames) {
-            why = 0;
-            break;
-        }
-        if (count > stop_id || first > stop_id - count) { /* first + count > stop_id, without overflow */
-            why = 1;
-            break;
-        }
-        expected = first + count;
-        pos += header_size + disk;
         frames++;
+        why = END;
     }
     PyBuffer_Release(&view);
-    return Py_BuildValue("(nKni)", (Py_ssize_t)pos, expected, frames, why);
+    return Py_BuildValue("(nKni)", (Py_ssize_t)pos, (unsigned long long)next, frames, why);
+}
+
+/* chain_fd(fd, file_size, offset, expected, stop_id, max_frames, layout): chain() over a file
+ * read with pread instead of a memory map, in blocks that grow from 512 bytes to 256 KiB over
+ * small frames and shrink back over big ones (as engine/scan.py headers does): touching every
+ * header of a fresh map would fault in (and keep in RSS) a page per frame far apart. Bounds are
+ * checked against `file_size` (the size the caller mapped); a file cut shorter since ends the
+ * walk like the end of the file. */
+#define BLOCK_MIN 512
+#define BLOCK_MAX (256 * 1024)
+
+static PyObject *
+chain_fd(PyObject *self, PyObject *args)
+{
+    int fd;
+    Py_ssize_t file_size, offset, max_frames;
+    unsigned long long expected, stop_id;
+    struct layout L;
+    if (!PyArg_ParseTuple(args, "innKKn(nknnnn)", &fd, &file_size, &offset, &expected, &stop_id, &max_frames,
+                          &L.header_size, &L.magic, &L.magic_at, &L.start_at, &L.count_at, &L.size_at))
+        return NULL;
+    if (L.header_size <= 0 || L.header_size > BLOCK_MIN) {
+        PyErr_SetString(PyExc_ValueError, "chain_fd: header size out of range");
+        return NULL;
+    }
+    unsigned char *block = PyMem_Malloc(BLOCK_MAX);
+    if (block == NULL)
+        return PyErr_NoMemory();
+    const uint64_t size = file_size < 0 ? 0 : (uint64_t)file_size;
+    uint64_t pos = offset < 0 ? size : (uint64_t)offset, next = expected, block_at = 0, block_len = 0;
+    Py_ssize_t read_size = BLOCK_MIN, in_block = 0, frames = 0;
+    int why = END, failed = 0;
+    Py_BEGIN_ALLOW_THREADS
+    while (pos <= size && size - pos >= (uint64_t)L.header_size) {
+        if (pos < block_at || pos - block_at + L.header_size > block_len) {
+            if (in_block >= 4) /* small frames: fewer, larger reads */
+                read_size = read_size * 4 > BLOCK_MAX ? BLOCK_MAX : read_size * 4;
+            else if (in_block <= 1) /* big frames: a header's worth per read again */
+                read_size = BLOCK_MIN;
+            ssize_t got = pread(fd, block, (size_t)read_size, (off_t)pos);
+            if (got < 0) {
+                failed = errno;
+                break;
+            }
+            block_at = pos;
+            block_len = (uint64_t)got;
+            in_block = 0;
+            if (block_len < (uint64_t)L.header_size)
+                break; /* the file is shorter than it was mapped: END */
+        }
+        in_block++;
+        why = chain_step(block + (pos - block_at), &L, size, &pos, &next, stop_id, frames, max_frames);
+        if (why != GO_ON)
+            break;
+        frames++;
+        why = END;
+    }
+    Py_END_ALLOW_THREADS
+    PyMem_Free(block);
+    if (failed) {
+        errno = failed;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    return Py_BuildValue("(nKni)", (Py_ssize_t)pos, (unsigned long long)next, frames, why);
 }
 
 static PyMethodDef methods[] = {
+    {"chain_fd", chain_fd, METH_VARARGS,
+     "chain_fd(fd, file_size, offset, expected, stop_id, max_frames, layout): chain() read with pread."},
     {"chain", chain, METH_VARARGS,
      "chain(buffer, offset, expected, stop_id, max_frames, layout): walk frames in sequence (see _walk.c)."},
     {"end", (PyCFunction)(void (*)(void))end, METH_FASTCALL,

@@ -232,3 +232,34 @@ def test_chain_in_c_walks_as_the_python_chain(case, data):
     want = scan.chain_python(seg, offset, expected, stop, max_frames)
     assert scan._chain_c(seg, offset, expected, stop, max_frames, scan.CHAIN_LAYOUT) == want
     assert scan._chain_c(memoryview(seg), offset, expected, stop, max_frames, scan.CHAIN_LAYOUT) == want
+
+
+@settings(max_examples=150, deadline=None)
+@given(walked_segments(), st.integers(0, 3000), st.data())
+def test_chain_by_pread_walks_as_the_python_chain(tmp_path_factory, case, repeat, data):
+    """The C walk reading the file with pread (blocks growing over small frames) against the
+    Python one reading it the same way; long runs of small frames make the blocks grow."""
+    import os
+
+    from ironwal_cli.engine import scan
+    from ironwal_cli.spec.codec import FRAME_RAW, encode_frame
+
+    if scan._chain_fd_c is None:
+        pytest.skip("the C module was not built (no compiler at install)")
+    seg, start, last = case
+    one = encode_raw_batch([b"x"])
+    run = b"".join(encode_frame(last + i, 1, FRAME_RAW, one, len(one)) for i in range(repeat))
+    seg += run
+    path = tmp_path_factory.mktemp("chain") / "s.wal"
+    path.write_bytes(seg)
+    offset = data.draw(st.sampled_from([0, len(seg), data.draw(st.integers(0, len(seg)))]))
+    expected = data.draw(st.sampled_from([start, data.draw(st.integers(0, 2**64 - 1))]))
+    stop = data.draw(st.sampled_from([scan.NO_STOP, last + repeat // 2, data.draw(st.integers(0, 2**64 - 1))]))
+    max_frames = data.draw(st.sampled_from([0, 5, 256, 100_000]))
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        want = scan.chain_python(seg, offset, expected, stop, max_frames, fd=fd)
+        assert scan.chain_python(seg, offset, expected, stop, max_frames) == want
+        assert scan._chain_fd_c(fd, len(seg), offset, expected, stop, max_frames, scan.CHAIN_LAYOUT) == want
+    finally:
+        os.close(fd)
