@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
-import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from wal_checks import root_digests
+
 from ironwal_cli.engine.layout import StreamLayout
 from ironwal_cli.engine.reader import StreamReader, decode_frame
 from ironwal_cli.engine.scan import Frame, map_file, scan
-from ironwal_cli.engine.seals import SEALS_NAME
 from ironwal_cli.engine.writer import StreamWriter, WriteOptions
 from ironwal_cli.ops.listing import stream_names
 
@@ -105,17 +104,9 @@ def intact_ids(root: Path, written: dict[int, bytes], dmg: Damage, frames_by_seg
     return {i: v for i, v in written.items() if i not in lost}
 
 
-def snapshot(path: Path) -> dict[str, str]:
-    """sha256 of every file under ``path`` (relative names), but ``seals.idx``: a stat cache (inodes,
-    times) that differs between any two copies of a root, and that undo leaves as recover wrote it."""
-    out = {}
-    for dirpath, _, files in os.walk(path):
-        for name in files:
-            if name == SEALS_NAME:
-                continue
-            full = Path(dirpath) / name
-            out[str(full.relative_to(path))] = hashlib.sha256(full.read_bytes()).hexdigest()
-    return out
+# sha256 of every file under a root but seals.idx (a stat cache that differs between any two
+# copies of a root, and that undo leaves as recover wrote it): the one digest of tests/wal_checks.
+snapshot = root_digests
 
 
 def read_all(root: Path, name: str) -> tuple[dict[int, bytes], list[str]]:
