@@ -9,29 +9,16 @@ is a crash atheris reports with the input that caused it.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import atheris
 
-with atheris.instrument_imports():
-    from ironwal_cli.engine.reader import decode_frame
-    from ironwal_cli.engine.scan import Frame, scan
-    from ironwal_cli.errors import FormatError
-    from ironwal_cli.spec.codec import decode_checkpoint_payload, decode_head, decode_head_state, decode_index
+with atheris.instrument_imports():  # the package, imported by the targets, is what gets instrumented
+    from parser_targets import decode_as_small_files, decode_every_frame
 
 
 def one_input(data: bytes) -> None:
-    for item in scan(data):
-        if isinstance(item, Frame):
-            try:
-                decode_frame(Path("fuzz"), item.offset, item.header, item.payload)
-            except FormatError:
-                pass
-    for decode in (decode_index, decode_head_state, decode_head, decode_checkpoint_payload):
-        try:
-            decode(data)
-        except ValueError:
-            pass
+    decode_every_frame(data)
+    decode_as_small_files(data)
 
 
 if __name__ == "__main__":
