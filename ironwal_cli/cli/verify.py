@@ -31,7 +31,7 @@ def verify(
 
     Exit 0 when everything is sound, 1 when any problem is found, 2 on a usage error.
     """
-    from ..ops.verify import verify_root
+    from ..ops.verify import damage_behind_seals, verify_root
 
     if sys.stderr.isatty() and not quiet:
         report = _with_progress(lambda cb: verify_root(root, targets, on_progress=cb, jobs=jobs))
@@ -44,23 +44,10 @@ def verify(
     elif not quiet:
         (_print_rich if sys.stdout.isatty() else _print_plain)(report)
     sys.stdout.flush()
-    if not quiet and _sealed_segment_damaged(root, report):
+    if not quiet and damage_behind_seals(root, report):
         sys.stderr.write("ironwal: hint: damage in a segment unchanged since it was sealed (bit rot): repair it "
                          "with `ironwal recover --full` (recover alone trusts the seal and skips it)\n")
     raise typer.Exit(0 if report.ok else 1)
-
-
-def _sealed_segment_damaged(root: Path, report) -> bool:
-    """Whether a problem lies in a segment whose seal still matches: one plain recover would skip."""
-    from ..engine.names import parse_segment_name
-    from ..engine.seals import matching, read_seals
-
-    for problem in report.problems:
-        path = root / problem.path
-        start = parse_segment_name(path.name)
-        if start is not None and start in matching(read_seals(path.parent)[0], {start: path.name}, path.parent):
-            return True
-    return False
 
 
 def _with_progress(run):

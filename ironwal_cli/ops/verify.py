@@ -184,3 +184,18 @@ def verify_root(root: str | os.PathLike, targets: Iterable[str | os.PathLike] | 
             else:
                 audit_segment(rec, target.path, parse_segment_name(target.path.name), totals, counter)
     return report
+
+
+def damage_behind_seals(root: str | os.PathLike, report: VerifyReport) -> list[str]:
+    """The segments (root-relative) with problems whose seal still matches: damage that kept their
+    size and times (bit rot), which a plain ``recover`` trusts its seal over; ``recover --full`` reads them."""
+    from ..engine.seals import matching, read_seals
+
+    found = []
+    for problem in report.problems:
+        path = Path(root) / problem.path
+        start = parse_segment_name(path.name)
+        if start is not None and start in matching(read_seals(path.parent)[0], {start: path.name}, path.parent):
+            found.append(problem.path)
+    return sorted(set(found))
+

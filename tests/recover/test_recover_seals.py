@@ -33,7 +33,7 @@ from ironwal_cli.engine.writer import StreamWriter, WriteOptions
 from ironwal_cli.errors import DamagedTailError
 from ironwal_cli.ops.prune import prune_stream
 from ironwal_cli.ops.recover import recover
-from ironwal_cli.ops.verify import verify_root
+from ironwal_cli.ops.verify import damage_behind_seals, verify_root
 from ironwal_cli.spec import declarations as decl
 
 SEGMENTS = 5
@@ -147,6 +147,7 @@ def test_a_sealed_segment_that_changed_is_read_and_repaired(root, mapped, change
     else:
         flip(seg, seg.stat().st_size - 1)  # the last payload byte: a bad CRC; mtime moves (see below)
         assert seg.stat().st_mtime_ns != seal.st_mtime_ns
+    assert damage_behind_seals(root, verify_root(root, jobs=1)) == []  # plain recover reads it: no hint
     report = recover(root)
     assert seg.name in mapped
     assert [a.path for a in report.actions if a.removed_bytes] == [f"s/{seg.name}"]
@@ -166,8 +167,9 @@ def test_full_repairs_bit_rot_behind_a_matching_seal(root, mapped):
     reseal(root, seg)
     assert not recover(root, dry_run=True).repairs_needed  # the seal hides it, as documented
     assert seg.name not in mapped
-    problems = verify_root(root, jobs=1).problems  # verify never trusts a seal
-    assert [(p.path, p.kind) for p in problems] == [(f"s/{seg.name}", "bad_crc")]
+    verified = verify_root(root, jobs=1)  # verify never trusts a seal
+    assert [(p.path, p.kind) for p in verified.problems] == [(f"s/{seg.name}", "bad_crc")]
+    assert damage_behind_seals(root, verified) == [f"s/{seg.name}"]  # what verify's hint names
     report = recover(root, full=True)
     assert seg.name in mapped and report.full
     assert [a.path for a in report.actions if a.removed_bytes] == [f"s/{seg.name}"]
