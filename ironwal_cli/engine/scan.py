@@ -25,6 +25,7 @@ from ..spec.codec import (
     frame_crc,
     unpack_header,
 )
+from ..spec.native import NATIVE
 
 # Problem kinds found by the scanner (the verifier adds more of its own).
 TORN_HEADER = "torn_header"
@@ -223,11 +224,8 @@ def chain_python(data, offset: int, expected: int, stop_id: int, max_frames: int
     return offset, expected, frames, CHAIN_END
 
 
-try:
-    from ..spec._walk import chain as _chain_c
-    from ..spec._walk import chain_fd as _chain_fd_c
-except ImportError:  # not built (no compiler at install time): the Python walk does the same
-    _chain_c = _chain_fd_c = None
+# Else chain_python above does the same.
+_chain_c, _chain_fd_c = (NATIVE.chain, NATIVE.chain_fd) if NATIVE is not None else (None, None)
 
 
 def chain(data, offset: int, expected: int, stop_id: int, max_frames: int, *,

@@ -15,6 +15,7 @@ from typing import NamedTuple
 from zlib import crc32
 
 from ._layout import LAYOUT
+from .native import NATIVE
 
 _C = LAYOUT["constants"]
 FRAME_MAGIC: int = _C["FRAME_MAGIC"]
@@ -230,10 +231,7 @@ def _prefixes_struct(stride: int, count: int) -> struct.Struct:
     return struct.Struct("<" + (f"L{pad}x" if pad else "L") * count)
 
 
-try:
-    from ._walk import split as _split_c
-except ImportError:  # not built (no compiler at install time): the walk below does the same
-    _split_c = None
+_split_c = NATIVE.split if NATIVE is not None else None  # else the walk below does the same
 
 
 def _split_python(data: bytes, count: int) -> list[bytes] | None:

@@ -12,6 +12,7 @@ import struct
 from itertools import repeat
 
 from .codec import ENTRY_LENGTH, uniform_entry_length
+from .native import NATIVE
 
 assert ENTRY_LENGTH.format == "<L" and ENTRY_LENGTH.size == 4, "the walks below read u32 little-endian lengths"
 _unpack_len = ENTRY_LENGTH.unpack_from
@@ -44,10 +45,7 @@ def batch_end_python(payload, count: int) -> int:
     return pos if pos <= len(payload) else -1
 
 
-try:
-    from ._walk import end as batch_end_c
-except ImportError:  # not built (no compiler at install time): the Python walk does the same
-    batch_end_c = None
+batch_end_c = NATIVE.end if NATIVE is not None else None  # else the Python walk above does the same
 
 
 def batch_fits(payload, count: int) -> bool:
