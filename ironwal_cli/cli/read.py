@@ -25,7 +25,8 @@ def tail(
     follow: bool = typer.Option(False, "-f", "--follow", help="Keep waiting for new entries until interrupted."),
     fmt: EntryFormat = FormatOption,
     allow_gaps: bool = typer.Option(False, "--allow-gaps",
-                                    help="Warn about missing ids on stderr and go on, instead of failing."),
+                                    help="Warn about missing ids on stderr and go on, instead of failing "
+                                         "(-n N then counts entries, not ids)."),
 ) -> None:
     """Print the last entries of STREAM (or a range with --from/--count), checking every CRC.
 

@@ -11,13 +11,19 @@ A mark is kept only while the walk from the segment's start has found each frame
 at the id the one before it ended with: then every frame before a mark ends at or below the
 mark's id, and a lookup of any id from there finds the same frame a walk from the start
 would. Marks belong to one inode: a segment replaced (``recover``) starts over.
+
+Where the frames leave sequence (the crate's key-collision damage, ids skipped inside a
+segment) the marks stop, but ``next_id`` does not: a walk from the start goes on past such a
+frame (it skips frames below the ids already read, and jumps over a gap), so the next id is one
+past the highest id of any sound frame, and ``advance`` keeps walking headers to find it.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
 
-from .scan import CHAIN_GAP, CHAIN_MORE, NO_STOP, chain
+from ..spec.codec import HEADER_SIZE
+from .scan import CHAIN_GAP, CHAIN_MORE, NO_STOP, chain, headers
 
 EVERY = 256
 
@@ -31,18 +37,32 @@ class SegmentMarks:
         self.offsets = [0]
         self.contiguous = True  # the walk from the start found no frame out of sequence so far
         self.walked_to = (0, start_id)  # (offset, id) the furthest contiguous walk reached
+        # Past the first frame out of sequence: (offset, highest end id) the header walk reached.
+        self.loose_to: tuple[int, int] | None = None
 
     def nearest(self, entry_id: int) -> tuple[int, int]:
         """(offset, id) of the last mark at or below ``entry_id``."""
         i = max(bisect_right(self.ids, entry_id) - 1, 0)
         return self.offsets[i], self.ids[i]
 
+    @property
+    def reached(self) -> int:
+        """The furthest offset any walk of this reader went in the file (marks inside it only)."""
+        return max(self.walked_to[0], self.loose_to[0] if self.loose_to else 0)
+
     def advance(self, data, *, fd: int | None) -> int:
-        """Walk on from where the walks went, while frames stay in sequence; the id past the last
-        one (``next_id``)."""
+        """Walk on from where the walks went; the id a walk from the start would expect next
+        (``next_id``): one past the highest id of the sound frames, whatever their order."""
         if self.contiguous:
             self.follow(data, *self.walked_to, NO_STOP, fd=fd)
-        return self.walked_to[1]
+        if self.contiguous:
+            return self.walked_to[1]
+        offset, top = self.loose_to or self.walked_to
+        for at, first, count, size in headers(data, offset, fd=fd):
+            top = max(top, first + count)
+            offset = at + HEADER_SIZE + size
+        self.loose_to = (offset, top)
+        return top
 
     def follow(self, data, offset: int, expected: int, stop_id: int, *, fd: int | None) -> tuple[int, int]:
         """``scan.chain`` from a mark, EVERY frames at a time, marking where each stretch ends:

@@ -81,15 +81,16 @@ class StreamReader:
         return self._segments[0] if self._segments else 0
 
     def next_id(self) -> int:
-        """One past the last intact entry (walks the last segment's headers, from where this reader
-        last walked them to)."""
+        """The id after the last entry a walk from the start yields (one past the highest id of the
+        last segment's sound frames, or its start id): walks the last segment's headers from
+        where this reader last walked them to."""
         if not self._segments:
             return 0
         start = self._segments[-1]
         path = self._seg_path(start)
         data = map_file(path)
         marks = self._marks_for(start, path, len(data))
-        fd = _pread_fd(path, data) if marks.contiguous else None
+        fd = _pread_fd(path, data)
         try:
             return marks.advance(data, fd=fd)
         finally:
@@ -101,7 +102,7 @@ class StreamReader:
         than the walks went (so every mark lies inside the file)."""
         inode = os.stat(path).st_ino
         marks = self._marks.get(start)
-        if marks is None or marks.inode != inode or marks.walked_to[0] > size:
+        if marks is None or marks.inode != inode or marks.reached > size:
             marks = self._marks[start] = SegmentMarks(start, inode)
         return marks
 

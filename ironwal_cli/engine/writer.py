@@ -113,8 +113,20 @@ class StreamWriter:
 
     @property
     def next_id(self) -> int:
-        with self._locked():
+        """The id the next append gets, as the files say now.
+
+        A read, so it writes nothing: no root, stream directory or ``segments.idx`` is created,
+        and a torn tail is left for the next append to cut (its ids are not counted, as that
+        append will not count them). Only with ``hold_lock`` is the writer's own state current.
+        """
+        if self._held:
             return self._next
+        if not self.path.is_dir():
+            return 0
+        from .reader import StreamReader
+
+        reader = StreamReader(self.root, self.name, name_is_dir=True)
+        return max(reader.next_id(), reader.layout.active_id() or 0)
 
     def append(self, entry: bytes) -> int:
         """One entry, with the crate's single-append rotation rule. Synced in strict mode."""

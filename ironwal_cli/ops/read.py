@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Iterator
 
 from ..engine.reader import StreamReader
-from ..errors import NotFoundError, UsageError
+from ..errors import FormatError, NotFoundError, UsageError
 
 Batch = tuple[int, list[bytes]]
 
@@ -27,8 +27,7 @@ def read_batches(root: str | os.PathLike, stream: str, *, from_id: int | None = 
         raise UsageError(f"-n {last}: must not be negative")
     reader = open_stream(root, stream, allow_gaps=allow_gaps, on_warning=on_warning)
     if from_id is None:
-        nxt = reader.next_id()
-        from_id = max(reader.first_id, nxt - (last if last is not None else 10))
+        from_id = start_of_last(reader, last if last is not None else 10)
     remaining = count
     if remaining == 0:
         return
@@ -39,6 +38,39 @@ def read_batches(root: str | os.PathLike, stream: str, *, from_id: int | None = 
                 return
             remaining -= len(entries)
         yield first, entries
+
+
+def start_of_last(reader: StreamReader, n: int) -> int:
+    """The id from which a read yields the last ``n`` entries a walk from the start yields.
+
+    Without gaps that is ``next_id - n``. With ``allow_gaps`` missing ids are not entries, so
+    the read starts further back: the ids read from ever larger distances (doubling, so the cost
+    stays proportional to the distance finally read) until ``n`` entries are found. Without
+    ``allow_gaps`` a gap in the last ``n`` ids raises as the read reaches it, so nothing is
+    looked at twice.
+    """
+    first, nxt = reader.first_id, reader.next_id()
+    start = max(first, nxt - n)
+    if not reader.allow_gaps or n == 0:
+        return start
+    probe = StreamReader(reader.path.parent, reader.name, allow_gaps=True, name_is_dir=True)
+    while True:
+        runs = []
+        try:
+            for begin, entries in probe.batches(start):
+                runs.append((begin, len(entries)))
+        except FormatError:
+            pass  # damage ends what there is to count; the read itself reports it
+        held = sum(count for _begin, count in runs)
+        if held >= n or start <= first:
+            break
+        start = max(first, nxt - 2 * (nxt - start))
+    skip = max(held - n, 0)  # entries of the runs read that come before the last n
+    for begin, count in runs:
+        if skip < count:
+            return begin + skip
+        skip -= count
+    return start
 
 
 def get_entry(root: str | os.PathLike, stream: str, entry_id: int) -> bytes:

@@ -35,7 +35,7 @@ def contiguous(counts: list[int], start: int = 0) -> list[tuple[int, int]]:
 
 
 class ReferenceReader(StreamReader):
-    """The reader as it was before marks: every lookup walks from the segment's start."""
+    """The reader without marks: every lookup walks from the segment's start."""
 
     def _locate(self, start, path, data, from_id):
         return seek(data, from_id)
@@ -43,11 +43,9 @@ class ReferenceReader(StreamReader):
     def next_id(self) -> int:
         if not self._segments:
             return 0
-        expected = self._segments[-1]
+        expected = self._segments[-1]  # a walk from the start skips frames below it, jumps gaps
         for _offset, first, count, _size in headers(map_file(self._seg_path(expected))):
-            if first != expected:
-                break
-            expected = first + count
+            expected = max(expected, first + count)
         return expected
 
 
