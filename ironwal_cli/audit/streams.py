@@ -83,7 +83,10 @@ def _check_index(rec: Recorder, layout: StreamLayout) -> None:
             rec.add(path, i * step, INDEX_UNKNOWN_ID,
                     f"lists id {sid}, but {layout.segment_path(sid).name} does not exist")
         seen.add(sid)
-    for sid in sorted(files - (seen or {0})):  # an empty index means "segment 0 only"
+    # Segment 0 need not be listed: the crate finds ids below the index's first start in segment
+    # 0, and leaves 0 out when the stream directory existed before its first write (FORMAT.md,
+    # "segments.idx"). An empty index likewise means "segment 0 only".
+    for sid in sorted(files - seen - {0}):
         rec.add(path, None, INDEX_MISSING_ID, f"does not list {layout.segment_files[sid]}")
 
 

@@ -212,8 +212,8 @@ class StreamPlanner:
         if ids is not None:
             if not ids and set(final) <= {0}:
                 return  # an empty index means "segment 0 only"
-            if layout.index_is_sorted and set(ids) == set(wanted):
-                return  # duplicates the crate itself writes are harmless
+            if layout.index_is_sorted and set(ids) in (set(wanted), set(wanted) - {0}):
+                return  # duplicates the crate itself writes are harmless; 0 need not be listed
             problem = "out of order" if not layout.index_is_sorted else (
                 f"lists {_ids(ids)}, the segment files are {_ids(wanted)}")
         else:
