@@ -23,11 +23,23 @@ def block_size_for(raw_length: int) -> int:
     return lz4f.BLOCKSIZE_MAX4MB
 
 
+# liblz4's one-shot compress lowers the block size to the smallest that holds its input, so a
+# batch of 256 KiB..1 MiB would get 1 MiB (BD 0x60) where lz4_flex keeps 4 MiB (0x70); its
+# streaming API writes the block size it is given. Only that range needs it (it costs a few us).
+_ONE_SHOT_LOWERS_TO_1MIB = 1024 * KIB
+
+
 def compress(raw: bytes) -> bytes:
-    """A standard LZ4 frame, FLG 0x60: independent blocks, no checksums, no content size."""
+    """A standard LZ4 frame, FLG 0x60 (independent blocks, no checksums, no content size) and
+    the BD byte lz4_flex writes for that size: 0x40, 0x50 or 0x70 (FORMAT.md, "LZ4 frames")."""
     import lz4.frame as lz4f
 
-    return lz4f.compress(raw, block_size=block_size_for(len(raw)), block_linked=False,
+    block_size = block_size_for(len(raw))
+    if block_size == lz4f.BLOCKSIZE_MAX4MB and len(raw) <= _ONE_SHOT_LOWERS_TO_1MIB:
+        encoder = lz4f.LZ4FrameCompressor(block_size=block_size, block_linked=False,
+                                          content_checksum=False, auto_flush=True)
+        return encoder.begin() + encoder.compress(raw) + encoder.flush()
+    return lz4f.compress(raw, block_size=block_size, block_linked=False,
                          content_checksum=False, store_size=False)
 
 
