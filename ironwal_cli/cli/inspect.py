@@ -1,11 +1,18 @@
 """``ironwal inspect PATH``: one file of a root, frame by frame or record by record.
 
 The way to look inside a damaged file: every frame or damaged region of a segment, every
-record of ``checkpoints.log``, or the decoded ``HEAD``, ``head.state`` or ``segments.idx``.
+record of ``checkpoints.log``, ``lost.idx`` or ``seals.idx``, or the decoded ``HEAD``,
+``head.state`` or ``segments.idx``.
+
+With ``--entries`` standard output holds only what can be parsed as one thing: in ``-F jsonl``
+one JSON object per frame or damaged region (its row, its entries inside), in every other
+format the entry bytes alone; the ``# offset=...`` line of each frame then goes to standard
+error, so ``-F raw`` is the entries' bytes and nothing else.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -20,11 +27,17 @@ from .read import FormatOption
 @handles_errors
 def inspect(
     path: Path = typer.Argument(..., metavar="PATH",
-                                help="A segment (*.wal), checkpoints.log, HEAD, head.state or segments.idx; "
-                                "looked up under the root when it is not found as given."),
+                                help="A segment (*.wal), checkpoints.log, HEAD, head.state, segments.idx, "
+                                "lost.idx or seals.idx; looked up under the root when it is not found as "
+                                "given."),
     root: Path = RootOption,
     json_out: bool = typer.Option(False, "--json", help='Print one object {"path", "kind", "rows"}.'),
-    entries: bool = typer.Option(False, "--entries", help="Also print each intact frame's entries (segments)."),
+    entries: bool = typer.Option(False, "--entries",
+                                 help="Also print each intact frame's entries (segments): only entries on "
+                                 "stdout, frame lines on stderr; -F jsonl: one object per frame."),
+    hex_damage: bool = typer.Option(False, "--hex",
+                                    help="Show the bytes of each damaged frame or region in hex (header_hex, "
+                                    "payload_hex)."),
     fmt: EntryFormat = FormatOption,
 ) -> None:
     """Show the frames of a segment (offset, start id, count, type, sizes, CRC ok) or the records of a file."""
@@ -35,15 +48,18 @@ def inspect(
         path = root / path
     if not path.exists():
         raise UsageError(f"{path}: no such file (also not under the root {root})")
-    result = inspect_file(path, entries=entries)
+    result = inspect_file(path, entries=entries, hex_damage=hex_damage)
     if json_out:
-        _print_json(result)
+        sys.stdout.write(json.dumps(_json_ready(result.to_dict())) + "\n")
+    elif entries and result.kind == "segment" and fmt.value == "jsonl":
+        sys.stdout.write("".join(json.dumps(_json_ready(row)) + "\n" for row in result.rows))
     elif entries and result.kind == "segment":
-        _print_with_entries(result, fmt.value)
+        _print_with_entries(result, fmt.value, hex_damage)
     else:
         from .tables import print_table
 
-        print_table(result.columns, [[_cell(row.get(c)) for c in result.columns] for row in result.rows],
+        columns = result.columns + (["header_hex", "payload_hex"] if hex_damage and result.kind == "segment" else [])
+        print_table(columns, [[_cell(row.get(c)) for c in columns] for row in result.rows],
                     title=f"{result.path} ({result.kind})")
 
 
@@ -59,27 +75,31 @@ def _cell(value) -> str:
     return str(value)
 
 
-def _print_json(result) -> None:
-    import json
-
+def _json_ready(data: dict) -> dict:
+    """A row, or the whole inspection, with each frame's entries as {id, len, b64, text}."""
     from .entry_output import entry_object
 
-    data = result.to_dict()
-    for row in data["rows"]:
+    for row in data.get("rows", [data]):
         if row.get("entries") is not None:
             row["entries"] = [entry_object(i, e) for i, e in enumerate(row["entries"], row["start_id"])]
-    sys.stdout.write(json.dumps(data) + "\n")
+    return data
 
 
-def _print_with_entries(result, fmt: str) -> None:
-    """A line per frame (``# offset ...``), then its entries in the tail format ``fmt``."""
+def _print_with_entries(result, fmt: str, hex_damage: bool) -> None:
+    """Each frame's entries on stdout in the tail format ``fmt``, nothing else; its ``# offset ...``
+    line (and with ``hex_damage`` the damaged bytes) on stderr, flushed in step so a terminal
+    shows them in file order."""
     from .entry_output import renderer
 
     render = renderer(fmt)
-    out = sys.stdout.buffer
+    out, err = sys.stdout.buffer, sys.stderr
     for row in result.rows:
+        out.flush()
         fields = " ".join(f"{c}={_cell(row.get(c))}" for c in result.columns)
-        out.write(f"# {fields}\n".encode())
+        err.write(f"# {fields}\n")
+        if hex_damage and "payload_hex" in row:
+            err.write(f"# header_hex={_cell(row['header_hex'])} payload_hex={row['payload_hex'] or '-'}\n")
+        err.flush()
         if row.get("entries") is not None:
             out.write(render(row["start_id"], row["entries"]))
     out.flush()

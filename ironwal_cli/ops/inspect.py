@@ -1,9 +1,10 @@
 """Looking inside one file of a root, frame by frame or record by record, damaged or not.
 
 ``inspect_file`` is the Python API behind ``ironwal inspect``: a segment (``*.wal``) gives one
-row per frame or per damaged region, ``checkpoints.log`` one row per record, and ``HEAD``,
-``head.state`` and ``segments.idx`` their decoded contents. Every row says what is wrong with
-it (``problems``, the kinds ``verify`` reports). Read-only.
+row per frame or per damaged region, ``checkpoints.log`` one row per record, ``lost.idx`` and
+``seals.idx`` (our own files) one row per range or seal record, and ``HEAD``, ``head.state`` and
+``segments.idx`` their decoded contents. Every row says what is wrong with it (``problems``,
+the kinds ``verify`` reports). Read-only.
 """
 
 from __future__ import annotations
@@ -13,21 +14,38 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..audit.checkpoints import Record, walk_records
-from ..audit.kinds import CHECKPOINT_BAD_CRC, HEAD_INVALID, HEAD_STATE_INVALID, INDEX_BAD_LENGTH
+from ..audit.kinds import CHECKPOINT_BAD_CRC, HEAD_INVALID, HEAD_STATE_INVALID, INDEX_BAD_LENGTH, UNEXPECTED_FILE
 from ..audit.report import Recorder, StreamTotals
 from ..audit.segments import audit_segment
 from ..engine.files import TEMP_SUFFIX
+from ..engine.lost_ids import LOST_NAME
 from ..engine.names import HEAD_STATE_NAME, INDEX_NAME, SEGMENT_SUFFIX, parse_segment_name, segment_name
 from ..engine.reader import decode_frame
 from ..engine.scan import BAD_CRC, TORN_HEADER, Frame, map_file, scan
+from ..engine.seals import SEALS_NAME, matching
 from ..errors import FormatError, UsageError
 from ..sharded.checkpoints import HEAD_NAME, LOG_NAME, display_id
-from ..spec.codec import FRAME_LZ4, FRAME_RAW, INDEX_ID, FrameHeader, decode_head, decode_head_state
+from ..spec.codec import (
+    FRAME_LZ4,
+    FRAME_RAW,
+    HEADER_SIZE,
+    INDEX_ID,
+    SEAL_RECORD,
+    FrameHeader,
+    Seal,
+    decode_head,
+    decode_head_state,
+    decode_seals,
+)
 
 SEGMENT_COLUMNS = ["offset", "start_id", "count", "type", "disk_size", "uncompressed_size", "crc_ok", "problems"]
 CHECKPOINT_COLUMNS = ["offset", "length", "checkpoint_id", "timestamp_ns", "shard_count", "offsets", "crc_ok",
                       "problems"]
-KINDS = {LOG_NAME: "checkpoints", HEAD_NAME: "head", HEAD_STATE_NAME: "head_state", INDEX_NAME: "index"}
+LOST_COLUMNS = ["offset", "first", "end", "count", "problems"]
+SEAL_COLUMNS = ["offset", "start_id", "end_id", "size", "st_ino", "st_mtime_ns", "st_ctime_ns", "crc_ok",
+                "current", "problems"]
+KINDS = {LOG_NAME: "checkpoints", HEAD_NAME: "head", HEAD_STATE_NAME: "head_state", INDEX_NAME: "index",
+         LOST_NAME: "lost", SEALS_NAME: "seals"}
 
 
 @dataclass
@@ -35,7 +53,9 @@ class Inspection:
     path: str
     kind: str  # segment, checkpoints, head, head_state or index
     columns: list[str]
-    rows: list[dict] = field(default_factory=list)  # a segment row may carry "entries": list[bytes] | None
+    # A segment row may carry "entries": list[bytes] | None, and for a damaged frame or region
+    # (with ``hex_damage``) "header_hex" (None: no header there) and "payload_hex".
+    rows: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"path": self.path, "kind": self.kind, "rows": self.rows}
@@ -76,7 +96,26 @@ def _verdicts(path: Path, data) -> dict[int, list[tuple[str, str]]]:
     return found
 
 
-def _segment_rows(path: Path, with_entries: bool) -> list[dict]:
+def is_damaged(row: dict) -> bool:
+    """A frame verify reports something about, or a region that is no intact frame at all."""
+    return bool(row.get("problems")) or row.get("crc_ok") is not True
+
+
+def _damage_hex(data, row: dict, item) -> None:
+    """The bytes of a damaged frame or region, as hex: its header (when one could be read) and
+    what follows it (the payload; up to the next intact frame when the length is not known)."""
+    if isinstance(item, Frame):
+        end = item.end_offset
+        has_header = True
+    else:
+        end = item.offset + item.length
+        has_header = item.header is not None
+    start = item.offset + HEADER_SIZE if has_header else item.offset
+    row["header_hex"] = bytes(data[item.offset:start]).hex() if has_header else None
+    row["payload_hex"] = bytes(data[start:end]).hex()
+
+
+def _segment_rows(path: Path, with_entries: bool, hex_damage: bool) -> list[dict]:
     data = map_file(path)
     verdicts = _verdicts(path, data)
     rows = []
@@ -89,6 +128,8 @@ def _segment_rows(path: Path, with_entries: bool) -> list[dict]:
             row = _header_row(item.offset, item.header if item.kind != TORN_HEADER else None)
             row.update(crc_ok=False if item.kind == BAD_CRC else None, length=item.length)
         row.update(problems=[k for k, _ in found], messages=[m for _, m in found])
+        if hex_damage and is_damaged(row):
+            _damage_hex(data, row, item)
         if with_entries:
             row["entries"] = None
             if isinstance(item, Frame):
@@ -128,6 +169,47 @@ def _index_rows(path: Path, data: bytes) -> list[dict]:
     return rows
 
 
+def _lost_rows(data: bytes) -> list[dict]:
+    """One row per range [first, end); a range that is empty, descending or overlapping the one
+    before, or bytes left over, is what makes verify call the file unreadable."""
+    step = 2 * INDEX_ID.size
+    whole = len(data) - len(data) % step
+    rows, prev_end = [], 0
+    for offset in range(0, whole, step):
+        first, end = INDEX_ID.unpack_from(data, offset)[0], INDEX_ID.unpack_from(data, offset + INDEX_ID.size)[0]
+        row = {"offset": offset, "first": first, "end": end, "count": max(end - first, 0), "problems": []}
+        if first >= end or first < prev_end:
+            row.update(problems=[UNEXPECTED_FILE],
+                       messages=["unreadable lost.idx: ranges not ascending, disjoint and non-empty"])
+        prev_end = max(prev_end, end)
+        rows.append(row)
+    if whole != len(data):
+        rows.append({"offset": whole, "first": None, "end": None, "count": None, "problems": [UNEXPECTED_FILE],
+                     "messages": [f"unreadable lost.idx: {len(data) - whole} bytes left over, not a u64 pair"]})
+    return rows
+
+
+def _seal_rows(path: Path, data: bytes) -> list[dict]:
+    """One row per seal record; ``current``: the segment's stat still equals the record (so the
+    seal still vouches for it). A bad record is ignored by every reader of the cache."""
+    size = SEAL_RECORD.size
+    whole = len(data) - len(data) % size
+    rows = []
+    for offset in range(0, whole, size):
+        fields = SEAL_RECORD.unpack_from(data, offset)
+        good, _bad = decode_seals(data[offset:offset + size])
+        seal = Seal._make(fields[:len(Seal._fields)])
+        current = bool(good) and bool(matching([seal], {seal.start_id: segment_name(seal.start_id)}, path.parent))
+        row = dict(zip(Seal._fields, fields, strict=False))
+        row.update(offset=offset, crc_ok=bool(good), current=current, problems=[],
+                   messages=[] if good else ["CRC mismatch: the record is ignored (recover re-reads the segment)"])
+        rows.append(row)
+    if whole != len(data):
+        rows.append({"offset": whole, "crc_ok": None, "current": None, "problems": [],
+                     "messages": [f"{len(data) - whole} bytes of a torn record: ignored"]})
+    return rows
+
+
 def _decoded_row(decode, data: bytes, kind: str) -> dict:
     try:
         return {**decode(data), "problems": []}
@@ -135,15 +217,20 @@ def _decoded_row(decode, data: bytes, kind: str) -> dict:
         return {"problems": [kind], "messages": [str(err)], "bytes_hex": data.hex()}
 
 
-def inspect_file(path: str | os.PathLike, *, entries: bool = False) -> Inspection:
-    """The rows of one file; ``entries`` also decodes each intact frame's entries (segments only)."""
+def inspect_file(path: str | os.PathLike, *, entries: bool = False, hex_damage: bool = False) -> Inspection:
+    """The rows of one file; ``entries`` also decodes each intact frame's entries, ``hex_damage``
+    adds the bytes of each damaged frame or region as hex (segments only)."""
     path = Path(path)
     kind = file_kind(path)
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
     if kind == "segment":
-        return Inspection(str(path), kind, SEGMENT_COLUMNS, _segment_rows(path, entries))
+        return Inspection(str(path), kind, SEGMENT_COLUMNS, _segment_rows(path, entries, hex_damage))
     data = path.read_bytes()
+    if kind == "lost":
+        return Inspection(str(path), kind, LOST_COLUMNS, _lost_rows(data))
+    if kind == "seals":
+        return Inspection(str(path), kind, SEAL_COLUMNS, _seal_rows(path, data))
     if kind == "checkpoints":
         return Inspection(str(path), kind, CHECKPOINT_COLUMNS, _checkpoint_rows(data))
     if kind == "index":
