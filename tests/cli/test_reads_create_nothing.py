@@ -1,5 +1,5 @@
 """Reads never write: no read path (``tail``, ``get``, ``ls``, ``verify``, ``inspect``,
-``checkpoint list``, ``StreamWriter.next_id``) creates the root, a stream directory or
+``checkpoint list``/``show``, ``recover -n``, ``StreamWriter.next_id``) creates the root, a stream directory or
 ``segments.idx``, whatever the command answers (an empty result or "no such ...")."""
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ READS = [
     ["verify", "s"],
     ["inspect", "s"],
     ["checkpoint", "list"],
+    ["checkpoint", "show"],
+    ["recover", "-n"],
 ]
 
 

@@ -35,6 +35,12 @@ def verify_json(root: Path) -> dict:
     return report
 
 
+def assert_nothing_to_repair(root: Path) -> None:
+    """``recover -n`` agrees with verify: a healthy crate root needs no repair (exit 0)."""
+    result = CliRunner().invoke(app, ["recover", "-n", "-r", str(root)])
+    assert result.exit_code == 0 and "nothing to repair" in result.output, result.output
+
+
 def ironwal_view(root: Path, stream: str) -> list[tuple[int, bytes]]:
     return [(i, e) for first, batch in read_batches(root, stream, from_id=0, last=None)
             for i, e in enumerate(batch, first)]
@@ -99,6 +105,7 @@ def run_plain(root: Path, script: dict, pre: list[str]) -> None:
     report = verify_json(root)
     if not crate_truncate_left_segment_0(root, report):
         assert report["ok"], (script, pre, report["problems"])
+        assert_nothing_to_repair(root)
         assert_reads_agree(root)
 
 
@@ -115,6 +122,7 @@ def test_crate_sharded_roots_verify_clean_and_read_the_same(tmp_path_factory, sc
     root = tmp_path_factory.mktemp("crate") / "root"
     write(root, script)
     assert verify_json(root)["ok"], script
+    assert_nothing_to_repair(root)
     assert_reads_agree(root)
 
 
@@ -156,8 +164,7 @@ def test_index_without_segment_0_is_what_the_crate_writes_and_reads(tmp_path):
     replay = dump(root).streams["s"]
     assert replay.order == list(range(11)) and replay.gets[0] == b"v0"
     assert verify_json(root)["ok"]
-    recover = CliRunner().invoke(app, ["recover", "-n", "-r", str(root)])
-    assert recover.exit_code == 0 and "nothing to repair" in recover.output, recover.output
+    assert_nothing_to_repair(root)
 
 
 def test_crate_truncate_leaves_an_unlisted_segment_0(tmp_path):
