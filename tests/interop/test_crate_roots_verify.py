@@ -179,3 +179,23 @@ def test_crate_truncate_leaves_an_unlisted_segment_0(tmp_path):
     report = verify_json(root)
     assert [p["kind"] for p in report["problems"]] == ["segment_gap"]
     assert crate_truncate_left_segment_0(root, report)
+
+
+def test_explicit_sharded_root_with_checkpoints_compaction_and_prune(tmp_path):
+    root = tmp_path / "root"
+    write(root, {"options": {"max_entries_per_segment": 3, "sync": "batch"}, "shards": 3, "ops": [
+        *({"op": "append", "key": f"k{i % 5}", "value": f"v{i}"} for i in range(30)),  # rotations
+        {"op": "append_batch", "entries": [[f"k{i % 5}", f"w{i}"] for i in range(10)]},
+        {"op": "create_checkpoint", "id": "a"},
+        {"op": "append_batch_for_key", "key": "k1", "values": ["x", "", {"hex": "00ff0a"}]},
+        {"op": "create_checkpoint", "id": "b"},
+        {"op": "reopen"},
+        {"op": "append", "key": {"hex": "ff00"}, "value": "y"},
+        {"op": "create_checkpoint", "id": "c"},
+        {"op": "compact_checkpoints", "keep": 2},
+        {"op": "prune_before_checkpoint", "id": "c"}]})
+    report = verify_json(root)
+    assert report["ok"], report["problems"]
+    assert_nothing_to_repair(root)
+    assert_reads_agree(root)
+    assert any(StreamReader(root, f"shard_{s:02d}", name_is_dir=True).first_id > 0 for s in range(3))  # pruned
