@@ -4,13 +4,11 @@ writes them, ironwal compresses the same raw batches, and the first 7 payload by
 
 from __future__ import annotations
 
-import pytest
 from crate_oracle import write
 
 from ironwal_cli.engine.compression import compress, decompress
 from ironwal_cli.engine.scan import Frame, map_file, scan
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
-from ironwal_cli.spec.codec import FRAME_LZ4, encode_raw_batch
+from ironwal_cli.spec.codec import FRAME_LZ4
 
 KIB = 1024
 # Entry lengths; the raw batch of one entry is 4 bytes longer (its length prefix).
@@ -36,14 +34,3 @@ def test_frame_descriptors_equal_the_crates(tmp_path):
         ours = compress(raw)
         assert bytes(ours[DESCRIPTOR]) == bytes(frame.payload[DESCRIPTOR]), (len(raw), bytes(ours[:7]).hex())
         assert decompress(ours, len(raw)) == raw
-
-
-@pytest.mark.parametrize("length", [300 * KIB, 1024 * KIB - 4])
-def test_writer_frames_between_256_kib_and_1_mib_say_4_mib(tmp_path, length):
-    """What `ironwal append --compress` leaves on disk for such a batch: BD 0x70, as lz4_flex."""
-    with StreamWriter(tmp_path, "s", WriteOptions(compress=True, min_compress_size=0)) as w:
-        w.append(b"x" * length)
-    (frame,) = scan(map_file(tmp_path / "s" / "00000000000000000000.wal"))
-    assert frame.header.frame_type == FRAME_LZ4
-    assert bytes(frame.payload[4:6]) == b"\x60\x70"
-    assert len(encode_raw_batch([b"x" * length])) == frame.header.uncompressed_size
