@@ -73,11 +73,18 @@ def _total_rows(report) -> list[list[object]]:
 TOTAL_COLUMNS = ["stream", "segments", "frames", "entries", "bytes", "lz4 ratio"]
 
 
+def _replay_lines(report) -> list[str]:
+    """Per stream with lost ids: where the crate's replay stops or fails, and where to resume."""
+    return [f"{name}: {line}" for name, r in report.replays.items() if (line := r.describe()) is not None]
+
+
 def _print_plain(report) -> None:
     from .tables import print_table
 
     for problem in report.problems:
         sys.stdout.write(f"{problem}\n")
+    for line in _replay_lines(report):
+        sys.stdout.write(f"replay {line}\n")
     print_table(TOTAL_COLUMNS, _total_rows(report))
     sys.stdout.write(_summary(report) + "\n")
 
@@ -92,5 +99,7 @@ def _print_rich(report) -> None:
     for p in report.problems:
         where = p.path if p.offset is None else f"{p.path}@{p.offset}"
         console.print(f"[bold red]{p.kind}[/] {escape(where)}: {escape(p.message)}", highlight=False)
+    for line in _replay_lines(report):
+        console.print(f"[bold yellow]replay[/] {escape(line)}", highlight=False)
     print_table(TOTAL_COLUMNS, _total_rows(report), title="streams")
     console.print(f"[bold green]{_summary(report)}[/]" if report.ok else f"[bold red]{_summary(report)}[/]")
