@@ -22,7 +22,7 @@ def verify(
         None, metavar="TARGET",
         help="Stream names, stream directories or segment files to check (default: the whole root)."),
     root: Path = RootOption,
-    json_out: bool = typer.Option(False, "--json", help='Print one object {"ok", "problems", "streams"}.'),
+    json_out: bool = typer.Option(False, "--json", help='Print one object {"ok", "problems", "streams", "replay"}.'),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print nothing; only the exit status tells."),
     jobs: int | None = typer.Option(None, "-j", "--jobs", min=1,
                                        help="Threads checking segments side by side (default: CPUs, at most 4)."),
