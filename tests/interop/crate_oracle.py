@@ -127,3 +127,22 @@ def route(shards: int, *keys: bytes) -> list[int]:
     args = ["route", str(shards), "--b64", *(base64.b64encode(k).decode() for k in keys)]
     lines = json_lines(run_iwref(*args).stdout)
     return [line["shard"] for line in lines if "shard" in line]
+
+
+def dump_sharded(root: os.PathLike, shards: int) -> list[dict]:
+    """``iwref dump-sharded ROOT N``: the crate's ShardedWal view (open, checkpoints, latest, shard
+    iterations), one parsed line each; a root it cannot open gives a first line with ``ok`` false."""
+    return json_lines(run_iwref("dump-sharded", root, str(shards), check=False).stdout)
+
+
+# The damage matrix's table (tests/interop/test_damage_matrix.py): rows go to a file shared by every
+# pytest worker (-n 2), and conftest.py prints them at the end of the run.
+DAMAGE_TABLE_ENV = "IRONWAL_DAMAGE_TABLE"
+
+
+def record_damage_row(kind: str, before: str, after: str, kept: int) -> None:
+    """One row: what the crate's replay saw before and after recover, and the entries recover kept."""
+    path = os.environ.get(DAMAGE_TABLE_ENV)
+    if path:
+        with open(path, "a") as f:
+            f.write(json.dumps({"kind": kind, "before": before, "after": after, "kept": kept}) + "\n")
