@@ -14,9 +14,9 @@ import typer
 
 from ._app import RootOption, app, handles_errors
 
-# Problem kinds ``ironwal recover`` leaves alone (see format/RECOVERY.md, "Not repaired"): no hint for them.
-NOT_REPAIRED = frozenset({"ids_backwards", "segment_overlap", "unexpected_file", "unreadable", "segment_start_mismatch",
-                          "shard_dir_bad_name", "shard_dir_out_of_range", "shard_count_mismatch"})
+# Lost ids with no damaged byte to see: a user would not guess that plain recover repairs them (it
+# fills them so a crate replay fails there); the hint says so.
+LOSS_KINDS = frozenset({"ids_skip", "segment_gap", "replay_stops_silently", "lost_unrecorded"})
 
 
 @app.command()
@@ -51,10 +51,10 @@ def verify(
     if not quiet and damage_behind_seals(root, report):
         sys.stderr.write("ironwal: hint: damage in a segment unchanged since it was sealed (bit rot): repair it "
                          "with `ironwal recover --full` (recover alone trusts the seal and skips it)\n")
-    elif not quiet and any(p.kind not in NOT_REPAIRED for p in report.problems):
-        sys.stderr.write("ironwal: hint: `ironwal recover` repairs this (`recover -n` shows the plan): damaged "
-                         "bytes go to quarantine, lost ids are recorded and filled so a crate replay fails "
-                         "there instead of ending silently\n")
+    elif not quiet and not json_out and any(p.kind in LOSS_KINDS for p in report.problems):
+        sys.stderr.write("ironwal: hint: `ironwal recover` repairs this (`recover -n` shows the plan): it "
+                         "records the lost ids and fills them, so a crate replay fails there instead of "
+                         "ending silently\n")
     raise typer.Exit(0 if report.ok else 1)
 
 
