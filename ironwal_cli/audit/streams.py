@@ -180,7 +180,11 @@ class PendingStream:
                 on_bytes(sub_totals.bytes)
             prev_end = end if end.certain else None
             next_id = end.next_id
-        self.replay = StreamReplay(merge(lost), events)
+        if layout.index_ids:  # the crate finds segments through the index: one it does not list is out of reach
+            for sid in sorted(set(ids) - set(layout.index_ids)):
+                events.append(ReplayEvent(sid, STOPS_SILENTLY, f"{layout.segment_files[sid]} is not in segments.idx",
+                                          None))
+        self.replay = StreamReplay(merge(lost), sorted(events, key=lambda e: e.at_id))
         _check_small_files(rec, layout)
         return next_id
 

@@ -40,6 +40,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         return
     width = max(len(r["kind"]) for r in rows)
     terminalreporter.section("crate replay per damage kind (entries from iter(0))")
+    terminalreporter.write_line("N: entries the crate's iter(0) delivered; ', then error at I': it failed loudly "
+                                "there; a bare N below what is kept: it ended silently")
     terminalreporter.write_line(f"{'damage':<{width}}  {'before recover':<24}  {'after recover':<24}  kept")
     for r in rows:
         terminalreporter.write_line(f"{r['kind']:<{width}}  {r['before']:<24}  {r['after']:<24}  {r['kept']}")

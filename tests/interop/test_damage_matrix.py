@@ -341,3 +341,17 @@ def test_sharded_damage_matrix(tmp_path, sharded, kind):
     got_shard, ids = append_keyed(root, key, [b"later"], shards=SHARDS)
     assert got_shard == crate["shard"] and list(ids) == [crate["id"] + 1]
     assert verify_root(root, jobs=1).ok
+
+
+@pytest.mark.parametrize("kind", ["deleted middle segment", "segments.idx missing a segment",
+                                  "segments.idx bit 62 flipped", "flip payload (older)", "frame cut out (older)"])
+def test_verify_says_where_the_crates_replay_stops_before_repair(tmp_path, pristine, kind):
+    """verify's replay view of a damaged root agrees with the crate: the first id its iter(0) does not
+    deliver, and whether it fails there (an error) or stops silently."""
+    root = tmp_path / "wal"
+    shutil.copytree(pristine, root)
+    CASES[kind].damage(root)
+    replay = dump(root).streams["s"]
+    stop = verify_root(root, jobs=1).replays["s"].first_stop
+    assert stop is not None and stop.at_id == len(replay.order), (stop, replay.order)
+    assert stop.how == ("fails" if replay.error is not None else "stops_silently"), (stop, replay.error)
