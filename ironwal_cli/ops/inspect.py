@@ -19,7 +19,7 @@ from ..audit.segments import audit_segment
 from ..engine.files import TEMP_SUFFIX
 from ..engine.names import HEAD_STATE_NAME, INDEX_NAME, SEGMENT_SUFFIX, parse_segment_name, segment_name
 from ..engine.reader import decode_frame
-from ..engine.scan import BAD_CRC, TORN_HEADER, Frame, map_file, scan
+from ..engine.scan import BAD_CRC, LOST_FILLER, TORN_HEADER, Frame, map_file, scan
 from ..errors import FormatError, UsageError
 from ..sharded.checkpoints import HEAD_NAME, LOG_NAME, display_id
 from ..spec.codec import FRAME_LZ4, FRAME_RAW, INDEX_ID, FrameHeader, decode_head, decode_head_state
@@ -89,6 +89,8 @@ def _segment_rows(path: Path, with_entries: bool) -> list[dict]:
             row = _header_row(item.offset, item.header if item.kind != TORN_HEADER else None)
             row.update(crc_ok=False if item.kind == BAD_CRC else None, length=item.length)
         row.update(problems=[k for k, _ in found], messages=[m for _, m in found])
+        if not isinstance(item, Frame) and item.kind == LOST_FILLER:  # not damage, but never data: say what it is
+            row.update(crc_ok=False, problems=[LOST_FILLER], messages=[item.message])
         if with_entries:
             row["entries"] = None
             if isinstance(item, Frame):

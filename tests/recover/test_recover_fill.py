@@ -171,3 +171,13 @@ def test_a_filler_with_any_field_changed_is_damage():
         changed[byte] ^= 0x01
         assert all(isinstance(i, Frame) or i.kind != LOST_FILLER for i in scan(bytes(changed))), byte
     assert struct.unpack_from("<Q", filler, 8)[0] == 7
+
+
+def test_inspect_shows_a_filler_as_lost_ids(tmp_path):
+    root = tmp_path / "wal"
+    shutil.copytree(OLD_SPLIT, root)
+    recover(root)
+    shown = runner.invoke(app, ["inspect", "-r", str(root), f"s/{5:020d}.wal", "--json"])
+    assert shown.exit_code == 0, shown.output
+    row = json.loads(shown.stdout)["rows"][0]
+    assert (row["start_id"], row["count"], row["crc_ok"], row["problems"]) == (5, 5, False, ["lost_filler"])
