@@ -107,8 +107,8 @@ def _render(result: dict, json_out: bool, undo: bool) -> None:
         warn(f"{note['path']}: {note['message']}")
     for name, seen in (result.get("replay") or {}).items():
         lost = ", ".join(f"{a}..{b - 1}" for a, b in seen["lost"])
-        sys.stdout.write(f"replay {name}: the crate's iter(0) fails at id {seen['fails_at']} (lost ids {lost}); "
-                         f"resume with iter_from({seen['resume_at']})\n")
+        sys.stdout.write(f"replay {name}: after the repair the crate's iter(0) fails at id {seen['fails_at']} "
+                         f"(lost ids {lost}); resume with iter_from({seen['resume_at']})\n")
     if result.get("run") and not result["dry_run"]:
         what = "undo of" if undo else "removed bytes and undo data in"
         sys.stderr.write(f"ironwal: {what} {result['run']}\n")

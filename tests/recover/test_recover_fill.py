@@ -133,7 +133,8 @@ def test_recover_and_verify_print_what_a_crate_replay_sees(tmp_path):
                                               "why": "ids 5..9 missing between segments", "resume_id": 10}
     repaired = runner.invoke(app, ["recover", "-r", str(root)])
     assert repaired.exit_code == 0, repaired.output
-    assert "replay s: the crate's iter(0) fails at id 5 (lost ids 5..9); resume with iter_from(10)" in repaired.stdout
+    assert ("replay s: after the repair the crate's iter(0) fails at id 5 (lost ids 5..9); resume with "
+            "iter_from(10)") in repaired.stdout
     assert (root / "s" / f"{5:020d}.wal").read_bytes() == encode_lost_fillers(5, 10)
     assert StreamLayout.read(root / "s").index_ids == [0, 5, 10, 15]
     assert_clean(root)
