@@ -39,6 +39,7 @@ BAD_LENGTH = "bad_length"
 # bad on purpose (so the crate fails there); readers that know it report its ids as lost, the rest
 # take it for the damage it stands for.
 LOST_FILLER = "lost_filler"
+_FILLER_PAYLOAD = LOST_FILLER_FRAME_SIZE - HEADER_SIZE
 
 
 class Frame(NamedTuple):
@@ -140,7 +141,8 @@ def scan(data, start: int = 0, end: int | None = None, *, check_crc: bool = True
     budget = [RESYNC_WORK_PER_BYTE * (end - start) + RESYNC_WORK_FLOOR]
     while offset < end:
         header, kind, message = _check(buf, offset, end, check_crc, view)
-        if kind == BAD_CRC and (lost := lost_filler_range(buf, offset)) is not None:
+        maybe_filler = kind == BAD_CRC or (kind is None and not check_crc and header.disk_size == _FILLER_PAYLOAD)
+        if maybe_filler and (lost := lost_filler_range(buf, offset)) is not None:  # never passed off as entries
             yield Problem(offset, LOST_FILLER_FRAME_SIZE, LOST_FILLER,
                           f"ids {lost[0]}..{lost[1] - 1} lost to damage (filler frame written by ironwal recover)",
                           header)

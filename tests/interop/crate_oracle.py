@@ -135,14 +135,14 @@ def dump_sharded(root: os.PathLike, shards: int) -> list[dict]:
     return json_lines(run_iwref("dump-sharded", root, str(shards), check=False).stdout)
 
 
-# The damage matrix's table (tests/interop/test_damage_matrix.py): rows go to a file shared by every
-# pytest worker (-n 2), and conftest.py prints them at the end of the run.
-DAMAGE_TABLE_ENV = "IRONWAL_DAMAGE_TABLE"
+
+# The damage matrix's table (tests/interop/test_damage_matrix.py): each row travels as a user property
+# of its test's report (also from xdist workers), and tests/conftest.py prints the table at the end.
+DAMAGE_TABLE = "crate replay per damage kind: entries its iter(0) delivered, then its error if it failed loudly"
 
 
-def record_damage_row(kind: str, before: str, after: str, kept: int) -> None:
-    """One row: what the crate's replay saw before and after recover, and the entries recover kept."""
-    path = os.environ.get(DAMAGE_TABLE_ENV)
-    if path:
-        with open(path, "a") as f:
-            f.write(json.dumps({"kind": kind, "before": before, "after": after, "kept": kept}) + "\n")
+def record_damage_row(record_property, kind: str, before: str, after: str, kept: int) -> None:
+    """One row: what the crate's replay (entries iter(0) delivered) saw before and after recover, and the
+    entries recover kept. ``record_property`` is the test's pytest fixture."""
+    record_property(f"row:{DAMAGE_TABLE}", json.dumps({"damage": kind, "crate before recover": before,
+                                                        "crate after recover": after, "kept": kept}))

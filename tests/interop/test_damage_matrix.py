@@ -12,7 +12,7 @@ crate needs:
   id below what a reader has seen), and both entries are reachable by both;
 - our verify is clean after the repair, and again after those appends.
 
-``conftest.py`` prints, at the end of the run, one row per damage kind: what the crate's replay
+````tests/conftest.py`` prints, at the end of the run, one row per damage kind: what the crate's replay
 delivered before the repair, after it, and how many entries recover kept.
 """
 
@@ -198,7 +198,7 @@ def _assert_appends_continue(root: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", list(CASES))
-def test_damage_matrix(tmp_path, pristine, kind):
+def test_damage_matrix(tmp_path, pristine, kind, record_property):
     case = CASES[kind]
     root = tmp_path / "wal"
     shutil.copytree(case.source or pristine, root)
@@ -219,7 +219,7 @@ def test_damage_matrix(tmp_path, pristine, kind):
 
     resumes = [str(b) for _, b in layout.lost]
     after = dump(root, *(x for b in resumes for x in ("--iter-from", b)))
-    record_damage_row(kind, _seen(before), _seen(after), len(kept))
+    record_damage_row(record_property, kind, _seen(before), _seen(after), len(kept))
     assert after.opened, after.open_error
     replay = after.streams["s"]
     _assert_loud_or_complete(replay, kept, layout.lost)
@@ -316,7 +316,7 @@ def _shard_entries(root: Path) -> dict[str, dict[int, bytes]]:
 
 
 @pytest.mark.parametrize("kind", list(SHARDED_CASES))
-def test_sharded_damage_matrix(tmp_path, sharded, kind):
+def test_sharded_damage_matrix(tmp_path, sharded, kind, record_property):
     root = tmp_path / "wal"
     shutil.copytree(sharded, root)
     entries = _shard_entries(root)
@@ -330,7 +330,7 @@ def test_sharded_damage_matrix(tmp_path, sharded, kind):
     latest = next(line for line in after if line.get("kind") == "latest")
     assert "error" not in latest and latest["shard_count"] == SHARDS, latest
     count = sum(len(e) for e in entries.values())
-    record_damage_row(kind, "opens" if before and before[0].get("ok") else "cannot open",
+    record_damage_row(record_property, kind, "opens" if before and before[0].get("ok") else "cannot open",
                       f"{count}, latest {latest['id']}", count)
     # appends go on at the right ids: the crate's, then ours, on the same key's shard
     key = KEYS[0]

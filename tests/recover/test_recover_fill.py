@@ -150,6 +150,7 @@ def test_fillers_cover_exactly_their_range(first, length):
     data = encode_lost_fillers(first, first + length)
     items = list(scan(data))
     assert all(not isinstance(i, Frame) and i.kind == LOST_FILLER for i in items)
+    assert [i.kind for i in scan(data, check_crc=False)] == [LOST_FILLER] * len(items)  # never passed off as data
     assert items[0].header.start_id == first and items[-1].header.end_id == first + length
     assert all(a.header.end_id == b.header.start_id for a, b in zip(items, items[1:], strict=False))
 
