@@ -307,6 +307,15 @@ SHARDED_CASES: dict[str, Callable[[Path], None]] = {
 }
 
 
+def _sharded_seen(lines: list[dict]) -> str:
+    """For the table: entries the crate's ShardedWal iterates (all shards), and its latest checkpoint."""
+    if not lines or not lines[0].get("ok"):
+        return "cannot open"
+    count = sum(line["count"] for line in lines if line.get("kind") == "shard")
+    latest = next((line for line in lines if line.get("kind") == "latest"), {})
+    return f"{count}, latest " + (str(latest["id"]) if "id" in latest else f"error: {latest.get('error', '?')}"[:40])
+
+
 def _shard_entries(root: Path) -> dict[str, dict[int, bytes]]:
     replay = dump(root)
     assert replay.opened, replay.open_error
@@ -330,8 +339,8 @@ def test_sharded_damage_matrix(tmp_path, sharded, kind, record_property):
     latest = next(line for line in after if line.get("kind") == "latest")
     assert "error" not in latest and latest["shard_count"] == SHARDS, latest
     count = sum(len(e) for e in entries.values())
-    record_damage_row(record_property, kind, "opens" if before and before[0].get("ok") else "cannot open",
-                      f"{count}, latest {latest['id']}", count)
+    assert _sharded_seen(after) == f"{count}, latest {latest['id']}"
+    record_damage_row(record_property, kind, _sharded_seen(before), _sharded_seen(after), count)
     # appends go on at the right ids: the crate's, then ours, on the same key's shard
     key = KEYS[0]
     results = write(root, {"shards": SHARDS, "ops": [{"op": "append", "key": key.decode(), "value": "late"}]})
