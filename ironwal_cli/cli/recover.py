@@ -59,6 +59,10 @@ def recover(
 ) -> None:
     """Repair a root after a crash: cut torn tails, quarantine damaged frames, keep every intact entry.
 
+    Lost ids are recorded in lost.idx and filled with filler frames, so
+    the crate's own replay fails at the first lost id instead of ending
+    silently; recover says which ids are lost and where a replay resumes.
+
     Every removed byte is first copied (fsync'd) into a quarantine run folder with a
     manifest, and --undo RUN restores the root byte for byte. Segments sealed (checked and
     synced) and unchanged since are not re-read, unless --full. Exit 0 when done (with

@@ -166,6 +166,18 @@ def test_a_damaged_real_frame_is_never_taken_for_a_filler(entries, start, bit):
     assert all(isinstance(i, Frame) or i.kind != LOST_FILLER for i in scan(bytes(frame)))
 
 
+def test_the_declared_layout_reads_a_filler_as_the_codec_writes_it():
+    """spec/declarations.py is the single source of truth: its ``frame`` and ``lost_filler`` parse what
+    the codec writes, and the frame's CRC is bad by construction."""
+    from ironwal_cli.spec import declarations as decl
+
+    frame = decl.frame.parse(encode_lost_fillers(7, 9))
+    assert (frame.start_id, frame.entry_count, frame.frame_type, frame.crc_ok) == (7, 2, "raw", False)
+    payload = decl.lost_filler.parse(frame.payload)
+    assert (payload.marker, payload.first, payload.end) == (decl.LOST_FILLER_MARKER, 7, 9)
+    assert frame.crc ^ decl.LOST_FILLER_CRC_FLIP == decl.frame_crc(frame)
+
+
 def test_a_filler_with_any_field_changed_is_damage():
     filler = encode_lost_fillers(7, 9)
     for byte in range(len(filler)):
