@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -37,7 +38,9 @@ def root(tmp_path: Path) -> Path:
 # ----- counts printed at the end of the run (reliability suite, issue 6) -------------------------
 # A test reports a number with ``record_property("count:<what>", n)``; user properties travel
 # with the test reports (also from xdist workers), so the controller can add them up here.
+# A table row the same way: ``record_property("row:<table>", json.dumps({column: value}))``.
 _COUNTS: dict[str, int] = {}
+_ROWS: dict[str, list[dict]] = {}
 
 
 def pytest_runtest_logreport(report):
@@ -45,6 +48,8 @@ def pytest_runtest_logreport(report):
         for name, value in report.user_properties:
             if isinstance(name, str) and name.startswith("count:"):
                 _COUNTS[name[6:]] = _COUNTS.get(name[6:], 0) + int(value)
+            elif isinstance(name, str) and name.startswith("row:"):
+                _ROWS.setdefault(name[4:], []).append(json.loads(value))
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -52,3 +57,11 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_sep("-", "reliability counts")
         for name in sorted(_COUNTS):
             terminalreporter.write_line(f"{name}: {_COUNTS[name]}")
+    for table, rows in sorted(_ROWS.items()):
+        columns = list(rows[0])
+        rows = sorted(rows, key=lambda r: str(r[columns[0]]))
+        widths = [max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns]
+        terminalreporter.write_sep("-", table)
+        for line in [dict(zip(columns, columns, strict=True)), *rows]:
+            cells = (f"{str(line.get(c, '')):<{w}}" for c, w in zip(columns, widths, strict=True))
+            terminalreporter.write_line("  ".join(cells).rstrip())

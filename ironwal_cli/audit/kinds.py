@@ -22,6 +22,8 @@ TRAILING_BYTES = "trailing_bytes"
 UNREADABLE = "unreadable"
 # per stream
 SEGMENT_GAP = "segment_gap"
+REPLAY_STOPS_SILENTLY = "replay_stops_silently"
+LOST_UNRECORDED = "lost_unrecorded"
 SEGMENT_OVERLAP = "segment_overlap"
 INDEX_MISSING = "index_missing"
 INDEX_BAD_LENGTH = "index_bad_length"
@@ -64,6 +66,9 @@ KINDS: dict[str, str] = {
     UNREADABLE: "a file or directory that cannot be read (permissions, I/O error)",
     SEGMENT_GAP: "ids missing between one segment and the next that lost.idx does not record (a segment file "
                  "deleted from the middle)",
+    REPLAY_STOPS_SILENTLY: "ids missing between one segment and the next, recorded in lost.idx or not: the crate's "
+                           "iterator ends there without an error (`ironwal recover` puts a filler segment there)",
+    LOST_UNRECORDED: "a filler frame (ids recover found lost) whose ids lost.idx does not record",
     SEGMENT_OVERLAP: "a segment starts below the end of the segment before it",
     INDEX_MISSING: "the stream has no segments.idx",
     INDEX_BAD_LENGTH: "segments.idx is not a multiple of 8 bytes long",

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .replay import StreamReplay
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -52,6 +54,7 @@ class StreamTotals:
 class VerifyReport:
     problems: list[Problem] = field(default_factory=list)
     streams: dict[str, StreamTotals] = field(default_factory=dict)
+    replays: dict[str, StreamReplay] = field(default_factory=dict)  # stream -> what the crate's replay sees
 
     @property
     def ok(self) -> bool:
@@ -59,7 +62,8 @@ class VerifyReport:
 
     def to_dict(self) -> dict:
         return {"ok": self.ok, "problems": [p.to_dict() for p in self.problems],
-                "streams": {name: t.to_dict() for name, t in self.streams.items()}}
+                "streams": {name: t.to_dict() for name, t in self.streams.items()},
+                "replay": {name: r.to_dict() for name, r in self.replays.items() if r.describe() is not None}}
 
 
 class Recorder:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..engine.scan import BAD_MAGIC, TORN_HEADER, TORN_PAYLOAD, Frame, MappedPages, map_file, scan
+from ..engine.scan import BAD_MAGIC, LOST_FILLER, TORN_HEADER, TORN_PAYLOAD, Frame, MappedPages, map_file, scan
 from ..spec.codec import FRAME_LZ4, FRAME_MAGIC_BYTES, HEADER_SIZE, frame_crc
 from .frames import frame_problems
 from .kinds import IDS_BACKWARDS, IDS_SKIP, SEGMENT_START_MISMATCH, TRAILING_BYTES, UNREADABLE
+from .replay import FAILS, ReplayEvent
 from .report import Recorder, StreamTotals
 
 
@@ -24,6 +25,8 @@ from .report import Recorder, StreamTotals
 class SegmentEnd:
     next_id: int  # one past the highest id of an intact frame (the start id when none)
     certain: bool  # False when damage at the end hides where the segment's ids stop
+    fillers: list[tuple[int, int]] = field(default_factory=list)  # lost id ranges recover filled here
+    events: list[ReplayEvent] = field(default_factory=list)  # where the crate's iterator fails, in id order
 
 
 def _tail_kind(data, problem) -> str:
@@ -68,9 +71,20 @@ def audit_segment(rec: Recorder, path: Path, start_id: int, totals: StreamTotals
     frames = entries = 0
     add = rec.add
     torn = False
+    fillers: list[tuple[int, int]] = []
+    events: list[ReplayEvent] = []
+    damaged_at: int | None = None  # the id the crate fails at, after damage not yet followed by a frame
     release = MappedPages(data).release_before  # keeps the RSS to a few MiB per segment, not its size
     for item in scan(data):
         release(item.offset)
+        if type(item) is not Frame and item.kind == LOST_FILLER:  # not damage: lost ids, made loud
+            h = item.header
+            fillers.append((h.start_id, h.end_id))
+            events.append(ReplayEvent(max(expected, h.start_id), FAILS, f"ids {h.start_id}..{h.end_id - 1} lost "
+                                      "(filler frame: CRC mismatch)", h.end_id))
+            expected = max(expected, h.end_id)
+            first = False
+            continue
         if type(item) is not Frame:
             torn = item.offset + item.length == size
             kind = _tail_kind(data, item) if torn else item.kind
@@ -78,8 +92,16 @@ def audit_segment(rec: Recorder, path: Path, start_id: int, totals: StreamTotals
             add(path, item.offset, kind, item.message if kind == item.kind else
                 f"{size - item.offset} bytes after the last frame are not a frame")
             clean = False
+            if damaged_at is None:
+                damaged_at = expected
             continue
         h = item.header
+        if damaged_at is not None:
+            events.append(ReplayEvent(damaged_at, FAILS, "damaged bytes", h.start_id))
+            damaged_at = None
+        elif h.start_id > expected and not first:
+            events.append(ReplayEvent(expected, FAILS, f"ids {expected}..{h.start_id - 1} missing inside the segment "
+                                      "(Gap in sequence IDs)", h.start_id))
         if h.start_id != expected:
             if first and clean:
                 add(path, item.offset, SEGMENT_START_MISMATCH,
@@ -108,4 +130,6 @@ def audit_segment(rec: Recorder, path: Path, start_id: int, totals: StreamTotals
         rec.problems.pop()
     if on_bytes is not None:
         on_bytes(size)
-    return SegmentEnd(expected, clean)
+    if damaged_at is not None and not torn:
+        events.append(ReplayEvent(damaged_at, FAILS, "damaged bytes at the end of the segment", None))
+    return SegmentEnd(expected, clean, fillers, events)

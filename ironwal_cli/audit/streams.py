@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..engine.files import TEMP_SUFFIX
 from ..engine.layout import StreamLayout
-from ..engine.lost_ids import LOST_NAME, covers
+from ..engine.lost_ids import LOST_NAME, covers, merge
 from ..engine.names import INDEX_NAME, parse_segment_name
 from ..spec.codec import INDEX_ID
 from .kinds import (
@@ -30,12 +30,15 @@ from .kinds import (
     INDEX_MISSING_ID,
     INDEX_OUT_OF_ORDER,
     INDEX_UNKNOWN_ID,
+    LOST_UNRECORDED,
+    REPLAY_STOPS_SILENTLY,
     SEGMENT_GAP,
     SEGMENT_OVERLAP,
     STRAY_TEMP_FILE,
     UNEXPECTED_FILE,
     UNREADABLE,
 )
+from .replay import STOPS_SILENTLY, ReplayEvent, StreamReplay
 from .report import Recorder, StreamTotals
 from .segments import SegmentEnd, audit_segment
 
@@ -116,6 +119,7 @@ class PendingStream:
 
     def __init__(self, rec: Recorder, path: Path, pool: Executor | None):
         self.rec, self.path = rec, path
+        self.replay = StreamReplay()
         self.layout: StreamLayout | None = None
         self.results: Iterator[tuple[Recorder, StreamTotals, SegmentEnd]] = iter(())
         self.jobs = 0
@@ -150,37 +154,64 @@ class PendingStream:
         ids = layout.segment_ids
         prev_end = None  # where the previous segment's ids stop, when known for sure
         next_id = ids[0] if ids else 0
+        lost = [r for r in layout.lost if not ids or r[1] > ids[0]]  # ranges pruned since are history
+        events: list[ReplayEvent] = []
         for sid, (sub, sub_totals, end) in zip(ids, self.results, strict=True):
             seg = layout.segment_path(sid)
-            if prev_end is not None and sid > prev_end.next_id and not covers(layout.lost, prev_end.next_id, sid):
-                rec.add(seg, None, SEGMENT_GAP, f"ids {prev_end.next_id}..{sid - 1} are missing before this "
-                        f"segment (the previous one ends at id {prev_end.next_id - 1})")
+            if prev_end is not None and sid > prev_end.next_id:
+                a = prev_end.next_id
+                lost.append((a, sid))
+                events.append(ReplayEvent(a, STOPS_SILENTLY, f"ids {a}..{sid - 1} missing between segments", sid))
+                rec.add(seg, None, REPLAY_STOPS_SILENTLY, f"ids {a}..{sid - 1} are missing before this segment: "
+                        f"the crate's iterator ends silently after id {a - 1}; `ironwal recover` makes it fail "
+                        "loudly there")
+                if not covers(layout.lost, a, sid):
+                    rec.add(seg, None, SEGMENT_GAP, f"ids {a}..{sid - 1} are missing before this "
+                            f"segment (the previous one ends at id {a - 1})")
             elif prev_end is not None and sid < prev_end.next_id:
                 rec.add(seg, None, SEGMENT_OVERLAP, f"starts at id {sid}, but the previous segment holds ids up "
                         f"to {prev_end.next_id - 1}")
+            for first, stop in end.fillers:
+                lost.append((first, stop))
+                if not covers(layout.lost, first, stop):
+                    rec.add(seg, None, LOST_UNRECORDED, f"a filler frame marks ids {first}..{stop - 1} lost, but "
+                            "lost.idx does not record them")
+            events += end.events
             rec.problems.extend(sub.problems)
             totals.merge(sub_totals)
             if on_bytes is not None:
                 on_bytes(sub_totals.bytes)
             prev_end = end if end.certain else None
             next_id = end.next_id
+        if layout.index_ids:  # the crate finds segments through the index: one it does not list is out of reach,
+            # except segment 0, which its lookup takes for any id below the first listed start (FORMAT.md)
+            for sid in sorted(set(ids) - set(layout.index_ids) - {0}):
+                events.append(ReplayEvent(sid, STOPS_SILENTLY, f"{layout.segment_files[sid]} is not in segments.idx",
+                                          None))
+        self.replay = StreamReplay(merge(lost), sorted(events, key=lambda e: e.at_id))
         _check_small_files(rec, layout)
         return next_id
 
 
 def audit_stream(rec: Recorder, path: Path, totals: StreamTotals,
-                 on_bytes: Callable[[int], None] | None = None, pool: Executor | None = None) -> int | None:
+                 on_bytes: Callable[[int], None] | None = None, pool: Executor | None = None,
+                 replays: dict[str, StreamReplay] | None = None) -> int | None:
     """Record every problem of the stream directory at ``path``; its next id (None if unreadable).
 
     With a ``pool``, segments are checked on its threads (zlib releases the GIL while it computes
     a CRC, so one thread's CRC overlaps another's batch walk); results are merged in segment order.
+    ``replays`` receives what the crate's replay will see of it, under the stream's name.
     """
-    return PendingStream(rec, path, pool).finish(totals, on_bytes)
+    stream = PendingStream(rec, path, pool)
+    next_id = stream.finish(totals, on_bytes)
+    if replays is not None:
+        replays[path.name] = stream.replay
+    return next_id
 
 
 def audit_streams(rec: Recorder, paths: Iterable[Path], totals: Callable[[Path], StreamTotals],
                   on_bytes: Callable[[int], None] | None = None, pool: Executor | None = None,
-                  ahead: int = 0) -> Iterator[int | None]:
+                  ahead: int = 0, replays: dict[str, StreamReplay] | None = None) -> Iterator[int | None]:
     """``audit_stream`` of each path in turn (yields each next id), with the segments of the following
     streams queued on the ``pool`` until about ``ahead`` segments wait: threads never idle at a stream's end."""
     paths = iter(paths)
@@ -201,7 +232,10 @@ def audit_streams(rec: Recorder, paths: Iterable[Path], totals: Callable[[Path],
         path, stream = pending.popleft()
         queued -= stream.jobs
         top_up()
-        yield stream.finish(totals(path), on_bytes)
+        next_id = stream.finish(totals(path), on_bytes)
+        if replays is not None:
+            replays[path.name] = stream.replay
+        yield next_id
 
 
 def _check_small_files(rec: Recorder, layout: StreamLayout, settle: float = 0.05, tries: int = 5) -> None:

@@ -59,6 +59,10 @@ def recover(
 ) -> None:
     """Repair a root after a crash: cut torn tails, quarantine damaged frames, keep every intact entry.
 
+    Lost ids are recorded in lost.idx and filled with filler frames, so
+    the crate's own replay fails at the first lost id instead of ending
+    silently; recover says which ids are lost and where a replay resumes.
+
     Every removed byte is first copied (fsync'd) into a quarantine run folder with a
     manifest, and --undo RUN restores the root byte for byte. Segments sealed (checked and
     synced) and unchanged since are not re-read, unless --full. Exit 0 when done (with
@@ -105,6 +109,10 @@ def _render(result: dict, json_out: bool, undo: bool) -> None:
                          f"not re-read (--full reads {them})\n")
     for note in result.get("notes", []):
         warn(f"{note['path']}: {note['message']}")
+    for name, seen in (result.get("replay") or {}).items():
+        lost = ", ".join(f"{a}..{b - 1}" for a, b in seen["lost"])
+        sys.stdout.write(f"replay {name}: after the repair the crate's iter(0) fails at id {seen['fails_at']} "
+                         f"(lost ids {lost}); resume with iter_from({seen['resume_at']})\n")
     if result.get("run") and not result["dry_run"]:
         what = "undo of" if undo else "removed bytes and undo data in"
         sys.stderr.write(f"ironwal: {what} {result['run']}\n")

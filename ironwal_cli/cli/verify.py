@@ -14,6 +14,10 @@ import typer
 
 from ._app import RootOption, app, handles_errors
 
+# Lost ids with no damaged byte to see: a user would not guess that plain recover repairs them (it
+# fills them so a crate replay fails there); the hint says so.
+LOSS_KINDS = frozenset({"ids_skip", "segment_gap", "replay_stops_silently", "lost_unrecorded"})
+
 
 @app.command()
 @handles_errors
@@ -22,7 +26,7 @@ def verify(
         None, metavar="TARGET",
         help="Stream names, stream directories or segment files to check (default: the whole root)."),
     root: Path = RootOption,
-    json_out: bool = typer.Option(False, "--json", help='Print one object {"ok", "problems", "streams"}.'),
+    json_out: bool = typer.Option(False, "--json", help='Print one object {"ok", "problems", "streams", "replay"}.'),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print nothing; only the exit status tells."),
     jobs: int | None = typer.Option(None, "-j", "--jobs", min=1,
                                        help="Threads checking segments side by side (default: CPUs, at most 4)."),
@@ -47,6 +51,10 @@ def verify(
     if not quiet and damage_behind_seals(root, report):
         sys.stderr.write("ironwal: hint: damage in a segment unchanged since it was sealed (bit rot): repair it "
                          "with `ironwal recover --full` (recover alone trusts the seal and skips it)\n")
+    elif not quiet and not json_out and any(p.kind in LOSS_KINDS for p in report.problems):
+        sys.stderr.write("ironwal: hint: `ironwal recover` repairs this (`recover -n` shows the plan): it "
+                         "records the lost ids and fills them, so a crate replay fails there instead of "
+                         "ending silently\n")
     raise typer.Exit(0 if report.ok else 1)
 
 
@@ -73,11 +81,18 @@ def _total_rows(report) -> list[list[object]]:
 TOTAL_COLUMNS = ["stream", "segments", "frames", "entries", "bytes", "lz4 ratio"]
 
 
+def _replay_lines(report) -> list[str]:
+    """Per stream with lost ids: where the crate's replay stops or fails, and where to resume."""
+    return [f"{name}: {line}" for name, r in report.replays.items() if (line := r.describe()) is not None]
+
+
 def _print_plain(report) -> None:
     from .tables import print_table
 
     for problem in report.problems:
         sys.stdout.write(f"{problem}\n")
+    for line in _replay_lines(report):
+        sys.stdout.write(f"replay {line}\n")
     print_table(TOTAL_COLUMNS, _total_rows(report))
     sys.stdout.write(_summary(report) + "\n")
 
@@ -92,5 +107,7 @@ def _print_rich(report) -> None:
     for p in report.problems:
         where = p.path if p.offset is None else f"{p.path}@{p.offset}"
         console.print(f"[bold red]{p.kind}[/] {escape(where)}: {escape(p.message)}", highlight=False)
+    for line in _replay_lines(report):
+        console.print(f"[bold yellow]replay[/] {escape(line)}", highlight=False)
     print_table(TOTAL_COLUMNS, _total_rows(report), title="streams")
     console.print(f"[bold green]{_summary(report)}[/]" if report.ok else f"[bold red]{_summary(report)}[/]")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import DamagedTailError
-from .scan import Frame, map_file, scan
+from .scan import LOST_FILLER, Frame, map_file, scan
 
 
 def measure_active(path: Path, start_id: int, known: tuple[int, int, int] | None = None) -> tuple[int, int, int]:
@@ -25,6 +25,8 @@ def measure_active(path: Path, start_id: int, known: tuple[int, int, int] | None
         return 0, 0, start_id
     offset, count, expected = known or (0, 0, start_id)
     for item in scan(data, offset, check_crc=True, headers_only=True):
+        if not isinstance(item, Frame) and item.kind == LOST_FILLER and item.header.start_id == expected:
+            item = Frame(item.offset, item.header, None)  # lost ids recover filled: taken, never reused
         if not isinstance(item, Frame):
             raise DamagedTailError(path, item.offset, f"{item.message}; refusing to append after "
                                    "damaged data: run `ironwal recover` first", kind=item.kind)

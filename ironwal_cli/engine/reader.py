@@ -24,6 +24,7 @@ from .names import sanitize_key
 from .scan import (
     BAD_CRC,
     CHAIN_GAP,
+    LOST_FILLER,
     TORN_HEADER,
     TORN_PAYLOAD,
     Frame,
@@ -175,6 +176,12 @@ class StreamReader:
             pages = MappedPages(data, offset)
             for item in scan(data, offset):
                 pages.release_before(item.offset)
+                if not isinstance(item, Frame) and item.kind == LOST_FILLER:  # ids recover found lost
+                    if item.header.end_id > expected:
+                        self._gap(expected, item.header.end_id, path, item.offset)
+                        expected = item.header.end_id
+                    prev_end = expected if prev_end is None else max(prev_end, expected)
+                    continue
                 if not isinstance(item, Frame):
                     if (follow and k == len(segments) - 1 and item.offset + item.length == len(data)
                             and item.kind in (TORN_HEADER, TORN_PAYLOAD, BAD_CRC)):
@@ -219,11 +226,19 @@ class StreamReader:
         data = map_file(path)
         offset = self._locate(segments[i - 1], path, data, entry_id)
         for item in scan(data, offset):
+            if not isinstance(item, Frame) and item.kind == LOST_FILLER and item.header.start_id <= entry_id:
+                raise NotFoundError(f"stream {self.name}: no entry {entry_id}: {item.message}"
+                                    f"{_recorded(self.layout.lost, entry_id)}")
             if not isinstance(item, Frame):
                 raise FormatError(path, item.offset, item.message, kind=item.kind)
             h = item.header
             if h.start_id <= entry_id < h.end_id:
                 return decode_frame(path, item.offset, h, item.payload)[entry_id - h.start_id]
             break
-        raise NotFoundError(f"stream {self.name}: no entry {entry_id}")
+        raise NotFoundError(f"stream {self.name}: no entry {entry_id}{_recorded(self.layout.lost, entry_id)}")
+
+
+def _recorded(lost, entry_id: int) -> str:
+    """What a reader adds to "no entry N" when lost.idx records N as lost to damage."""
+    return "; recorded lost in lost.idx by ironwal recover" if covers(lost, entry_id, entry_id + 1) else ""
 

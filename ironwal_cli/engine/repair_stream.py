@@ -1,12 +1,15 @@
 """Planning the repair of one stream directory (see ``format/RECOVERY.md``).
 
 Segments: the scanner finds each damaged range and the next intact frame after it. A
-damaged range is quarantined. When ids are missing after it, the segment is split there:
-the intact frames after the damage move to a new segment named by the first id they hold,
-so no reader can take a later entry for a lost one, and the gap lies between segments,
-where every reader of ours reports it. A torn tail of the active segment is cut off (it was
-never acknowledged). ``segments.idx`` and ``head.state`` are then rebuilt from the segment
-files when they are missing, unreadable or disagree; stray ``*.tmp`` files are removed.
+damaged range is quarantined. Where ids are lost (after damage, or skipped by a frame cut
+cleanly out), a filler frame takes their place in the same segment (``spec`` ``lost_filler``:
+a frame with a bad CRC by construction), and a gap between segments (a segment deleted, the
+first one gone, a split left by an older recover, ids reserved beyond the data) becomes a
+filler segment named by its first lost id. So the crate's iterator fails loudly at the first
+lost id instead of ending silently, its count of the active segment's ids stays right, and
+our readers report the ids as lost. A torn tail of the active segment is cut off (it was never
+acknowledged). ``segments.idx`` and ``head.state`` are then rebuilt from the segment files
+when they are missing, unreadable or disagree; stray ``*.tmp`` files are removed.
 """
 
 from __future__ import annotations
@@ -15,21 +18,28 @@ import os
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from ..errors import FormatError
-from ..spec.codec import FRAME_MAGIC, FRAME_RAW, HEADER_SIZE, FrameHeader, encode_head_state, encode_index
+from ..spec.codec import (
+    FRAME_MAGIC,
+    FRAME_RAW,
+    HEADER_SIZE,
+    FrameHeader,
+    encode_head_state,
+    encode_index,
+    encode_lost_fillers,
+)
 from . import seals
 from .files import TEMP_SUFFIX, read_file
 from .layout import StreamLayout
-from .lost_ids import LOST_NAME, covers, encode_lost, merge
+from .lost_ids import LOST_NAME, encode_lost, merge
 from .names import HEAD_STATE_NAME, INDEX_NAME, parse_segment_name, segment_name
 from .repair_plan import CREATE, DELETE, KEEP, METADATA, SHRINK, FileChange, Note, Piece, Plan, Removal
 from .repair_scan import Patched, repair_items
-from .scan import BAD_CRC, TORN_HEADER, TORN_PAYLOAD, Problem, map_file
+from .scan import BAD_CRC, LOST_FILLER, TORN_HEADER, TORN_PAYLOAD, Problem, map_file
 
 
 @dataclass
 class _Output:
-    """A segment file as it will be: runs of the original segment's bytes, and repaired headers."""
+    """A segment file as it will be: runs of the original segment's bytes, repaired headers and fillers."""
 
     start_id: int
     pieces: list[Piece] = field(default_factory=list)
@@ -55,6 +65,15 @@ def _reservable(header: FrameHeader | None, expected: int) -> bool:
     return header.entry_count <= size // 4
 
 
+@dataclass(frozen=True)
+class TornTail:
+    """The torn final write cut off the active segment: never acknowledged, so its ids are taken again."""
+
+    first_id: int  # the next append's id
+    end_id: int | None  # one past the ids the torn frame's header named, when a header was whole
+    length: int  # bytes cut
+
+
 class StreamPlanner:
     """Builds the Plan for one stream directory ``rel`` (relative to ``root``)."""
 
@@ -66,7 +85,9 @@ class StreamPlanner:
         self.path = os.path.join(root, rel)
         self.layout = StreamLayout.read(self.path)
         self.plan = Plan()
-        self.gaps: list[tuple[int, int]] = []  # id ranges [a, b) missing between segments after the repair
+        self.gaps: list[tuple[int, int]] = []  # id ranges [a, b) this repair finds lost (now filled)
+        self.lost: list[tuple[int, int]] = []  # every lost range lost.idx holds after the repair
+        self.torn: TornTail | None = None
         self.ends: dict[int, int] = {}  # start id -> one past the last id, of every segment as planned
         self.seals, bad_seals = seals.read_seals(self.path)
         self.sealed = seals.matching(self.seals, self.layout.segment_files, self.path)  # start -> seal still valid
@@ -75,6 +96,8 @@ class StreamPlanner:
         self.skipped: dict[int, int] = {}  # start id -> size of each sealed segment not read
         self.read_stats: dict[int, tuple] = {}  # start id -> stat key of each segment read, before reading
         self.final: dict[int, str] = {}  # start id -> file name, of the segments as the repair leaves them
+        self._found: list[tuple[int, int]] = []  # lost ranges seen: fillers in place, and new ones
+        self._rewrites: dict[int, FileChange] = {}  # start id -> the change rewriting that segment
 
     def _rel(self, name: str) -> str:
         return f"{self.rel}/{name}"
@@ -82,7 +105,6 @@ class StreamPlanner:
     def build(self) -> Plan:
         segments = dict(self.layout.segment_files)  # start id -> name, as it will be
         active = max(segments) if segments else None
-        new_files: dict[int, FileChange] = {}
         for start in sorted(self.layout.segment_files):
             name = self.layout.segment_files[start]
             seal = self.sealed.get(start)
@@ -90,17 +112,11 @@ class StreamPlanner:
                 self.ends[start] = seal.end_id  # synced when sealed, unchanged since: not read
                 self.skipped[start] = seal.size
                 continue
-            outputs = self._plan_segment(start, name, is_active=start == active)
-            self.ends.update((out.start_id, out.end_id) for out in outputs)  # a segment's own scan wins
-            for out in outputs[1:]:
-                change = self._new_segment(out, name, segments)
-                new_files[out.start_id] = change
-                segments[out.start_id] = segment_name(out.start_id)
-        self._reserve_claimed_ids(segments, new_files)
-        self.plan.changes += new_files.values()
+            self.ends[start] = self._plan_segment(start, name, is_active=start == active)
+        self._fill_between(segments)
         self.final = segments
         final = sorted(segments)
-        self.gaps = [(self.ends[a], b) for a, b in pairwise(final) if b > self.ends[a]]
+        self.lost = merge(self.layout.lost + self._found)
         self._plan_index(final)
         self._plan_head(final)
         self._plan_lost()
@@ -109,89 +125,142 @@ class StreamPlanner:
 
     # ----- segments ---------------------------------------------------------------------
 
-    def _plan_segment(self, start: int, name: str, is_active: bool) -> list[_Output]:
+    def _lose(self, out: _Output, first: int, end: int) -> None:
+        """Ids ``first..end-1`` are lost here: a filler frame stands for them in ``out``."""
+        out.pieces.append(Piece(None, data=encode_lost_fillers(first, end)))
+        out.end_id = max(out.end_id, end)
+        self.gaps.append((first, end))
+        self._found.append((first, end))
+
+    def _plan_segment(self, start: int, name: str, is_active: bool) -> int:
+        """Plan segment ``start``; one past the last id it holds after the repair."""
         rel = self._rel(name)
         path = os.path.join(self.path, name)
         self.read_stats[start] = seals.stat_key(os.stat(path))
         data = map_file(path)
-        outputs = [_Output(start)]
+        out = _Output(start)
         expected = start
         damage: Problem | None = None
         removals: list[Removal] = []
+        filled = False
         for item in repair_items(data):
-            if isinstance(item, Problem):
+            if isinstance(item, Problem) and item.kind == LOST_FILLER:  # a loss filled by an earlier run
+                start_id, end_id = item.header.start_id, item.header.end_id
+                self._found.append((start_id, end_id))
+            elif isinstance(item, Problem):
                 torn = item.kind in (TORN_HEADER, TORN_PAYLOAD) and item.offset + item.length == len(data)
                 label = "torn tail" if torn else item.kind
                 removals.append(Removal(rel, item.offset, item.length, f"{label}: {item.message}"))
                 damage = item
                 continue
-            if isinstance(item, Patched):
+            elif isinstance(item, Patched):
                 start_id, end_id = item.start_id, item.end_id
             else:
                 start_id, end_id = item.header.start_id, item.header.end_id
-            if damage is not None and start_id > expected:
-                outputs.append(_Output(start_id))
+            if start_id > expected:  # ids lost to the damage before, or skipped by a frame cut out
+                self._lose(out, expected, start_id)
+                filled = True
             damage = None
             if isinstance(item, Patched):  # intact data, damaged header fields: a new header, the old saved
                 removals.append(Removal(rel, item.offset, HEADER_SIZE, item.reason))
-                outputs[-1].pieces.append(Piece(None, data=item.header))
-                outputs[-1].add(rel, item.offset + HEADER_SIZE, item.end_offset)
+                out.pieces.append(Piece(None, data=item.header))
+                out.add(rel, item.offset + HEADER_SIZE, item.end_offset)
+            elif isinstance(item, Problem):  # the filler stays where it is
+                out.add(rel, item.offset, item.offset + item.length)
             else:
-                outputs[-1].add(rel, item.offset, item.end_offset)
+                out.add(rel, item.offset, item.end_offset)
             expected = max(expected, end_id)
-            outputs[-1].end_id = max(outputs[-1].end_id, end_id)
-        if not removals:
-            return outputs
-        if damage is not None and is_active and damage.kind == BAD_CRC and _reservable(damage.header, expected):
-            # The last frame was complete and is damaged: keep its ids reserved with an empty segment.
-            outputs.append(_Output(damage.header.end_id))
+            out.end_id = max(out.end_id, end_id)
+        if not removals and not filled:
+            return out.end_id
+        if damage is not None and is_active:
+            if damage.kind == BAD_CRC and _reservable(damage.header, expected):
+                # The last frame was complete and is damaged: it may have been acknowledged, its ids stay taken.
+                self._lose(out, expected, damage.header.end_id)
+            else:
+                h = damage.header
+                whole = damage.kind == TORN_PAYLOAD and h is not None and h.start_id == expected
+                self.torn = TornTail(expected, h.end_id if whole else None, damage.length)
         self.plan.originals[rel] = data
         self.plan.removals += removals
-        kept = outputs[0]
-        self.plan.changes.append(FileChange(rel, SHRINK, kept.pieces, self._describe(removals, outputs)))
-        return outputs
+        self._rewrites[start] = FileChange(rel, SHRINK, out.pieces, self._describe(removals, out))
+        self.plan.changes.append(self._rewrites[start])
+        return out.end_id
 
-    def _describe(self, removals: list[Removal], outputs: list[_Output]) -> str:
+    def _describe(self, removals: list[Removal], out: _Output) -> str:
         parts = [f"quarantined {r.length} bytes at offset {r.offset} ({r.reason.split(':')[0]})" for r in removals]
-        for out in outputs[1:]:
-            parts.append(f"ids from {out.start_id} continue in {segment_name(out.start_id)}")
+        lost = [g for g in self.gaps if out.start_id <= g[0] < out.end_id]
+        if lost:
+            parts.append(f"filler frames for lost ids {_ranges(lost)}")
         return "; ".join(parts)
 
-    def _reserve_claimed_ids(self, segments: dict[int, str], new_files: dict[int, FileChange]) -> None:
-        """A segment id that segments.idx or head.state names beyond the data (a rotation whose file
-        is gone) means those ids were handed out: an empty segment keeps them reserved, as the
-        crate and our writer would take that id as the active segment anyway."""
-        claimed = list(self.layout.index_ids or [])
+    def _claimed_top(self, next_id: int) -> tuple[int, str]:
+        """The id below which ids were handed out, by the evidence beyond the segment files.
+
+        segments.idx and head.state each name the active segment, and a rotation writes both. A
+        single file naming an id beyond the data (one flipped bit turns 10 into 4.6e18) is not
+        evidence of entries: only both agreeing on it, or a checkpoint of a sharded root (whose
+        offsets a consumer may have acted on), keeps the ids below it reserved."""
         head = parse_segment_name(self.layout.head_segment or "")
-        if head is not None:
-            claimed.append(head)
-        top, why = max(claimed, default=0), "segments.idx or head.state names it"
+        index = self.layout.index_ids or []
+        top, why = next_id, ""
+        if head is not None and index and self.layout.index_is_sorted and index[-1] == head and head > top:
+            top, why = head, "segments.idx and head.state name it"
+        for claim, what in ((index[-1] if index else None, "segments.idx"), (head, "head.state")):
+            if claim is not None and claim > top and claim not in self.layout.segment_files:
+                self.plan.notes.append(Note(self.rel, f"{what} names segment {claim} beyond the data (which ends "
+                                            f"at id {next_id}) and nothing else supports it: not taken as evidence "
+                                            "of entries"))
         if self.floor > top:
             top, why = self.floor, f"a checkpoint covers the ids below {self.floor}"
-        next_id = self.ends[max(segments)] if segments else 0
-        if top <= next_id or top in segments:
-            return
-        new_files[top] = FileChange(self._rel(segment_name(top)), CREATE, [],
-                                    f"new empty segment: {why}; ids {next_id}..{top - 1} stay reserved")
-        segments[top] = segment_name(top)
-        self.ends[top] = top
+        return top, why
 
-    def _new_segment(self, out: _Output, source_name: str, segments: dict[int, str]) -> FileChange:
-        name = segment_name(out.start_id)
-        rel = self._rel(name)
-        what = (f"new segment holding ids from {out.start_id} (intact frames after damage in {source_name})"
-                if out.pieces else f"new empty segment: ids below {out.start_id} stay reserved")
-        change = FileChange(rel, CREATE, out.pieces, what)
-        if out.start_id in segments:
-            # Only a rerun after a crash finds it: it must already start with exactly these bytes.
-            existing = read_file(os.path.join(self.path, name)) or b""
-            if not existing.startswith(self.plan.content(change)):
-                raise FormatError(os.path.join(self.path, name), None,
-                                  f"recover would split {source_name} into this segment, but it exists with "
-                                  "other content; repair it by hand", kind="split_conflict")
-            self.plan.originals[rel] = existing
-            return FileChange(rel, KEEP, out.pieces, f"already holds the intact frames of {source_name}")
-        return change
+    def _fill_between(self, segments: dict[int, str]) -> None:
+        """Every gap between segments (a segment deleted, the first one gone while segments.idx still
+        names it, an older recover's split, ids claimed beyond the data) becomes a filler segment named
+        by its first lost id, so the crate's iterator fails there instead of ending silently."""
+        starts = sorted(segments)
+        if not starts:
+            return
+        wanted: list[tuple[int, int, str]] = []
+        index = self.layout.index_ids or []
+        if self.layout.index_is_sorted and index and index[0] < starts[0]:
+            wanted.append((index[0], starts[0], f"segments.idx names segment {index[0]}, whose file is gone"))
+        for a, b in pairwise(starts):
+            if self.ends[a] < b:
+                wanted.append((self.ends[a], b, f"ids {self.ends[a]}..{b - 1} lie between {segments[a]} and "
+                               f"{segments[b]}"))
+        end = self.ends[starts[-1]]
+        top, why = self._claimed_top(end)
+        if top > end:
+            wanted.append((end, top, f"{why}; ids {end}..{top - 1} stay reserved"))
+        for first, stop, why in wanted:
+            self._fill_after(segments, first, stop, why)
+
+    def _fill_after(self, segments: dict[int, str], first: int, stop: int, why: str) -> None:
+        """Filler frames for ``first..stop-1``: at the end of the segment ending at ``first`` when this
+        repair rewrites it or it is empty (an older recover left the first segment of a split empty),
+        else in a new segment named ``first``."""
+        before = max((s for s in segments if s <= first), default=None)
+        filler = Piece(None, data=encode_lost_fillers(first, stop))
+        what = f"filler frames for lost ids {first}..{stop - 1} ({why})"
+        if before is not None and self.ends[before] == first and (before in self._rewrites or before == first):
+            change = self._rewrites.get(before)
+            if change is None:
+                rel = self._rel(segments[before])
+                self.plan.originals[rel] = read_file(os.path.join(self.path, segments[before])) or b""
+                change = self._rewrites[before] = FileChange(rel, SHRINK, [], "")
+                self.plan.changes.append(change)
+            change.pieces.append(filler)
+            change.what = f"{change.what}; {what}" if change.what else what
+        else:
+            name = segment_name(first)
+            self.plan.changes.append(FileChange(self._rel(name), CREATE, [filler], f"new segment: {what}"))
+            segments[first] = name
+            before = first
+        self.ends[before] = stop
+        self.gaps.append((first, stop))
+        self._found.append((first, stop))
 
     # ----- segments.idx, head.state, temp files -------------------------------------------
 
@@ -242,7 +311,7 @@ class StreamPlanner:
 
     def _plan_lost(self) -> None:
         """Record the ids this repair finds lost in lost.idx, so verify tells them from an unexplained gap."""
-        wanted = merge(self.layout.lost + self.gaps)
+        wanted = self.lost
         if wanted == self.layout.lost and self.layout.lost_error is None:
             return
         problem = f"unreadable: {self.layout.lost_error}" if self.layout.lost_error else "ids lost to damage"
@@ -262,10 +331,14 @@ class StreamPlanner:
             self.plan.changes.append(FileChange(rel, DELETE, [], f"stray temp file removed ({len(data)} bytes saved)"))
 
     def notes(self) -> None:
-        for a, b in self.gaps:
-            if covers(self.layout.lost, a, b):
-                continue  # recorded by an earlier run
-            self.plan.notes.append(Note(self.rel, f"ids {a}..{b - 1} are lost; readers report the gap"))
+        for a, b in merge(self.gaps):
+            self.plan.notes.append(Note(self.rel, f"ids {a}..{b - 1} are lost; the crate's iterator fails at id {a}, "
+                                        f"readers report them lost; replay resumes at id {b}"))
+        if self.torn is not None:
+            t = self.torn
+            ids = f"ids {t.first_id}..{t.end_id - 1}" if t.end_id else f"the write of ids from {t.first_id}"
+            self.plan.notes.append(Note(self.rel, f"torn tail cut ({t.length} bytes): {ids}, never acknowledged; "
+                                        f"the next append takes id {t.first_id} again"))
 
     # ----- seals.idx, after a real run ------------------------------------------------------
 

@@ -20,9 +20,11 @@ from ..spec.codec import (
     FRAME_MAGIC_BYTES,
     HEADER_SIZE,
     HEADER_WALK,
+    LOST_FILLER_FRAME_SIZE,
     WALK_FIELDS,
     FrameHeader,
     frame_crc,
+    lost_filler_range,
     unpack_header,
 )
 from ..spec.native import NATIVE
@@ -33,6 +35,11 @@ TORN_PAYLOAD = "torn_payload"
 BAD_MAGIC = "bad_magic"
 BAD_CRC = "bad_crc"
 BAD_LENGTH = "bad_length"
+# Not damage: a filler frame ``ironwal recover`` wrote for lost ids (spec ``lost_filler``). Its CRC is
+# bad on purpose (so the crate fails there); readers that know it report its ids as lost, the rest
+# take it for the damage it stands for.
+LOST_FILLER = "lost_filler"
+_FILLER_PAYLOAD = LOST_FILLER_FRAME_SIZE - HEADER_SIZE
 
 
 class Frame(NamedTuple):
@@ -134,6 +141,13 @@ def scan(data, start: int = 0, end: int | None = None, *, check_crc: bool = True
     budget = [RESYNC_WORK_PER_BYTE * (end - start) + RESYNC_WORK_FLOOR]
     while offset < end:
         header, kind, message = _check(buf, offset, end, check_crc, view)
+        maybe_filler = kind == BAD_CRC or (kind is None and not check_crc and header.disk_size == _FILLER_PAYLOAD)
+        if maybe_filler and (lost := lost_filler_range(buf, offset)) is not None:  # never passed off as entries
+            yield Problem(offset, LOST_FILLER_FRAME_SIZE, LOST_FILLER,
+                          f"ids {lost[0]}..{lost[1] - 1} lost to damage (filler frame written by ironwal recover)",
+                          header)
+            offset += LOST_FILLER_FRAME_SIZE
+            continue
         if kind is None:
             stop = offset + HEADER_SIZE + header.disk_size
             payload = None if headers_only else data[offset + HEADER_SIZE:stop]

@@ -21,7 +21,7 @@ from ..engine.files import TEMP_SUFFIX
 from ..engine.lost_ids import LOST_NAME
 from ..engine.names import HEAD_STATE_NAME, INDEX_NAME, SEGMENT_SUFFIX, parse_segment_name, segment_name
 from ..engine.reader import decode_frame
-from ..engine.scan import BAD_CRC, TORN_HEADER, Frame, map_file, scan
+from ..engine.scan import BAD_CRC, LOST_FILLER, TORN_HEADER, Frame, map_file, scan
 from ..engine.seals import SEALS_NAME, matching
 from ..errors import FormatError, UsageError
 from ..sharded.checkpoints import HEAD_NAME, LOG_NAME, display_id
@@ -128,6 +128,8 @@ def _segment_rows(path: Path, with_entries: bool, hex_damage: bool) -> list[dict
             row = _header_row(item.offset, item.header if item.kind != TORN_HEADER else None)
             row.update(crc_ok=False if item.kind == BAD_CRC else None, length=item.length)
         row.update(problems=[k for k, _ in found], messages=[m for _, m in found])
+        if not isinstance(item, Frame) and item.kind == LOST_FILLER:  # not damage, but never data: say what it is
+            row.update(crc_ok=False, problems=[LOST_FILLER], messages=[item.message])
         if hex_damage and is_damaged(row):
             _damage_hex(data, row, item)
         if with_entries:

@@ -52,6 +52,7 @@ class RecoverReport:
     full: bool = False  # every segment read, seals ignored
     sealed_segments: int = 0  # segments not read: sealed, and unchanged since
     sealed_bytes: int = 0
+    replay: dict[str, dict] = field(default_factory=dict)  # stream -> what the crate's replay sees after the repair
 
     @property
     def repairs_needed(self) -> bool:
@@ -69,7 +70,17 @@ class RecoverReport:
         return {"root": self.root, "dry_run": self.dry_run, "run": self.run,
                 "repairs_needed": self.repairs_needed, "actions": [a.to_dict() for a in self.actions],
                 "notes": [{"path": p, "message": m} for p, m in self.notes], "full": self.full,
-                "skipped_sealed": {"segments": self.sealed_segments, "bytes": self.sealed_bytes}}
+                "skipped_sealed": {"segments": self.sealed_segments, "bytes": self.sealed_bytes},
+                "replay": self.replay}
+
+    def add_replay(self, name: str, planner: StreamPlanner) -> None:
+        """Where the crate's iter(0) fails after the repair (the first lost id still in the stream) and
+        from which id an application resumes: every lost range is a filler the crate fails on."""
+        first = min(planner.final, default=0)
+        lost = [r for r in planner.lost if r[1] > first]
+        if lost:
+            self.replay[name] = {"lost": [list(r) for r in lost], "fails_at": max(lost[0][0], first),
+                                 "resume_at": lost[0][1]}
 
 
 def _stream_dirs(root: Path, streams) -> list[str]:
@@ -120,6 +131,7 @@ def recover(root: str | os.PathLike, streams: list[str] | None = None, *, dry_ru
                     planner.record_seals()  # after the repair: a failure is a note in the plan
             report.add(plan)
             if planner:
+                report.add_replay(planner.rel, planner)
                 report.sealed_segments += len(planner.skipped)
                 report.sealed_bytes += sum(planner.skipped.values())
     except BaseException:

@@ -143,7 +143,8 @@ def _audit_root(rec: Recorder, root: Path, report: VerifyReport, counter: _Count
         return report.streams.setdefault(path.name, StreamTotals())
 
     paths = [root / name for name in dirs]
-    next_ids = dict(zip(dirs, audit_streams(rec, paths, totals, counter, pool, ahead=2 * jobs), strict=True))
+    next_ids = dict(zip(dirs, audit_streams(rec, paths, totals, counter, pool, ahead=2 * jobs,
+                                            replays=report.replays), strict=True))
     if state is not None:
         audit_offsets(rec, root, state, next_ids)
 
@@ -180,7 +181,7 @@ def verify_root(root: str | os.PathLike, targets: Iterable[str | os.PathLike] | 
                 continue
             totals = report.streams.setdefault(target.name, StreamTotals())
             if target.kind == "stream":
-                audit_stream(rec, target.path, totals, counter, pool)
+                audit_stream(rec, target.path, totals, counter, pool, replays=report.replays)
             else:
                 audit_segment(rec, target.path, parse_segment_name(target.path.name), totals, counter)
     return report

@@ -153,6 +153,47 @@ def encode_frame(start_id: int, entry_count: int, frame_type: int, payload: byte
     return encode_frame_header(start_id, entry_count, frame_type, payload, uncompressed_size) + payload
 
 
+# ----- filler frames: lost ids made loud to the crate (``lost_filler`` in the declarations) ---------
+
+LOST_FILLER = _fixed_struct("lost_filler")
+LOST_FILLER_MARKER: bytes = _C["LOST_FILLER_MARKER"]
+LOST_FILLER_CRC_FLIP: int = _C["LOST_FILLER_CRC_FLIP"]
+LOST_FILLER_FRAME_SIZE: int = HEADER_SIZE + LOST_FILLER.size
+MAX_FRAME_ENTRIES: int = 2 ** (8 * struct.calcsize("<" + dict((f, fmt) for f, fmt, _ in LAYOUT["frame_header"])
+                                                   ["entry_count"])) - 1
+
+
+def encode_lost_fillers(first: int, end: int) -> bytes:
+    """Filler frames for the lost ids ``first..end-1``, back to back (one per 2**32-1 ids)."""
+    out = []
+    while first < end:
+        stop = min(end, first + MAX_FRAME_ENTRIES)
+        payload = LOST_FILLER.pack(LOST_FILLER_MARKER, first, stop)
+        size = len(payload)
+        crc = crc32(payload, crc32(_pack_covered(first, stop - first, FRAME_RAW, size))) ^ LOST_FILLER_CRC_FLIP
+        out.append(_pack_header(FRAME_MAGIC, crc, first, stop - first, FRAME_RAW, size, size, RESERVED_ZERO) + payload)
+        first = stop
+    return b"".join(out)
+
+
+def lost_filler_range(data, offset: int) -> tuple[int, int] | None:
+    """(first, end) of the filler frame at ``offset`` of ``data``; None unless every field says filler
+    (a frame of real entries whose CRC was hit never passes for one: its payload and CRC differ)."""
+    if len(data) - offset < LOST_FILLER_FRAME_SIZE:
+        return None
+    h = unpack_header(data, offset)
+    if (h.magic != FRAME_MAGIC or h.frame_type != FRAME_RAW or h.disk_size != LOST_FILLER.size
+            or h.uncompressed_size != LOST_FILLER.size or h.reserved != RESERVED_ZERO or h.entry_count < 1):
+        return None
+    payload = bytes(data[offset + HEADER_SIZE:offset + LOST_FILLER_FRAME_SIZE])
+    marker, first, end = LOST_FILLER.unpack(payload)
+    if marker != LOST_FILLER_MARKER or first != h.start_id or end != h.end_id:
+        return None
+    if frame_crc(bytes(data[offset:offset + HEADER_SIZE]), payload) ^ LOST_FILLER_CRC_FLIP != h.crc:
+        return None
+    return first, end
+
+
 def decode_raw_batch(payload, entry_count: int) -> list[bytes]:
     """The entries of a raw batch; ValueError unless it holds exactly ``entry_count`` entries.
 

@@ -37,6 +37,8 @@ FRAME_MAGIC = 0x4C57414C  # bytes "LAWL" on disk
 CHECKPOINT_MAGIC = b"CKPT"
 HEAD_STATE_VERSION = 1
 CHECKPOINT_VERSION = 1
+LOST_FILLER_MARKER = b"IRONWAL LOST IDS"  # the first payload bytes of a filler frame (ours)
+LOST_FILLER_CRC_FLIP = 0xFFFFFFFF  # a filler's stored CRC is the true one XOR this: bad by construction
 
 FrameType = Enum(Int8ul, raw=0, lz4=1)
 
@@ -100,6 +102,21 @@ lost_range = Struct("first" / Int64ul, "end" / Int64ul)
 lost_idx = GreedyRange(lost_range)
 """``lost.idx`` (ours, not the crate's): id ranges [first, end) that ``ironwal recover`` found lost
 to damage, ascending and disjoint. Written only by a repair; the crate ignores the file."""
+
+lost_filler = Struct(
+    "marker" / Const(LOST_FILLER_MARKER),
+    "first" / Int64ul,
+    "end" / Int64ul,
+)
+"""The payload of a filler frame (ours, not the crate's): ``ironwal recover`` writes one where ids
+were lost, so that the crate's iterator fails loudly there instead of stopping silently. The frame
+around it is a raw frame (frame_type 0) of start_id = ``first``, entry_count = ``end - first``
+(at most 2**32-1: a longer range takes several frames back to back), disk_size =
+uncompressed_size = 32, whose stored CRC is the true CRC XOR ``LOST_FILLER_CRC_FLIP``. The crate
+then fails on it ("CRC32 Checksum Mismatch") while still counting its ids at open (it sums
+entry_count over headers with good magic), so its next id stays right. Our readers recognise it
+(all of these fields at once) and report its ids as lost; ``lost.idx`` records the same range."""
+
 
 def _seal_crc(ctx) -> int:
     """CRC-32 of the record's bytes before the crc field."""

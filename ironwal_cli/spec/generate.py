@@ -36,6 +36,7 @@ STRUCTS: dict[str, Struct] = {
     "checkpoint_record": decl.checkpoint_record,
     "checkpoint_payload": decl.checkpoint_payload,
     "seal_record": decl.seal_record,
+    "lost_filler": decl.lost_filler,
 }
 # Single fields: the length prefix of an entry, one id of segments.idx, the HEAD prefix.
 FIELDS = {"entry": decl.entry, "segments_idx_item": decl.segments_idx.subcon, "head": decl.head}
@@ -83,6 +84,8 @@ def build_layout() -> dict:
         "CHECKPOINT_MAGIC": decl.CHECKPOINT_MAGIC,
         "HEAD_STATE_VERSION": decl.HEAD_STATE_VERSION,
         "CHECKPOINT_VERSION": decl.CHECKPOINT_VERSION,
+        "LOST_FILLER_MARKER": decl.LOST_FILLER_MARKER,
+        "LOST_FILLER_CRC_FLIP": decl.LOST_FILLER_CRC_FLIP,
         "FRAME_TYPES": dict(decl.FRAME_TYPES),
         "CRC_COVERED_HEADER_FIELDS": ["start_id", "entry_count", "frame_type", "disk_size"],
     }

@@ -52,7 +52,7 @@ def test_json_has_exactly_the_documented_shape(damaged):
     result = run("-r", str(root), "--json")
     assert result.exit_code == 1
     data = json.loads(result.output)
-    assert set(data) == {"ok", "problems", "streams"}
+    assert set(data) == {"ok", "problems", "streams", "replay"}
     assert data["ok"] is False
     assert data["problems"] == [{"path": "s/00000000000000000000.wal", "offset": offset, "kind": "bad_crc",
                                  "message": data["problems"][0]["message"]}]

@@ -13,6 +13,24 @@ import zlib
 
 HEADER = struct.Struct("<IIQIBII3s")  # magic, crc, start_id, entry_count, frame_type, disk_size, uncompressed, reserved
 MAGIC = 0x4C57414C
+# format/FORMAT.md, "Filler frames": lost ids, a raw frame whose 32-byte payload is this marker, the
+# first lost id and the first id after (u64 each), and whose CRC is the true one with every bit flipped.
+FILLER_MARKER = b"IRONWAL LOST IDS"
+
+
+def filler_range(data: bytes, pos: int) -> tuple[int, int] | None:
+    """(first, end) of the filler frame at ``pos``, None when it is no filler."""
+    if len(data) - pos < 64:
+        return None
+    magic, crc, start, count, ftype, size, raw_size, reserved = HEADER.unpack_from(data, pos)
+    payload = data[pos + 32:pos + 64]
+    if (magic, ftype, size, raw_size, reserved) != (MAGIC, 0, 32, 32, b"\0\0\0") or payload[:16] != FILLER_MARKER:
+        return None
+    first, end = struct.unpack_from("<QQ", payload, 16)
+    covered = struct.pack("<QIBI", start, count, ftype, size)
+    if (first, end) != (start, start + count) or zlib.crc32(payload, zlib.crc32(covered)) != crc ^ 0xFFFFFFFF:
+        return None
+    return first, end
 
 
 def segment_starts(stream_dir: str) -> list[int]:
@@ -27,11 +45,19 @@ def read_index(stream_dir: str) -> list[int]:
     return [v for (v,) in struct.iter_unpack("<Q", data)]
 
 
-def read_segment(path: str, expected_start: int) -> list[tuple[int, bytes]]:
+def read_segment(path: str, expected_start: int, lost: list | None = None) -> list[tuple[int, bytes]]:
+    """The entries of a segment; the id ranges of its filler frames go to ``lost`` (when given)."""
     with open(path, "rb") as f:
         data = f.read()
     out, pos, expected = [], 0, expected_start
     while pos < len(data):
+        filler = filler_range(data, pos)
+        if filler is not None:
+            assert filler[0] == expected, f"{path}@{pos}: filler starts at {filler[0]}, expected {expected}"
+            if lost is not None:
+                lost.append(filler)
+            expected, pos = filler[1], pos + 64
+            continue
         magic, crc, start, count, ftype, size, raw_size, reserved = HEADER.unpack_from(data, pos)
         assert magic == MAGIC, f"{path}@{pos}: bad magic"
         assert reserved == b"\0\0\0", f"{path}@{pos}: reserved bytes not zero"

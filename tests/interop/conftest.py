@@ -2,6 +2,9 @@
 
 Where the crate's driver is absent (a fresh clone without ``../shared``) these tests are not
 collected, and the one test of ``test_oracle_present.py`` skips with the reason in one line.
+The damage matrix's table (per damage kind: what the crate's replay delivered before ``ironwal
+recover``, after it, and the entries recover kept) is printed at the end of the run by
+``tests/conftest.py`` (``row:`` properties), which the xdist controller loads, unlike this file.
 """
 
 from __future__ import annotations

@@ -127,3 +127,22 @@ def route(shards: int, *keys: bytes) -> list[int]:
     args = ["route", str(shards), "--b64", *(base64.b64encode(k).decode() for k in keys)]
     lines = json_lines(run_iwref(*args).stdout)
     return [line["shard"] for line in lines if "shard" in line]
+
+
+def dump_sharded(root: os.PathLike, shards: int) -> list[dict]:
+    """``iwref dump-sharded ROOT N``: the crate's ShardedWal view (open, checkpoints, latest, shard
+    iterations), one parsed line each; a root it cannot open gives a first line with ``ok`` false."""
+    return json_lines(run_iwref("dump-sharded", root, str(shards), check=False).stdout)
+
+
+
+# The damage matrix's table (tests/interop/test_damage_matrix.py): each row travels as a user property
+# of its test's report (also from xdist workers), and tests/conftest.py prints the table at the end.
+DAMAGE_TABLE = "crate replay per damage kind: entries its iter(0) delivered, then its error if it failed loudly"
+
+
+def record_damage_row(record_property, kind: str, before: str, after: str, kept: int) -> None:
+    """One row: what the crate's replay (entries iter(0) delivered) saw before and after recover, and the
+    entries recover kept. ``record_property`` is the test's pytest fixture."""
+    record_property(f"row:{DAMAGE_TABLE}", json.dumps({"damage": kind, "crate before recover": before,
+                                                        "crate after recover": after, "kept": kept}))

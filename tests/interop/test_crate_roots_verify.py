@@ -89,7 +89,8 @@ def crate_truncate_left_segment_0(root: Path, report: dict) -> bool:
     for problem in report["problems"]:
         stream = root / problem["path"].split("/")[0]
         ids = decode_index((stream / "segments.idx").read_bytes())
-        if problem["kind"] != "segment_gap" or 0 in ids or not (stream / f"{0:020d}.wal").exists():
+        if problem["kind"] not in ("segment_gap", "replay_stops_silently") or 0 in ids \
+                or not (stream / f"{0:020d}.wal").exists():
             return False
         if not problem["path"].endswith(f"{ids[0]:020d}.wal"):
             return False
@@ -177,8 +178,10 @@ def test_crate_truncate_leaves_an_unlisted_segment_0(tmp_path):
                  "ops": [{"op": "append_many", "stream": "s", "count": 7, "fmt": "v{i}"},
                          {"op": "truncate", "stream": "s", "id": 5}]})
     report = verify_json(root)
-    assert [p["kind"] for p in report["problems"]] == ["segment_gap"]
+    assert [p["kind"] for p in report["problems"]] == ["replay_stops_silently", "segment_gap"]
     assert crate_truncate_left_segment_0(root, report)
+    stop = report["replay"]["s"]["stop"]  # what verify says the crate's replay does: ends after id 1
+    assert stop["how"] == "stops_silently" and stop["at_id"] == 2, stop
 
 
 def test_explicit_sharded_root_with_checkpoints_compaction_and_prune(tmp_path):

@@ -10,8 +10,9 @@ from pathlib import Path
 from wal_checks import root_digests
 
 from ironwal_cli.engine.layout import StreamLayout
+from ironwal_cli.engine.lost_ids import covers
 from ironwal_cli.engine.reader import StreamReader, decode_frame
-from ironwal_cli.engine.scan import Frame, map_file, scan
+from ironwal_cli.engine.scan import LOST_FILLER, Frame, map_file, scan
 from ironwal_cli.engine.writer import StreamWriter, WriteOptions
 from ironwal_cli.ops.listing import stream_names
 
@@ -129,6 +130,11 @@ def assert_clean(root: Path) -> None:
             path = layout.segment_path(s)
             expected = s
             for item in scan(map_file(path)):
+                if not isinstance(item, Frame) and item.kind == LOST_FILLER:  # lost ids, recorded as lost
+                    assert item.header.start_id == expected, (path, item.header.start_id, expected)
+                    assert covers(layout.lost, item.header.start_id, item.header.end_id), (path, layout.lost)
+                    expected = item.header.end_id
+                    continue
                 assert isinstance(item, Frame), (path, item)
                 decode_frame(path, item.offset, item.header, item.payload)
                 assert item.header.start_id == expected, (path, item.header.start_id, expected)

@@ -46,7 +46,7 @@ def test_dry_run_plans_changes_nothing_and_exits_1(damaged):
     before = snapshot(damaged)
     result = runner.invoke(app, ["recover", "-r", str(damaged), "--dry-run"])
     assert result.exit_code == 1, result.output
-    assert "s/00000000000000000015.wal" in result.stdout and "s/00000000000000000024.wal" in result.stdout
+    assert "s/00000000000000000015.wal" in result.stdout and "filler frames for lost ids 21..23" in result.stdout
     assert "would" in result.stdout
     assert snapshot(damaged) == before
     assert not Path(str(damaged) + ".quarantine").exists()
@@ -64,10 +64,10 @@ def test_json_report_and_second_run(damaged):
     assert report["repairs_needed"] and not report["dry_run"]
     assert Path(report["run"]).parent == damaged.parent / "wal.quarantine"
     actions = {a["path"]: a["action"] for a in report["actions"]}
-    assert actions == {"s/00000000000000000015.wal": "rewrite", "s/00000000000000000024.wal": "create",
-                       "s/segments.idx": "rewrite-metadata", "s/head.state": "rewrite-metadata",
-                       "s/lost.idx": "rewrite-metadata"}
-    assert report["notes"] == [{"path": "s", "message": "ids 21..23 are lost; readers report the gap"}]
+    assert actions == {"s/00000000000000000015.wal": "rewrite", "s/lost.idx": "rewrite-metadata"}
+    assert report["notes"] == [{"path": "s", "message": "ids 21..23 are lost; the crate's iterator fails at id 21, "
+                                "readers report them lost; replay resumes at id 24"}]
+    assert report["replay"] == {"s": {"lost": [[21, 24]], "fails_at": 21, "resume_at": 24}}
     again = json.loads(runner.invoke(app, ["recover", "-r", str(damaged), "--json", "-n"]).stdout)
     assert not again["repairs_needed"] and again["actions"] == []
 

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from recover_damage import STREAM, build_root, damage, frames_of, snapshot
+from recover_damage import STREAM, build_root, damage, snapshot
 
 from ironwal_cli.engine.layout import StreamLayout
 from ironwal_cli.engine.writer import StreamWriter
@@ -20,7 +20,7 @@ def source(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("undo") / "wal"
     build_root(root, compress=True)
     layout = StreamLayout.read(root / STREAM)
-    damage(layout.segment_path(layout.segment_ids[0]), "garbage", 2)  # ids 6..8 lost, split at 9
+    damage(layout.segment_path(layout.segment_ids[0]), "garbage", 2)  # ids 6..8 lost: filler frames there
     return root
 
 
@@ -57,10 +57,11 @@ def test_undo_refuses_altered_quarantine(repaired):
     assert_undo_refused(root, run, "quarantined bytes missing or altered")
 
 
-def test_undo_refuses_a_deleted_new_segment(repaired):
+def test_undo_refuses_a_changed_repaired_segment(repaired):
     root, run, _ = repaired
-    (root / STREAM / f"{9:020d}.wal").unlink()  # the intact frames moved there are gone
-    assert_undo_refused(root, run, "no longer as the run left it; undo refused")
+    with open(root / STREAM / f"{0:020d}.wal", "ab") as f:  # the segment the run rewrote, changed since
+        f.write(b"x")
+    assert_undo_refused(root, run, "changed since the recover run; undo refused")
 
 
 def test_undo_dry_run_lists_and_changes_nothing(repaired):
@@ -68,42 +69,8 @@ def test_undo_dry_run_lists_and_changes_nothing(repaired):
     after = snapshot(root)
     report = undo_recover(root, run, dry_run=True)
     assert {a.path: a.action for a in report.actions} == {
-        f"{STREAM}/{0:020d}.wal": "restore", f"{STREAM}/{9:020d}.wal": "remove",
-        f"{STREAM}/segments.idx": "restore", f"{STREAM}/lost.idx": "remove"}
+        f"{STREAM}/{0:020d}.wal": "restore", f"{STREAM}/lost.idx": "remove"}
     assert snapshot(root) == after
-
-
-def test_split_into_a_taken_name_is_refused(tmp_path, source):
-    root = tmp_path / "wal"
-    shutil.copytree(source, root)
-    (root / STREAM / f"{9:020d}.wal").write_bytes(b"")  # the name the split needs, holding something else
-    before = snapshot(root)
-    with pytest.raises(FormatError, match="exists with other content"):
-        recover(root)
-    assert snapshot(root) == before
-
-
-def test_rerun_keeps_a_new_segment_that_already_holds_the_frames(tmp_path, source):
-    """A recover killed after creating the new segment, then an append to it (it is the active one now):
-    the rerun keeps it as it is, longer, cuts the damaged segment, and its undo puts back what it found."""
-    root = tmp_path / "wal"
-    shutil.copytree(source, root)
-    recover(root)  # segment 0 done; now damage the active segment 15 (ids 21..23), to be split at 24
-    active = root / STREAM / f"{15:020d}.wal"
-    damage(active, "garbage", 2)
-    assert {a.path: a.action for a in recover(root, dry_run=True).actions}[f"{STREAM}/{24:020d}.wal"] == "create"
-    data = active.read_bytes()  # what the killed run had done: segment 24 holds the frames after the damage
-    (root / STREAM / f"{24:020d}.wal").write_bytes(
-        b"".join(data[f.offset:f.end_offset] for f in frames_of(active) if f.header.start_id >= 24))
-    with StreamWriter(root, STREAM) as w:  # segment 24 is the active one now
-        assert w.append(b"later") == 30
-    found = snapshot(root)
-    report = recover(root)
-    actions = {a.path: a.action for a in report.actions}
-    assert actions[f"{STREAM}/{24:020d}.wal"] == "keep" and actions[f"{STREAM}/{15:020d}.wal"] == "rewrite"
-    assert not recover(root, dry_run=True).repairs_needed
-    undo_recover(root, report.run)
-    assert snapshot(root) == found
 
 
 def test_a_torn_tail_is_cut_in_place_and_undo_puts_it_back(tmp_path):
