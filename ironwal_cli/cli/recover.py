@@ -44,7 +44,7 @@ def recover(
     dry_run: bool = typer.Option(False, "-n", "--dry-run",
                                  help="Change nothing: print the plan; exit 1 when repairs are needed."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
-    quarantine: Path | None = typer.Option(None, "--quarantine", metavar="DIR",
+    quarantine: str | None = typer.Option(None, "--quarantine", metavar="DIR",  # str: Path("") would be "."
                                            help="Where removed bytes are saved (default: ROOT.quarantine, "
                                                 "beside the root; never inside it)."),
     undo: str | None = typer.Option(None, "--undo", metavar="RUN",

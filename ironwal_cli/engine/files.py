@@ -77,7 +77,12 @@ def truncate_synced(path: str | os.PathLike, size: int) -> None:
 
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
-    """Replace ``path`` with ``data``: temp, fsync, rename, fsync of the directory."""
+    """Replace ``path`` with ``data``: temp, fsync, rename, fsync of the directory.
+
+    A failure at any step before the rename is done removes the temp file: a failed
+    replacement leaves the old file as it was and nothing beside it (only a crash can leave
+    a temp, which the next replacement overwrites and recover removes).
+    """
     path = Path(path)
     tmp = path.with_name(path.name + TEMP_SUFFIX)
     fd = open_for_write(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
@@ -91,7 +96,11 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     os.close(fd)
     if crashpoints.ARMED:
         crashpoints.reached("atomic-before-rename")
-    os.replace(tmp, path)
+    try:
+        os.replace(tmp, path)
+    except BaseException:  # a directory where the file should be, a read-only dir...: no temp left behind
+        tmp.unlink(missing_ok=True)
+        raise
     fsync_dir(path.parent)
 
 

@@ -31,7 +31,13 @@ def default_quarantine(root: str | os.PathLike) -> Path:
 
 
 def check_outside(root: str | os.PathLike, quarantine: str | os.PathLike) -> Path:
-    """The quarantine folder, refused when it lies inside the root (readers would see a stream)."""
+    """The quarantine folder, refused when it lies inside the root (readers would see a stream).
+
+    An empty path is refused too: ``Path("")`` is the current directory, where a run folder
+    would land unasked (``--quarantine ""`` from an unset shell variable).
+    """
+    if not os.fspath(quarantine):
+        raise UsageError("quarantine: an empty path; name a folder outside the WAL root")
     root_r, q = Path(root).resolve(), Path(quarantine).resolve()
     if q == root_r or root_r in q.parents:
         raise UsageError(f"quarantine {q} lies inside the WAL root {root_r}: choose a folder outside it")
