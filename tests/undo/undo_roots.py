@@ -69,3 +69,39 @@ def one_error_line(result: subprocess.CompletedProcess) -> str:
     assert len(lines) == 1 and lines[0].startswith("ironwal: error: "), result.stderr
     assert b"Traceback" not in result.stderr
     return lines[0]
+
+
+def frame_offsets(segment: Path) -> list[tuple[int, int]]:
+    """(offset, end) of each intact frame of ``segment``."""
+    from ironwal_cli.engine.scan import Frame, map_file, scan
+
+    return [(f.offset, f.end_offset) for f in scan(map_file(segment)) if isinstance(f, Frame)]
+
+
+def break_frame(segment: Path, index: int) -> None:
+    """Flip the last byte of frame ``index``'s payload (a bad CRC): recover splits the segment there."""
+    start, end = frame_offsets(segment)[index]
+    data = bytearray(segment.read_bytes())
+    data[end - 1] ^= 0xFF
+    segment.write_bytes(bytes(data))
+
+
+def edit_manifest(run: Path, change, reseal: bool = True) -> None:
+    """Apply ``change`` to the run's manifest; ``reseal``: recompute its sha256, as a forger would."""
+    import json
+
+    from ironwal_cli.engine import quarantine
+
+    path = run / "manifest.json"
+    manifest = json.loads(path.read_bytes())
+    change(manifest)
+    if reseal and hasattr(quarantine, "manifest_digest"):  # (absent before manifests had one)
+        manifest["sha256"] = quarantine.manifest_digest(manifest)
+    path.write_text(json.dumps(manifest, indent=1))
+
+
+def insert_garbage(segment: Path, index: int, garbage: bytes = b"\xab" * 10) -> None:
+    """Garbage between frames ``index`` and ``index + 1``: recover rewrites the segment without it."""
+    _, end = frame_offsets(segment)[index]
+    data = segment.read_bytes()
+    segment.write_bytes(data[:end] + garbage + data[end:])
