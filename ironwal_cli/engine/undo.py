@@ -85,8 +85,9 @@ def _state(tree: ConfinedRoot, root: Path, path: str) -> FileState | None:
         raise refusal(root / path, str(err)) from None
 
 
-def plan_undo(tree: ConfinedRoot, run_dir: str | os.PathLike, manifest: dict) -> tuple[Restore, list[str]]:
-    """(what to put back, notes); refuses when anything changed since the run or leads outside the root."""
+def plan_undo(tree: ConfinedRoot, run_dir: str | os.PathLike, manifest: dict) -> tuple[Restore, list[tuple[str, str]]]:
+    """(what to put back, notes as (path, message)); refuses when anything changed since the run
+    or leads outside the root."""
     root, run_dir = Path(tree.root), Path(run_dir)
     entries = checked_entries(run_dir, manifest)
     current = {path: _state(tree, root, path) for path in entries}
@@ -97,7 +98,7 @@ def plan_undo(tree: ConfinedRoot, run_dir: str | os.PathLike, manifest: dict) ->
             continue
         if f["change"] == CACHE:
             left.add(path)
-            notes.append(f"{path}: changed since the run (a cache): left as it is")
+            notes.append((path, "changed since the run (a cache): left as it is"))
             continue
         raise refusal(root / path, "changed since the recover run")
     blobs = {r["blob"]: r for r in manifest["removed"] + manifest.get("caches", [])}

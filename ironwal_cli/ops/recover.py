@@ -158,12 +158,13 @@ class UndoReport:
     run: str
     dry_run: bool
     actions: list[FileAction] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (path, message): left alone, reported
     already_undone: str | None = None  # when the run was undone before: the time it was (nothing done now)
 
     def to_dict(self) -> dict:
         return {"root": self.root, "run": self.run, "dry_run": self.dry_run, "already_undone": self.already_undone,
-                "actions": [a.to_dict() for a in self.actions], "notes": self.notes}
+                "actions": [a.to_dict() for a in self.actions],
+                "notes": [{"path": p, "message": m} for p, m in self.notes]}
 
 
 def resolve_run(root: str | os.PathLike, run: str | os.PathLike, quarantine=None) -> Path:
