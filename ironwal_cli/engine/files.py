@@ -89,9 +89,10 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     try:
         write_all(fd, data)
         fsync_fd(fd)
-    except BaseException:
+    except BaseException as err:
         os.close(fd)
         tmp.unlink(missing_ok=True)
+        _name(err, path)
         raise
     os.close(fd)
     if crashpoints.ARMED:
@@ -111,12 +112,19 @@ def append_synced(path: str | os.PathLike, data: bytes) -> None:
         size = os.fstat(fd).st_size
         try:
             write_all(fd, data)
-        except OSError:
+        except OSError as err:
             os.ftruncate(fd, size)  # disk full midway: leave no half-written record behind
+            _name(err, path)
             raise
         fsync_fd(fd)
     finally:
         os.close(fd)
+
+
+def _name(err: BaseException, path: str | os.PathLike) -> None:
+    """os.write and fsync name no file: name the one being written, so the user's error line does."""
+    if isinstance(err, OSError) and err.filename is None:
+        err.filename = os.fspath(path)
 
 
 def read_file(path: str | os.PathLike) -> bytes | None:
