@@ -24,6 +24,7 @@ from .report import Recorder, StreamTotals
 class SegmentEnd:
     next_id: int  # one past the highest id of an intact frame (the start id when none)
     certain: bool  # False when damage at the end hides where the segment's ids stop
+    vanished: bool = False  # gone between the listing and the read (a prune, if the index agrees)
 
 
 def _tail_kind(data, problem) -> str:
@@ -58,7 +59,7 @@ def audit_segment(rec: Recorder, path: Path, start_id: int, totals: StreamTotals
         data = map_file(path)
     except OSError as err:
         rec.add(path, None, UNREADABLE, f"cannot read: {err.strerror or err}")
-        return SegmentEnd(start_id, False)
+        return SegmentEnd(start_id, False, vanished=isinstance(err, FileNotFoundError))
     size = len(data)
     totals.segments += 1
     totals.bytes += size
