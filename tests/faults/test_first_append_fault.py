@@ -99,3 +99,53 @@ def test_recover_mends_an_empty_stream_directory(tmp_path):
     with StreamWriter(root, "new") as w:
         assert w.append(b"first") == 0
     undo_recover(root, report.run, dry_run=True)
+
+
+def test_a_writer_waiting_on_a_failed_creation_starts_again(tmp_path, monkeypatch):
+    """B opens the new stream's directory while A, which made it, holds its lock; A's index write
+    fails and A removes the directory. B must not write into the removed directory (its entries
+    would be lost with it): it sees the directory gone and creates the stream afresh."""
+    import threading
+
+    from ironwal_cli.engine import writer as writer_module
+
+    root = tmp_path / "wal"
+    root.mkdir()
+    real = writer_module.atomic_write
+    results: dict[str, object] = {}
+    opened = threading.Event()
+    real_open = os.open
+
+    def watching_open(path, flags, *args, **kw):  # B's open of the stream directory
+        fd = real_open(path, flags, *args, **kw)
+        if threading.current_thread().name == "B" and os.fspath(path).endswith("/new"):
+            opened.set()
+        return fd
+
+    def b() -> None:
+        try:
+            with StreamWriter(root, "new") as w:
+                results["b"] = w.append(b"from B")
+        except Exception as err:  # (the old way: its writes go to the removed directory and fail)
+            results["b"] = err
+
+    def fail_once(path, data):
+        if not results.get("failed"):
+            results["failed"] = True
+            monkeypatch.setattr(os, "open", watching_open)
+            thread = threading.Thread(target=b, name="B")
+            results["thread"] = thread
+            thread.start()
+            assert opened.wait(5)  # B holds an fd of the directory and waits for the lock
+            raise OSError(28, "No space left on device")
+        return real(path, data)
+    monkeypatch.setattr(writer_module, "atomic_write", fail_once)
+    with pytest.raises(StorageError), StreamWriter(root, "new") as w:
+        w.append(b"from A")
+    results["thread"].join(10)
+    assert results["b"] == 0
+    with StreamWriter(root, "new") as w:
+        assert w.append(b"next") == 1
+    from ironwal_cli.ops.read import read_batches
+
+    assert [e for _, batch in read_batches(root, "new", from_id=0) for e in batch] == [b"from B", b"next"]
