@@ -50,6 +50,9 @@ def check_outside(root: str | os.PathLike, quarantine: str | os.PathLike) -> Pat
     root_r, q = Path(root).resolve(), Path(quarantine).resolve()
     if q == root_r or root_r in q.parents:
         raise UsageError(f"quarantine {q} lies inside the WAL root {root_r}: choose a folder outside it")
+    existing = next((p for p in (q, *q.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise UsageError(f"quarantine {q}: {existing} is not a directory")
     return q
 
 

@@ -27,7 +27,7 @@ from ..engine.repair_plan import KEEP, Plan
 from ..engine.repair_stream import StreamPlanner, plan_stream
 from ..engine.seals import SEALS_NAME
 from ..engine.undo import apply_undo, checked_entries, plan_undo, refusal
-from ..errors import NotFoundError
+from ..errors import NotFoundError, UsageError
 from ..sharded.checkpoints import is_sharded_root
 from ..sharded.repair import checkpoint_floors, plan_checkpoints
 from .listing import stream_names
@@ -169,6 +169,8 @@ class UndoReport:
 
 def resolve_run(root: str | os.PathLike, run: str | os.PathLike, quarantine=None) -> Path:
     """A run folder given as a path, or as a name inside the quarantine folder."""
+    if not os.fspath(run):
+        raise UsageError("--undo: an empty run name; give a run folder's name or path")
     path = Path(run)
     if path.is_dir():
         return path

@@ -50,3 +50,23 @@ def test_empty_quarantine_refused_by_the_api(tmp_path):
     build(root)
     with pytest.raises(ValueError, match="empty path"):
         recover(root, [STREAM], quarantine="")
+
+
+@pytest.mark.parametrize("where", ["afile", "afile/sub"])
+def test_a_quarantine_that_is_not_a_directory_is_a_usage_error(tmp_path, where):
+    root = tmp_path / "wal"
+    build(root)
+    tear(segments(root)[-1])
+    (tmp_path / "afile").write_bytes(b"mine")
+    before = tree(tmp_path)
+    result = ironwal("recover", "-r", str(root), "--quarantine", str(tmp_path / where))
+    assert result.returncode == 2, result
+    assert "is not a directory" in one_error_line(result)
+    assert tree(tmp_path) == before
+
+
+def test_an_empty_undo_run_is_a_usage_error(tmp_path):
+    root = tmp_path / "wal"
+    build(root)
+    result = ironwal("recover", "-r", str(root), "--undo", "", cwd=tmp_path)
+    assert result.returncode == 2 and "empty run name" in one_error_line(result)
