@@ -27,6 +27,7 @@ class SegmentEnd:
     certain: bool  # False when damage at the end hides where the segment's ids stop
     fillers: list[tuple[int, int]] = field(default_factory=list)  # lost id ranges recover filled here
     events: list[ReplayEvent] = field(default_factory=list)  # where the crate's iterator fails, in id order
+    vanished: bool = False  # gone between the listing and the read (a prune, if the index agrees)
 
 
 def _tail_kind(data, problem) -> str:
@@ -61,7 +62,7 @@ def audit_segment(rec: Recorder, path: Path, start_id: int, totals: StreamTotals
         data = map_file(path)
     except OSError as err:
         rec.add(path, None, UNREADABLE, f"cannot read: {err.strerror or err}")
-        return SegmentEnd(start_id, False)
+        return SegmentEnd(start_id, False, vanished=isinstance(err, FileNotFoundError))
     size = len(data)
     totals.segments += 1
     totals.bytes += size

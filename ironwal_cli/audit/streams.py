@@ -156,7 +156,11 @@ class PendingStream:
         next_id = ids[0] if ids else 0
         lost = [r for r in layout.lost if not ids or r[1] > ids[0]]  # ranges pruned since are history
         events: list[ReplayEvent] = []
+        pruned = _Pruned(self.path)
         for sid, (sub, sub_totals, end) in zip(ids, self.results, strict=True):
+            if end.vanished and pruned(sid):
+                prev_end = None  # deleted by a prune since the listing: not damage, nothing to count
+                continue
             seg = layout.segment_path(sid)
             if prev_end is not None and sid > prev_end.next_id:
                 a = prev_end.next_id
@@ -191,6 +195,28 @@ class PendingStream:
         self.replay = StreamReplay(merge(lost), sorted(events, key=lambda e: e.at_id))
         _check_small_files(rec, layout)
         return next_id
+
+
+class _Pruned:
+    """Whether a segment that vanished while the stream was checked was pruned: the index, read
+    again (once per stream, only when a segment vanished), no longer lists it. A segment that
+    disappears while the index still lists it is reported (``unreadable``): that is data lost."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.fresh: StreamLayout | None = None
+
+    def __call__(self, sid: int) -> bool:
+        if self.fresh is None or self._listed(sid):  # read again: it may have vanished after the last read
+            try:
+                self.fresh = StreamLayout.read(self.path)
+            except OSError:
+                return False
+        return not self._listed(sid)  # (the file is gone: the failed read said so)
+
+    def _listed(self, sid: int) -> bool:
+        ids = self.fresh.index_ids
+        return ids is None or sid in ids or (not ids and sid == 0)  # an empty index means "segment 0 only"
 
 
 def audit_stream(rec: Recorder, path: Path, totals: StreamTotals,

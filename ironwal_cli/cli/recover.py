@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from ..errors import EXIT_NOT_FOUND, EXIT_OK
-from ._app import RootOption, app, handles_errors, warn
+from ._app import RootOption, app, fail, handles_errors, warn
 
 # Test-only (documented in man/ironwal-recover.1): SIGKILL this process right after its Nth fsync,
 # so crash tests can stop a real recover at every durable step.
@@ -44,7 +44,7 @@ def recover(
     dry_run: bool = typer.Option(False, "-n", "--dry-run",
                                  help="Change nothing: print the plan; exit 1 when repairs are needed."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
-    quarantine: Path | None = typer.Option(None, "--quarantine", metavar="DIR",
+    quarantine: str | None = typer.Option(None, "--quarantine", metavar="DIR",  # str: Path("") would be "."
                                            help="Where removed bytes are saved (default: ROOT.quarantine, "
                                                 "beside the root; never inside it)."),
     undo: str | None = typer.Option(None, "--undo", metavar="RUN",
@@ -66,7 +66,8 @@ def recover(
     Every removed byte is first copied (fsync'd) into a quarantine run folder with a
     manifest, and --undo RUN restores the root byte for byte. Segments sealed (checked and
     synced) and unchanged since are not re-read, unless --full. Exit 0 when done (with
-    --dry-run: nothing to do), 1 with --dry-run when repairs are needed.
+    --dry-run: nothing to do), 1 with --dry-run when repairs are needed, 1 for an --undo
+    of a run already undone (nothing changed), 3 when an undo is refused.
     """
     from ..ops.recover import recover as run_recover
     from ..ops.recover import undo_recover as run_undo
@@ -76,6 +77,11 @@ def recover(
         if streams or full:
             raise typer.BadParameter("--undo takes no STREAM arguments and no --full: it puts back the whole run")
         report = run_undo(root, undo, quarantine=quarantine, dry_run=dry_run, lock_timeout=lock_timeout)
+        if report.already_undone is not None:  # nothing to do: said, and exit 1 (as "nothing found")
+            if json_out:
+                _render(report.to_dict(), json_out, undo=True)
+            raise fail(f"{report.run}: already undone at {report.already_undone}; nothing to undo, "
+                       "nothing changed", EXIT_NOT_FOUND)
         _render(report.to_dict(), json_out, undo=True)
         return
     report = run_recover(root, streams or None, dry_run=dry_run, quarantine=quarantine, full=full,

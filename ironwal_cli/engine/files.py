@@ -77,21 +77,31 @@ def truncate_synced(path: str | os.PathLike, size: int) -> None:
 
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
-    """Replace ``path`` with ``data``: temp, fsync, rename, fsync of the directory."""
+    """Replace ``path`` with ``data``: temp, fsync, rename, fsync of the directory.
+
+    A failure at any step before the rename is done removes the temp file: a failed
+    replacement leaves the old file as it was and nothing beside it (only a crash can leave
+    a temp, which the next replacement overwrites and recover removes).
+    """
     path = Path(path)
     tmp = path.with_name(path.name + TEMP_SUFFIX)
     fd = open_for_write(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     try:
         write_all(fd, data)
         fsync_fd(fd)
-    except BaseException:
+    except BaseException as err:
         os.close(fd)
         tmp.unlink(missing_ok=True)
+        _name(err, path)
         raise
     os.close(fd)
     if crashpoints.ARMED:
         crashpoints.reached("atomic-before-rename")
-    os.replace(tmp, path)
+    try:
+        os.replace(tmp, path)
+    except BaseException:  # a directory where the file should be, a read-only dir...: no temp left behind
+        tmp.unlink(missing_ok=True)
+        raise
     fsync_dir(path.parent)
 
 
@@ -102,12 +112,19 @@ def append_synced(path: str | os.PathLike, data: bytes) -> None:
         size = os.fstat(fd).st_size
         try:
             write_all(fd, data)
-        except OSError:
+        except OSError as err:
             os.ftruncate(fd, size)  # disk full midway: leave no half-written record behind
+            _name(err, path)
             raise
         fsync_fd(fd)
     finally:
         os.close(fd)
+
+
+def _name(err: BaseException, path: str | os.PathLike) -> None:
+    """os.write and fsync name no file: name the one being written, so the user's error line does."""
+    if isinstance(err, OSError) and err.filename is None:
+        err.filename = os.fspath(path)
 
 
 def read_file(path: str | os.PathLike) -> bytes | None:

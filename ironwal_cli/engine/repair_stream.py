@@ -275,9 +275,7 @@ class StreamPlanner:
     def _plan_index(self, final: list[int]) -> None:
         layout = self.layout
         ids = layout.index_ids
-        if ids is None and not final:
-            return  # a directory with nothing in it: nothing to index
-        wanted = final or [0]
+        wanted = final or [0]  # no segment at all: an empty stream (a first append failed, or was killed)
         if ids is not None:
             if not ids and set(final) <= {0}:
                 return  # an empty index means "segment 0 only"

@@ -228,8 +228,9 @@ class StreamWriter:
     def _acquire(self, create: bool) -> bool:
         if self._held:
             return True
-        created = False
+        created = opened = False
         if self._dir_fd is None:
+            opened = True
             if not self.path.exists():
                 if not create:
                     return False
@@ -245,13 +246,50 @@ class StreamWriter:
                 raise UsageError(f"{self.path}: not a stream directory")
             self._dir_fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY)
         acquire(self._dir_fd, self.path, self.options.lock_timeout)
+        if opened and not created and not self._still_linked():
+            return self._acquire_again(create)
         if created:
-            atomic_write(self.path / INDEX_NAME, encode_index([0]))
-            fsync_dir(self.root)
+            self._create_index()
         if not self._tail_unchanged():
             self._load_tail()
         self._held = self.options.hold_lock
         return True
+
+    def _create_index(self) -> None:
+        """The new stream's segments.idx; on failure (disk full) the directory made for it goes again.
+
+        A stream directory without an index would be a phantom stream for ever (``ls`` lists it,
+        ``verify`` reports its index missing). A writer of the same new stream waiting for the
+        lock sees the directory gone (``_still_linked``) and starts again.
+        """
+        try:
+            atomic_write(self.path / INDEX_NAME, encode_index([0]))
+            fsync_dir(self.root)
+        except BaseException:
+            try:
+                os.rmdir(self.path)
+                fsync_dir(self.root)
+            except OSError:
+                pass  # not empty (a stranger's file) or the root unwritable: recover mends it
+            fcntl.flock(self._dir_fd, fcntl.LOCK_UN)
+            os.close(self._dir_fd)
+            self._dir_fd = None
+            raise
+
+    def _still_linked(self) -> bool:
+        """The locked directory is still the one at ``self.path`` (a failed creation may have removed it)."""
+        try:
+            st = os.stat(self.path, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        held = os.fstat(self._dir_fd)
+        return (st.st_ino, st.st_dev) == (held.st_ino, held.st_dev)
+
+    def _acquire_again(self, create: bool) -> bool:
+        fcntl.flock(self._dir_fd, fcntl.LOCK_UN)
+        os.close(self._dir_fd)
+        self._dir_fd = None
+        return self._acquire(create)
 
     def _tail_unchanged(self) -> bool:
         """Whether no one changed the tail since our last write: two stats, checked under every lock."""

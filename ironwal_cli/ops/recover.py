@@ -18,14 +18,16 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..engine.confined import ConfinedRoot
 from ..engine.lock import DEFAULT_LOCK_TIMEOUT, locked_dir
 from ..engine.names import sanitize_key
 from ..engine.quarantine import QuarantineRun, check_outside, default_quarantine, read_manifest, write_manifest
 from ..engine.repair_apply import apply_plan
 from ..engine.repair_plan import KEEP, Plan
 from ..engine.repair_stream import StreamPlanner, plan_stream
-from ..engine.undo import apply_undo, plan_undo
-from ..errors import NotFoundError
+from ..engine.seals import SEALS_NAME
+from ..engine.undo import apply_undo, checked_entries, plan_undo, refusal
+from ..errors import NotFoundError, UsageError
 from ..sharded.checkpoints import is_sharded_root
 from ..sharded.repair import checkpoint_floors, plan_checkpoints
 from .listing import stream_names
@@ -128,7 +130,7 @@ def recover(root: str | os.PathLike, streams: list[str] | None = None, *, dry_ru
                     run.save(plan)
                     apply_plan(root, plan)
                 if planner and not dry_run:
-                    planner.record_seals()  # after the repair: a failure is a note in the plan
+                    _record_seals(root, planner, run)
             report.add(plan)
             if planner:
                 report.add_replay(planner.rel, planner)
@@ -144,20 +146,43 @@ def recover(root: str | os.PathLike, streams: list[str] | None = None, *, dry_ru
     return report
 
 
+def _record_seals(root: Path, planner: StreamPlanner, run: QuarantineRun) -> None:
+    """Seal what the run read or wrote (after the repair: a failure is a note in the plan), and tell
+    the run how ``seals.idx`` changed, so that its undo puts that file back too."""
+    rel = f"{planner.rel}/{SEALS_NAME}"
+    with ConfinedRoot(root) as tree:
+        try:
+            before = tree.state(rel)
+        except ValueError:  # a directory or a FIFO there: the seals are not written either
+            before = None
+        planner.record_seals()
+        try:
+            after = tree.state(rel)
+        except ValueError:
+            after = before
+    if before != after:
+        run.note_cache(rel, before, after)
+
+
 @dataclass
 class UndoReport:
     root: str
     run: str
     dry_run: bool
     actions: list[FileAction] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (path, message): left alone, reported
+    already_undone: str | None = None  # when the run was undone before: the time it was (nothing done now)
 
     def to_dict(self) -> dict:
-        return {"root": self.root, "run": self.run, "dry_run": self.dry_run,
-                "actions": [a.to_dict() for a in self.actions]}
+        return {"root": self.root, "run": self.run, "dry_run": self.dry_run, "already_undone": self.already_undone,
+                "actions": [a.to_dict() for a in self.actions],
+                "notes": [{"path": p, "message": m} for p, m in self.notes]}
 
 
 def resolve_run(root: str | os.PathLike, run: str | os.PathLike, quarantine=None) -> Path:
     """A run folder given as a path, or as a name inside the quarantine folder."""
+    if not os.fspath(run):
+        raise UsageError("--undo: an empty run name; give a run folder's name or path")
     path = Path(run)
     if path.is_dir():
         return path
@@ -169,23 +194,45 @@ def resolve_run(root: str | os.PathLike, run: str | os.PathLike, quarantine=None
 
 def undo_recover(root: str | os.PathLike, run: str | os.PathLike, *, quarantine=None, dry_run: bool = False,
                  lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> UndoReport:
-    """Put every file recover run ``run`` changed back as it was; refuses if any changed since."""
+    """Put every file recover run ``run`` changed back as it was; refuses if any changed since, or if
+    the manifest was edited or names a path outside ``root`` (then nothing at all is changed).
+
+    A run already undone is left alone: the report's ``already_undone`` says when it was undone.
+    """
     root = Path(root)
     if not root.is_dir():
         raise NotFoundError(f"{root}: no such WAL root")
     run_dir = resolve_run(root, run, quarantine)
     report = UndoReport(str(root), str(run_dir), dry_run)
-    dirs = sorted({(root / f["path"]).parent for f in read_manifest(run_dir)["files"]})
-    with ExitStack() as stack:
-        for d in dirs:
-            if d.is_dir():
-                stack.enter_context(locked_dir(d, lock_timeout))
-        manifest, restore = plan_undo(root, run_dir)
-        for path, content in sorted(restore.items()):
-            report.actions.append(FileAction(path, "remove" if content is None else "restore",
-                                             "created by the run: removed" if content is None
-                                             else f"put back as before the run ({len(content)} bytes)"))
+    manifest = read_manifest(run_dir)
+    if manifest.get("state") == "undone":
+        report.already_undone = str(manifest.get("undone_at", "?"))
+        return report
+    entries = checked_entries(run_dir, manifest)
+    with ConfinedRoot(root) as tree, ExitStack() as stack:
+        for d in sorted({os.path.dirname(path) for path in entries}):
+            if d and not _confined_dir(tree, d):
+                continue  # absent: nothing of it to put back (plan_undo refuses what it must)
+            stack.enter_context(locked_dir(root / d, lock_timeout))
+        restore, report.notes = plan_undo(tree, run_dir, manifest)
+        for path, state in sorted(restore.items()):
+            report.actions.append(FileAction(path, "remove" if state is None else "restore",
+                                             "created by the run: removed" if state is None else _put_back(state)))
         if not dry_run:
-            apply_undo(root, restore)
+            apply_undo(tree, restore)
             write_manifest(run_dir, manifest, state="undone")
     return report
+
+
+def _confined_dir(tree: ConfinedRoot, directory: str) -> bool:
+    """``directory`` exists below the root, reached through no symbolic link; a refusal for a link."""
+    try:
+        return tree.is_dir(directory)
+    except ValueError as err:
+        raise refusal(Path(tree.root) / directory, str(err)) from None
+
+
+def _put_back(state) -> str:
+    if state.kind == "symlink":
+        return f"put back as before the run (a symbolic link to {state.target})"
+    return f"put back as before the run ({len(state.data)} bytes, mode {state.mode:04o})"

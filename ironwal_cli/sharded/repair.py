@@ -13,10 +13,11 @@ import os
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from ..audit.checkpoints import RecordProblem, walk_records
 from ..engine.files import read_file
 from ..engine.repair_plan import DELETE, METADATA, SHRINK, FileChange, Piece, Plan, Removal
-from ..spec.codec import CHECKPOINT_MAGIC, Checkpoint, decode_head, encode_head
-from .checkpoints import HEAD_NAME, LOG_NAME, parse_records
+from ..spec.codec import Checkpoint, decode_head, encode_head
+from .checkpoints import HEAD_NAME, LOG_NAME
 from .routing import shard_name
 
 
@@ -27,26 +28,27 @@ class Span(NamedTuple):
     message: str = ""
 
 
-def _record_at(data: bytes, pos: int):
-    """The intact record starting at ``pos`` (offsets relative to it), or the (offset, problem) found there."""
-    return next(parse_records(data[pos:]))
-
-
 def scan_log(data: bytes) -> Iterator[Span]:
-    """Every intact record and every damaged range, resynchronising after damage on the next intact record."""
-    pos, end = 0, len(data)
-    while pos < end:
-        item = _record_at(data, pos)
-        if not isinstance(item, tuple):
-            yield Span(pos, len(item.raw), item.checkpoint)
-            pos += len(item.raw)
+    """Every intact record and every damaged range, resynchronising after damage on the next intact record.
+
+    One pass of ``audit.checkpoints.walk_records`` (the walk verify reports from), with the
+    problems it finds back to back joined into one damaged range. Linear in the log's size: the
+    walk it replaced re-sliced the rest of the log for every record (49 s for 100,000 records).
+    """
+    damaged: Span | None = None
+    for item in walk_records(data):
+        if isinstance(item, RecordProblem):
+            if damaged is None:
+                damaged = Span(item.offset, item.length, None, item.message)
+            else:
+                damaged = damaged._replace(length=item.offset + item.length - damaged.offset)
             continue
-        nxt = data.find(CHECKPOINT_MAGIC, pos + 1)
-        while nxt >= 0 and isinstance(_record_at(data, nxt), tuple):
-            nxt = data.find(CHECKPOINT_MAGIC, nxt + 1)
-        nxt = end if nxt < 0 else nxt
-        yield Span(pos, nxt - pos, None, item[1])
-        pos = nxt
+        if damaged is not None:
+            yield damaged
+            damaged = None
+        yield Span(item.offset, item.length, item.checkpoint)
+    if damaged is not None:
+        yield damaged
 
 
 def checkpoint_floors(root: str | os.PathLike) -> dict[str, int]:
