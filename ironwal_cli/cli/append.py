@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ._app import RootOption, app, handles_errors, warn
+from ._app import LockTimeoutOption, RootOption, app, handles_errors, json_option, shards_option, warn
 from .choices import SyncMode
 from .params import parse_limit, parse_size
 
@@ -27,36 +27,37 @@ def append(
     root: Path = RootOption,
     null: bool = typer.Option(False, "-0", "--null", help="Stdin holds NUL-terminated entries."),
     whole: bool = typer.Option(False, "--whole", help="All of stdin is one entry."),
-    batch: int = typer.Option(1000, "--batch", envvar="IRONWAL_BATCH", min=1,
+    batch: int = typer.Option(1000, "--batch", envvar="IRONWAL_BATCH", min=1, metavar="N",
                               help="Entries per frame when reading stdin."),
-    linger: int = typer.Option(50, "--linger", envvar="IRONWAL_LINGER", min=0,
+    linger: int = typer.Option(50, "--linger", envvar="IRONWAL_LINGER", min=0, metavar="MS",
                                help="Milliseconds an arrived entry may wait for its batch to fill."),
     sync: SyncMode = typer.Option(SyncMode.strict, "--sync", envvar="IRONWAL_SYNC",
                                   help="strict: fdatasync every write; batch: every batch; async: never."),
     compress: bool = typer.Option(False, "--compress/--no-compress", envvar="IRONWAL_COMPRESS",
                                   help="LZ4-compress batches when that makes them smaller."),
-    min_compress_size: str = typer.Option("1024", "--min-compress-size", envvar="IRONWAL_MIN_COMPRESS_SIZE",
+    min_compress_size: str = typer.Option("1024", "--min-compress-size", metavar="SIZE",
+                                          envvar="IRONWAL_MIN_COMPRESS_SIZE",
                                           help="Smallest raw batch that is compressed (bytes; 4k, 1MiB...)."),
-    max_segment_size: str = typer.Option("64MiB", "--max-segment-size", envvar="IRONWAL_MAX_SEGMENT_SIZE",
+    max_segment_size: str = typer.Option("64MiB", "--max-segment-size", metavar="SIZE",
+                                         envvar="IRONWAL_MAX_SEGMENT_SIZE",
                                          help="Rotate segments at about this size (4k, 64MiB...)."),
     max_entries_per_segment: str = typer.Option("unlimited", "--max-entries-per-segment",
-                                                envvar="IRONWAL_MAX_ENTRIES_PER_SEGMENT",
+                                                envvar="IRONWAL_MAX_ENTRIES_PER_SEGMENT", metavar="N",
                                                 help="Rotate segments after this many entries."),
-    lock_timeout: float = typer.Option(10.0, "--lock-timeout", envvar="IRONWAL_LOCK_TIMEOUT", min=0,
-                                       help="Seconds to wait for another writer's lock."),
+    lock_timeout: float = LockTimeoutOption,
     hold_lock: bool = typer.Option(False, "--hold-lock",
                                    help="Keep the stream's lock from the first write until stdin ends: other "
                                    "writers and recover wait; each append skips the lock and the tail re-check."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print nothing."),
-    json_out: bool = typer.Option(False, "--json", help='Print one object {"stream", "first", "count", "next"} '
-                                  '(routed: one per shard, with "shard").'),
-    key: str | None = typer.Option(None, "--key", help="Sharded root: route the values to this key's shard "
+    json_out: bool = json_option('one object {"stream", "first", "count", "next"} (routed: one per shard, '
+                                 'with "shard")'),
+    key: str | None = typer.Option(None, "--key", metavar="KEY",
+                                   help="Sharded root: route the values to this key's shard "
                                       "(no STREAM argument). Prints SHARD ID per entry."),
-    key_sep: str | None = typer.Option(None, "-K", "--key-separator",
+    key_sep: str | None = typer.Option(None, "-K", "--key-separator", metavar="SEP",
                                           help="Sharded root: stdin holds KEY<SEP>VALUE records; route each value "
                                           "by its key."),
-    shards: int | None = typer.Option(None, "--shards", envvar="IRONWAL_SHARDS", min=1, max=65535,
-                                         help=SHARDS_HELP),
+    shards: int | None = shards_option(SHARDS_HELP),
 ) -> None:
     """Append entries to STREAM and print the id of each, once it is durable.
 

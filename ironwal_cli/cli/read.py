@@ -19,9 +19,9 @@ FormatOption = typer.Option(EntryFormat.line, "--format", "-F", envvar="IRONWAL_
 def tail(
     stream: str = typer.Argument(..., metavar="STREAM", help="Stream key."),
     root: Path = RootOption,
-    lines: int = typer.Option(10, "-n", "--lines", min=0, help="Print the last N entries."),
-    from_id: int | None = typer.Option(None, "--from", min=0, help="Print every entry from this id on."),
-    count: int | None = typer.Option(None, "--count", "-c", min=0, help="Stop after this many entries."),
+    lines: int = typer.Option(10, "-n", "--lines", min=0, metavar="N", help="Print the last N entries."),
+    from_id: int | None = typer.Option(None, "--from", min=0, metavar="ID", help="Print every entry from this id on."),
+    count: int | None = typer.Option(None, "--count", "-c", min=0, metavar="N", help="Stop after this many entries."),
     follow: bool = typer.Option(False, "-f", "--follow", help="Keep waiting for new entries until interrupted."),
     fmt: EntryFormat = FormatOption,
     allow_gaps: bool = typer.Option(False, "--allow-gaps",

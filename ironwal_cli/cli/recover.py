@@ -8,8 +8,8 @@ from pathlib import Path
 
 import typer
 
-from ..errors import EXIT_NOT_FOUND, EXIT_OK
-from ._app import RootOption, app, handles_errors, warn
+from ..errors import EXIT_OK, EXIT_PROBLEMS
+from ._app import LockTimeoutOption, RootOption, app, handles_errors, json_option, warn
 
 # Test-only (documented in man/ironwal-recover.1): SIGKILL this process right after its Nth fsync,
 # so crash tests can stop a real recover at every durable step.
@@ -43,7 +43,8 @@ def recover(
     root: Path = RootOption,
     dry_run: bool = typer.Option(False, "-n", "--dry-run",
                                  help="Change nothing: print the plan; exit 1 when repairs are needed."),
-    json_out: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
+    json_out: bool = json_option('one object {"root", "dry_run", "run", "repairs_needed", "actions", ...} '
+                                 'instead of a table'),
     quarantine: Path | None = typer.Option(None, "--quarantine", metavar="DIR",
                                            help="Where removed bytes are saved (default: ROOT.quarantine, "
                                                 "beside the root; never inside it)."),
@@ -54,8 +55,7 @@ def recover(
                               help="Read every segment, also the sealed ones unchanged since they were sealed "
                                    "(which recover otherwise skips): repairs damage that kept a segment's "
                                    "size and times, such as bit rot that verify found."),
-    lock_timeout: float = typer.Option(10.0, "--lock-timeout", envvar="IRONWAL_LOCK_TIMEOUT", min=0,
-                                       help="Seconds to wait for a stream's writer lock."),
+    lock_timeout: float = LockTimeoutOption,
 ) -> None:
     """Repair a root after a crash: cut torn tails, quarantine damaged frames, keep every intact entry.
 
@@ -78,7 +78,7 @@ def recover(
                          lock_timeout=lock_timeout)
     _render(report.to_dict(), json_out, undo=False)
     if dry_run:
-        raise typer.Exit(EXIT_NOT_FOUND if report.repairs_needed else EXIT_OK)
+        raise typer.Exit(EXIT_PROBLEMS if report.repairs_needed else EXIT_OK)
 
 
 def _render(result: dict, json_out: bool, undo: bool) -> None:

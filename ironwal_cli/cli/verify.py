@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 
+from ..errors import EXIT_OK, EXIT_PROBLEMS
 from ._app import RootOption, app, handles_errors
 
 
@@ -24,7 +25,7 @@ def verify(
     root: Path = RootOption,
     json_out: bool = typer.Option(False, "--json", help='Print one object {"ok", "problems", "streams"}.'),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print nothing; only the exit status tells."),
-    jobs: int | None = typer.Option(None, "-j", "--jobs", min=1,
+    jobs: int | None = typer.Option(None, "-j", "--jobs", min=1, metavar="N",
                                        help="Threads checking segments side by side (default: CPUs, at most 4)."),
 ) -> None:
     """Check every frame, segment, stream and checkpoint under the root, without writing a byte.
@@ -47,7 +48,7 @@ def verify(
     if not quiet and damage_behind_seals(root, report):
         sys.stderr.write("ironwal: hint: damage in a segment unchanged since it was sealed (bit rot): repair it "
                          "with `ironwal recover --full` (recover alone trusts the seal and skips it)\n")
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(EXIT_OK if report.ok else EXIT_PROBLEMS)
 
 
 def _with_progress(run):

@@ -21,6 +21,7 @@ from .layout import StreamLayout
 from .lost_ids import covers
 from .marks import SegmentMarks
 from .names import sanitize_key
+from .roots import foreign_stream_message, require_root
 from .scan import (
     BAD_CRC,
     CHAIN_GAP,
@@ -64,11 +65,14 @@ class StreamReader:
         self.name = key if name_is_dir else sanitize_key(key)
         self.path = Path(root) / self.name
         if not self.path.is_dir():
+            require_root(root)  # a missing root is named as such, not as a missing stream
             raise NotFoundError(f"{self.path}: no such stream")
         self.allow_gaps = allow_gaps
         self.warn: Warn = on_warning or (lambda message: None)
         self._marks: dict[int, SegmentMarks] = {}  # segment start id -> frame starts walked past
         self.refresh()
+        if self.layout.foreign:  # `tail -r /etc apt`: a folder of other files is no empty stream
+            raise NotFoundError(foreign_stream_message(self.path))
 
     def refresh(self) -> None:
         self.layout = StreamLayout.read(self.path)

@@ -20,7 +20,7 @@ from ..engine.files import TEMP_SUFFIX
 from ..engine.names import HEAD_STATE_NAME, INDEX_NAME, SEGMENT_SUFFIX, parse_segment_name, segment_name
 from ..engine.reader import decode_frame
 from ..engine.scan import BAD_CRC, TORN_HEADER, Frame, map_file, scan
-from ..errors import FormatError, UsageError
+from ..errors import FormatError, NotFoundError, UsageError
 from ..sharded.checkpoints import HEAD_NAME, LOG_NAME, display_id
 from ..spec.codec import FRAME_LZ4, FRAME_RAW, INDEX_ID, FrameHeader, decode_head, decode_head_state
 
@@ -140,7 +140,7 @@ def inspect_file(path: str | os.PathLike, *, entries: bool = False) -> Inspectio
     path = Path(path)
     kind = file_kind(path)
     if not path.is_file():
-        raise UsageError(f"{path}: no such file")
+        raise NotFoundError(f"{path}: no such file")
     if kind == "segment":
         return Inspection(str(path), kind, SEGMENT_COLUMNS, _segment_rows(path, entries))
     data = path.read_bytes()

@@ -24,6 +24,7 @@ from ..engine.quarantine import QuarantineRun, check_outside, default_quarantine
 from ..engine.repair_apply import apply_plan
 from ..engine.repair_plan import KEEP, Plan
 from ..engine.repair_stream import StreamPlanner, plan_stream
+from ..engine.roots import require_wal_root
 from ..engine.undo import apply_undo, plan_undo
 from ..errors import NotFoundError
 from ..sharded.checkpoints import is_sharded_root
@@ -97,9 +98,7 @@ def recover(root: str | os.PathLike, streams: list[str] | None = None, *, dry_ru
     ``full``: read every segment, also those sealed and unchanged since they were sealed (the
     way to find and repair damage that kept a segment's size and times: bit rot).
     """
-    root = Path(root)
-    if not root.is_dir():
-        raise NotFoundError(f"{root}: no such WAL root")
+    root = require_wal_root(root)
     report = RecoverReport(str(root), dry_run, full=full)
     run = QuarantineRun(root, quarantine)  # checks the location even for a dry run; creates nothing yet
     sharded = is_sharded_root(root)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..audit.checkpoints import RecordProblem, walk_records
 from ..engine.files import append_synced, atomic_write, fsync_dir, read_file
+from ..engine.names import HEAD_NAME, LOG_NAME
 from ..errors import FormatError, NotFoundError, UsageError
 from ..spec.codec import (
     Checkpoint,
@@ -23,8 +24,6 @@ from ..spec.codec import (
     encode_head,
 )
 
-LOG_NAME = "checkpoints.log"
-HEAD_NAME = "HEAD"
 ARCHIVE_NAME = "checkpoints-archive.log"
 MAX_ID_LEN = 0xFFFF
 

@@ -159,7 +159,13 @@ def test_main_page_exit_status_matches_errors_module():
     codes = {v for k, v in vars(errors).items() if k.startswith("EXIT_")}
     table = section(roff_to_text(MAIN_PAGE.read_text()), "EXIT STATUS")
     documented = {int(c) for c in re.findall(r"^\.TP\n\.B (\d+)$", table, re.M)}
-    assert documented == codes == set(range(6))
+    assert documented == codes == {*range(8), 70}
+
+
+def test_readme_exit_table_is_the_same_table():
+    readme = (REPO / "README.md").read_text()
+    rows = re.findall(r"^\| (\d+) \| ", readme.split("## Output formats and exit codes", 1)[1], re.M)
+    assert [int(r) for r in rows] == sorted({v for k, v in vars(errors).items() if k.startswith("EXIT_")})
 
 
 @pytest.mark.parametrize("page", sorted(MAN.glob("*.1")), ids=lambda p: p.name)
