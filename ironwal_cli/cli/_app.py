@@ -40,8 +40,20 @@ app = typer.Typer(
 
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from .version import version_text
+
+        sys.stdout.write(version_text())
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _group() -> None:
+def _group(
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                 help="Print the version, whether the C speed-up is built, and the versions of "
+                                 "the libraries in use; then exit."),
+) -> None:
     """Read, write, audit and repair IronWal 0.6 write-ahead logs."""
     # Keeps ``app`` a command group even when ``cli.entry`` registers a single command.
 
