@@ -89,6 +89,14 @@ def json_option(shape: str):
     return typer.Option(False, "--json", help=f"Print {shape}.")
 
 
+def refuse_quiet_json(quiet: bool, json_out: bool) -> None:
+    """``-q --json`` would print nothing, silently: a conflict, refused (exit 2)."""
+    if quiet and json_out:
+        from ..errors import UsageError
+
+        raise UsageError("choose one of -q/--quiet and --json (with both, nothing would be printed)")
+
+
 def progress_option():
     """``--progress/--no-progress``: a bar with an ETA on stderr; default when stderr is a terminal."""
     return typer.Option(None, "--progress/--no-progress", envvar="IRONWAL_PROGRESS", show_default=False,
@@ -172,6 +180,11 @@ def fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
+def note(message: str) -> None:
+    sys.stderr.write(f"ironwal: {message}\n")
+    sys.stderr.flush()
+
+
 def warn(message: str) -> None:
     sys.stderr.write(f"ironwal: warning: {message}\n")
     sys.stderr.flush()
@@ -182,6 +195,9 @@ def handles_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        from ..engine import lock
+
+        lock.on_wait = note  # a command waiting for a lock says so after a second, not silently
         try:
             return fn(*args, **kwargs)
         except IronwalError as err:

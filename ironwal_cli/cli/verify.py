@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 
 from ..errors import EXIT_OK, EXIT_PROBLEMS
-from ._app import RootOption, app, handles_errors
+from ._app import RootOption, app, handles_errors, refuse_quiet_json
 
 
 @app.command()
@@ -33,6 +33,8 @@ def verify(
     Exit 0 when everything is sound, 1 when any problem is found, 2 on a usage error.
     """
     from ..ops.verify import damage_behind_seals, verify_root
+
+    refuse_quiet_json(quiet, json_out)
 
     if sys.stderr.isatty() and not quiet:
         report = _with_progress(lambda cb: verify_root(root, targets, on_progress=cb, jobs=jobs))

@@ -9,12 +9,16 @@ from __future__ import annotations
 import fcntl
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from ..errors import LockTimeoutError
 
 DEFAULT_LOCK_TIMEOUT = 10.0
+WAIT_NOTE_AFTER = 1.0  # seconds of waiting before ``on_wait`` is told
+# Told once per wait that lasts WAIT_NOTE_AFTER seconds, with one line saying what is awaited:
+# the CLI prints it on stderr, so a command blocked behind another writer does not look hung.
+on_wait: Callable[[str], None] | None = None
 
 
 @contextmanager
@@ -34,14 +38,21 @@ def acquire(fd: int, path, timeout: float) -> None:
         return
     except BlockingIOError:
         pass
-    deadline = time.monotonic() + max(timeout, 0.0)
+    start = time.monotonic()
+    deadline = start + max(timeout, 0.0)
     delay = 0.0005
+    noted = False
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return
         except BlockingIOError:
-            if time.monotonic() >= deadline:
+            now = time.monotonic()
+            if not noted and on_wait is not None and now - start >= WAIT_NOTE_AFTER and now < deadline:
+                noted = True
+                on_wait(f"{os.fspath(path)}: waiting for another ironwal process's writer lock "
+                        f"(up to {timeout:g} s, see --lock-timeout)")
+            if now >= deadline:
                 raise LockTimeoutError(
                     f"{os.fspath(path)}: another ironwal process holds the writer lock; "
                     f"gave up after {timeout:g} s (see --lock-timeout)"

@@ -60,6 +60,15 @@ def _pread_fd(path: Path, data) -> int | None:
 
 
 class StreamReader:
+    """A read-only view of one stream, from any id, every CRC checked (see the module docstring).
+
+    ``key`` is a stream key, sanitized as the crate does (``name_is_dir``: already a directory
+    name). Opening raises NotFoundError for a missing root or stream, or a directory of other
+    files. ``get(id)`` is one entry; ``batches(from_id, follow=...)`` yields (first id, entries);
+    ``next_id()`` is one past the last intact entry. It takes no lock and writes nothing; a
+    reader kept open sees later appends (``refresh()`` re-reads the directory).
+    """
+
     def __init__(self, root: str | os.PathLike, key: str, *, allow_gaps: bool = False,
                  on_warning: Warn | None = None, name_is_dir: bool = False):
         self.name = key if name_is_dir else sanitize_key(key)

@@ -148,7 +148,8 @@ def test_busy_lock_is_4(wal, tmp_path, args):
 
 @pytest.mark.parametrize("args", [["get", "s", "-1"], ["tail", "s", "-n", "x"], ["append", "s", "x", "--lock-timeout",
                                                                                 "nan"],
-                                  ["append", "k" * 300, "x"], ["ls", "-q", "--json"]], ids=str)
+                                  ["append", "k" * 300, "x"], ["append", "s", "x", "-q", "--json"],
+                                  ["verify", "-q", "--json"]], ids=str)
 def test_usage_errors_are_2(wal, tmp_path, args):
     before = tree(wal)
     error_line(run(*args, root=wal, cwd=tmp_path), errors.EXIT_USAGE)
