@@ -9,7 +9,8 @@ from pathlib import Path
 import typer
 
 from ..errors import EXIT_OK, EXIT_PROBLEMS
-from ._app import LockTimeoutOption, RootOption, app, handles_errors, json_option, warn
+from ._app import LockTimeoutOption, RootOption, app, handles_errors, json_option, progress_option, warn
+from .progress import wanted, with_progress
 
 # Test-only (documented in man/ironwal-recover.1): SIGKILL this process right after its Nth fsync,
 # so crash tests can stop a real recover at every durable step.
@@ -56,6 +57,7 @@ def recover(
                                    "(which recover otherwise skips): repairs damage that kept a segment's "
                                    "size and times, such as bit rot that verify found."),
     lock_timeout: float = LockTimeoutOption,
+    progress: bool | None = progress_option(),
 ) -> None:
     """Repair a root after a crash: cut torn tails, quarantine damaged frames, keep every intact entry.
 
@@ -74,8 +76,11 @@ def recover(
         report = run_undo(root, undo, quarantine=quarantine, dry_run=dry_run, lock_timeout=lock_timeout)
         _render(report.to_dict(), json_out, undo=True)
         return
-    report = run_recover(root, streams or None, dry_run=dry_run, quarantine=quarantine, full=full,
-                         lock_timeout=lock_timeout)
+    def run(on_progress=None):
+        return run_recover(root, streams or None, dry_run=dry_run, quarantine=quarantine, full=full,
+                           lock_timeout=lock_timeout, on_progress=on_progress)
+
+    report = with_progress("recover", run) if wanted(progress) else run()
     _render(report.to_dict(), json_out, undo=False)
     if dry_run:
         raise typer.Exit(EXIT_PROBLEMS if report.repairs_needed else EXIT_OK)

@@ -13,7 +13,8 @@ from pathlib import Path
 import typer
 
 from ..errors import EXIT_OK, EXIT_PROBLEMS
-from ._app import RootOption, app, handles_errors, refuse_quiet_json
+from ._app import RootOption, app, handles_errors, progress_option, refuse_quiet_json
+from .progress import wanted, with_progress
 
 
 @app.command()
@@ -27,6 +28,7 @@ def verify(
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print nothing; only the exit status tells."),
     jobs: int | None = typer.Option(None, "-j", "--jobs", min=1, metavar="N",
                                        help="Threads checking segments side by side (default: CPUs, at most 4)."),
+    progress: bool | None = progress_option(),
 ) -> None:
     """Check every frame, segment, stream and checkpoint under the root, without writing a byte.
 
@@ -36,8 +38,9 @@ def verify(
 
     refuse_quiet_json(quiet, json_out)
 
-    if sys.stderr.isatty() and not quiet:
-        report = _with_progress(lambda cb: verify_root(root, targets, on_progress=cb, jobs=jobs))
+    if wanted(progress, quiet):
+        _note_without_native(quiet)
+        report = with_progress("verify", lambda cb: verify_root(root, targets, on_progress=cb, jobs=jobs))
     else:
         report = verify_root(root, targets, jobs=jobs)
     if json_out and not quiet:
@@ -53,14 +56,13 @@ def verify(
     raise typer.Exit(EXIT_OK if report.ok else EXIT_PROBLEMS)
 
 
-def _with_progress(run):
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+def _note_without_native(quiet: bool) -> None:
+    """Where the C speed-up was not built, a long verify says why it is slower than it could be."""
+    from ..spec.native import NATIVE
 
-    columns = (TextColumn("verify"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("verify", total=None)
-        return run(lambda done, total: bar.update(task, completed=done, total=total))
+    if NATIVE is None and not quiet:
+        sys.stderr.write("ironwal: note: the C speed-up is not built (see `ironwal --version`): the length-prefix "
+                         "walks run in Python, slower on entries of mixed lengths\n")
 
 
 def _summary(report) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 from ..errors import FormatError, GapError, NotFoundError, UsageError
 from ..spec.codec import FRAME_LZ4, FRAME_RAW, FrameHeader, decode_raw_batch
 from .layout import StreamLayout
-from .lost_ids import covers
+from .lost_ids import covers, range_holding
 from .marks import SegmentMarks
 from .names import sanitize_key
 from .roots import foreign_stream_message, require_root
@@ -226,7 +226,7 @@ class StreamReader:
         segments = self._segments
         i = bisect_right(segments, entry_id)
         if not i:
-            raise NotFoundError(f"stream {self.name}: no entry {entry_id} (first id is {self.first_id})")
+            raise self._no_entry(entry_id, f" (first id is {self.first_id})")
         path = self._seg_path(segments[i - 1])
         data = map_file(path)
         offset = self._locate(segments[i - 1], path, data, entry_id)
@@ -237,5 +237,14 @@ class StreamReader:
             if h.start_id <= entry_id < h.end_id:
                 return decode_frame(path, item.offset, h, item.payload)[entry_id - h.start_id]
             break
-        raise NotFoundError(f"stream {self.name}: no entry {entry_id}")
+        raise self._no_entry(entry_id)
+
+    def _no_entry(self, entry_id: int, detail: str = "") -> NotFoundError:
+        """"No entry", or, for an id recover recorded lost, which range was lost and where it went."""
+        lost = range_holding(self.layout.lost, entry_id)
+        if lost is None:
+            return NotFoundError(f"stream {self.name}: no entry {entry_id}{detail}")
+        return NotFoundError(f"stream {self.name}: entry {entry_id} was lost to damage: ids {lost[0]}..{lost[1] - 1} "
+                             "are recorded lost in lost.idx by ironwal recover (the damaged bytes are in the "
+                             "quarantine)")
 

@@ -181,6 +181,15 @@ def test_man_page_structure(page):
         assert proc.returncode == 0 and proc.stderr == "", proc.stderr
 
 
+def test_man_page_headers_agree_on_date_source_and_manual():
+    """One date, one version and one manual name in every page's .TH (what man shows in the footer)."""
+    from ironwal_cli import __version__
+
+    tails = {re.match(r'\.TH "?\S+?"? 1 (.*)$', p.read_text().splitlines()[0]).group(1) for p in MAN.glob("*.1")}
+    assert len(tails) == 1, tails
+    assert f'"ironwal {__version__}"' in tails.pop()
+
+
 # ----- README's set-up commands -------------------------------------------------------------------
 
 VENV = "python3 -m venv .venv && . .venv/bin/activate && "

@@ -167,6 +167,23 @@ def test_missing_entry_is_not_found_6(wal, tmp_path):
     assert "no entry 5" in error_line(run("get", "s", "5", root=wal, cwd=tmp_path), errors.EXIT_NOT_FOUND)
 
 
+def test_an_id_recorded_lost_says_so_and_names_the_range(tmp_path):
+    """After recover split a segment around lost ids, ``get`` of one says it was lost, not just "no entry"."""
+    root = tmp_path / "wal"
+    append_values(root, "s", [b"a", b"b"])
+    append_values(root, "s", [b"c", b"d", b"e"])
+    append_values(root, "s", [b"f"])
+    segment = root / "s" / "00000000000000000000.wal"
+    data = bytearray(segment.read_bytes())
+    data[32 + 2 * (4 + 1) + 8] ^= 0xFF  # the start_id of the second frame (ids 2..4): its CRC fails
+    segment.write_bytes(bytes(data))
+    assert run("recover", root=root, cwd=tmp_path).returncode == 0
+    line = error_line(run("get", "s", "3", root=root, cwd=tmp_path), errors.EXIT_NOT_FOUND)
+    assert "entry 3 was lost to damage: ids 2..4 are recorded lost in lost.idx" in line
+    assert run("get", "s", "5", root=root, cwd=tmp_path).stdout == b"f\n"
+    assert "no entry 9" in error_line(run("get", "s", "9", root=root, cwd=tmp_path), errors.EXIT_NOT_FOUND)
+
+
 # ----- wrong roots (issue 14.8) ------------------------------------------------------------------
 
 @pytest.fixture
