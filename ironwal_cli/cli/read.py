@@ -60,7 +60,7 @@ def get(
     root: Path = RootOption,
     fmt: EntryFormat = FormatOption,
 ) -> None:
-    """Print the entry ID of STREAM; exit 1 when it does not exist (or was pruned)."""
+    """Print the entry ID of STREAM; exit 6 when it does not exist (or was pruned, or recorded lost)."""
     from ..ops.read import get_entry
     from .entry_output import renderer
 

@@ -32,7 +32,8 @@ def verify(
 ) -> None:
     """Check every frame, segment, stream and checkpoint under the root, without writing a byte.
 
-    Exit 0 when everything is sound, 1 when any problem is found, 2 on a usage error.
+    Exit 0 when everything is sound, 1 when any problem is found, 2 on a usage error, 6 when a
+    target or the root does not exist.
     """
     from ..ops.verify import damage_behind_seals, verify_root
 

@@ -73,8 +73,16 @@ def test_append_help_shows_sizes_as_size_and_repeated_values():
 
 def test_paragraphs_are_rewrapped_not_broken_where_the_source_broke_them():
     """Docstring lines are joined and refilled: no short ragged line in the middle of a paragraph."""
-    text = render("recover")
-    description = text.split("\n\n")[1:3]
-    for paragraph in description:
-        lines = paragraph.splitlines()
-        assert all(len(line) > 50 for line in lines[:-1]), lines
+    lines = [line.strip(" │") for line in render("recover").splitlines()]
+    paragraphs, current = [], []
+    for line in lines[1:]:
+        if line.startswith(("Arguments", "Options", "╭")):
+            break
+        if line:
+            current.append(line)
+        elif current:
+            paragraphs.append(current)
+            current = []
+    assert len(paragraphs) >= 2
+    for paragraph in paragraphs:
+        assert all(len(line) > 50 for line in paragraph[:-1]), paragraph
