@@ -18,7 +18,7 @@ EXIT_BUSY = 4  # lock timeout, or a process that is not ironwal has the segment 
 EXIT_LOCK_TIMEOUT = EXIT_BUSY  # the older name, kept for callers
 EXIT_IO = 5
 EXIT_NOT_FOUND = 6  # no such root, stream, entry, checkpoint, file or run (or no IronWal data there)
-EXIT_REFUSED = 7  # refused to write: the directory holds other files than an IronWal root's
+EXIT_REFUSED = 7  # refused, not damaged: a directory of other files, an undo of a root changed since
 EXIT_INTERNAL = 70  # a bug in ironwal (sysexits EX_SOFTWARE); IRONWAL_DEBUG=1 shows the traceback
 
 DEBUG_ENV = "IRONWAL_DEBUG"  # set to 1: an internal error prints its traceback too
@@ -76,6 +76,12 @@ class RefusedError(IronwalError):
     writing a stream into a directory that holds other files than an IronWal root's."""
 
     exit_code = EXIT_REFUSED
+
+
+class UndoRefusedError(RefusedError, FormatError):
+    """``recover --undo`` refused, nothing changed: a file changed since the run, or its saved bytes
+    are not what the manifest says. A refusal (exit 7), not damage of the WAL; it stays a
+    FormatError (path, kind ``undo_refused``) for callers that caught it as one."""
 
 
 class LockTimeoutError(IronwalError):

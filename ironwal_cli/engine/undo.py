@@ -12,14 +12,14 @@ import hashlib
 import os
 from pathlib import Path
 
-from ..errors import FormatError
+from ..errors import UndoRefusedError
 from .files import TEMP_SUFFIX, atomic_write, fsync_dir, read_file
 from .quarantine import read_manifest
 from .repair_plan import digest
 
 
-def _refuse(path, message: str) -> FormatError:
-    return FormatError(path, None, f"{message}; undo refused, nothing was changed", kind="undo_refused")
+def _refuse(path, message: str) -> UndoRefusedError:
+    return UndoRefusedError(path, None, f"{message}; undo refused, nothing was changed", kind="undo_refused")
 
 
 def _own_temp(path: str, state: dict | None, entries: dict) -> bool:

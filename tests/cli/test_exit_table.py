@@ -10,6 +10,7 @@ path, and that nothing was written where nothing may be.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
 import subprocess
@@ -221,6 +222,19 @@ def test_append_into_a_folder_of_other_files_is_refused_7_and_writes_nothing(for
     line = error_line(run("append", stream, "x", root=foreign, cwd=tmp_path), errors.EXIT_REFUSED)
     assert "refusing" in line
     assert tree(foreign) == before
+
+
+def test_an_undo_of_a_root_changed_since_the_run_is_refused_7_not_damage_3(wal, tmp_path):
+    with open(wal / "s" / "00000000000000000000.wal", "ab") as f:
+        f.write(b"LAWL\x00\x00")  # a torn tail for recover to cut
+    done = run("recover", "--json", root=wal, cwd=tmp_path)
+    assert done.returncode == 0
+    run_dir = json.loads(done.stdout)["run"]
+    assert run("append", "s", "later", root=wal, cwd=tmp_path).returncode == 0
+    before = tree(wal)
+    line = error_line(run("recover", "--undo", run_dir, root=wal, cwd=tmp_path), errors.EXIT_REFUSED)
+    assert "undo refused, nothing was changed" in line
+    assert tree(wal) == before
 
 
 def test_ls_leaves_out_a_foreign_directory_of_a_real_root(wal, tmp_path):

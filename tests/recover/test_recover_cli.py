@@ -111,7 +111,7 @@ def test_undo_refuses_when_a_file_changed(damaged):
     assert runner.invoke(app, ["append", "-r", str(damaged), STREAM, "later"]).exit_code == 0
     after_append = snapshot(damaged)
     result = ironwal("recover", "-r", str(damaged), "--undo", report["run"])
-    assert result.returncode == 3
+    assert result.returncode == 7  # refused (errors.EXIT_REFUSED), not damaged data
     assert b"changed since the recover run" in result.stderr and b"nothing was changed" in result.stderr
     assert snapshot(damaged) == after_append
 
