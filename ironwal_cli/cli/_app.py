@@ -58,9 +58,9 @@ def _group(
     # Keeps ``app`` a command group even when ``cli.entry`` registers a single command.
 
 
-ROOT_HELP = "WAL root directory."
+ROOT_HELP = "WAL root directory (default: ./wal_data)."
 RootOption = typer.Option(Path("./wal_data"), "-r", "--root", envvar="IRONWAL_ROOT", help=ROOT_HELP,
-                          show_default=True, metavar="ROOT", readable=False)
+                          show_default=False, metavar="ROOT", readable=False)
 # readable=False: click's own check would say "not readable" with exit 2; the command says
 # "Permission denied" with exit 5, as the exit table has it.
 

@@ -11,7 +11,8 @@ from ._app import RootOption, app, handles_errors, quiet_broken_pipe, warn
 from .choices import EntryFormat
 from .entry_output import FORMAT_HELP, BatchedOutput
 
-FormatOption = typer.Option(EntryFormat.line, "--format", "-F", envvar="IRONWAL_FORMAT", help=FORMAT_HELP)
+FormatOption = typer.Option(EntryFormat.line, "--format", "-F", envvar="IRONWAL_FORMAT", metavar="FORMAT",
+                            help=FORMAT_HELP)
 
 
 @app.command()
