@@ -237,6 +237,14 @@ def test_an_undo_of_a_root_changed_since_the_run_is_refused_7_not_damage_3(wal, 
     assert tree(wal) == before
 
 
+@pytest.mark.parametrize("args", [["append", "--key", "k", "--shards", "2", "v"],
+                                  ["checkpoint", "create", "c", "--shards", "2"]], ids=lambda a: " ".join(a[:2]))
+def test_a_sharded_write_into_a_folder_of_other_files_is_refused_7(foreign, tmp_path, args):
+    before = tree(foreign)
+    assert "refusing" in error_line(run(*args, root=foreign, cwd=tmp_path), errors.EXIT_REFUSED)
+    assert tree(foreign) == before  # not even checkpoints.log, which would make it a WAL root
+
+
 def test_ls_leaves_out_a_foreign_directory_of_a_real_root(wal, tmp_path):
     (wal / "notes").mkdir()
     (wal / "notes" / "todo.txt").write_text("x")
