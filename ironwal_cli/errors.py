@@ -23,7 +23,7 @@ EXIT_INTERNAL = 70  # a bug in ironwal (sysexits EX_SOFTWARE); IRONWAL_DEBUG=1 s
 
 DEBUG_ENV = "IRONWAL_DEBUG"  # set to 1: an internal error prints its traceback too
 # Where the internal-error line sends people (README "Reporting bugs" says what to include).
-BUG_REPORT = "the ironwal issue tracker (README.md, 'Reporting bugs')"
+BUG_REPORT = "the project's issue tracker (README.md, 'Reporting bugs')"
 
 
 class IronwalError(Exception):

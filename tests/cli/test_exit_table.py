@@ -296,6 +296,7 @@ def test_an_unexpected_exception_is_an_internal_error_70(tmp_path, debug):
     last = err.splitlines()[-1]
     assert last.startswith("ironwal: internal error: ValueError: an unexpected value")
     assert "report" in last and "IRONWAL_DEBUG=1" in last
+    assert "README.md, 'Reporting bugs'" in last and "\n## Reporting bugs\n" in (REPO / "README.md").read_text()
     assert ("Traceback" in err) == debug
     if not debug:
         assert len(err.splitlines()) == 1
