@@ -15,6 +15,7 @@ from ._app import (
     json_option,
     refuse_quiet_json,
     shards_option,
+    stream_argument,
     warn,
 )
 from .choices import SyncMode
@@ -28,9 +29,8 @@ SHARDS_HELP = ("Shard count of a sharded root; checked against checkpoints.log, 
 @app.command()
 @handles_errors
 def append(
-    stream: str | None = typer.Argument(None, show_default=False, metavar="STREAM",
-                                        help="Stream key (sanitized to a directory name as the crate does). "
-                                        "Required, except with --key or -K (sharded roots)."),
+    stream: str | None = stream_argument("Stream key (sanitized to a directory name as the crate does). "
+                                         "Required, except with --key or -K (sharded roots).", required=False),
     values: list[str] | None = typer.Argument(None, metavar="VALUE", help="Entries; together one atomic batch. "
                                                  "Without VALUE, entries are read from stdin."),
     root: Path = RootOption,

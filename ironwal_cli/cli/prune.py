@@ -8,14 +8,21 @@ from pathlib import Path
 
 import typer
 
-from ._app import LockTimeoutOption, RootOption, app, handles_errors, json_option, shards_option
+from ._app import (
+    LockTimeoutOption,
+    RootOption,
+    app,
+    handles_errors,
+    json_option,
+    shards_option,
+    stream_argument,
+)
 
 
 @app.command()
 @handles_errors
 def prune(
-    stream: str | None = typer.Argument(None, metavar="STREAM", show_default=False,
-                                           help="Stream key (with --before). Not given with --checkpoint."),
+    stream: str | None = stream_argument("Stream key (with --before). Not given with --checkpoint.", required=False),
     root: Path = RootOption,
     before: int | None = typer.Option(None, "--before", min=0, metavar="ID",
                                          help="Delete the segments whose ids all lie below the segment holding ID."),

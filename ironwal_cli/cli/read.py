@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ._app import RootOption, app, handles_errors, quiet_broken_pipe, warn
+from ._app import RootOption, app, handles_errors, quiet_broken_pipe, stream_argument, warn
 from .choices import EntryFormat
 from .entry_output import FORMAT_HELP, BatchedOutput
 
@@ -18,7 +18,7 @@ FormatOption = typer.Option(EntryFormat.line, "--format", "-F", envvar="IRONWAL_
 @app.command()
 @handles_errors
 def tail(
-    stream: str = typer.Argument(..., metavar="STREAM", help="Stream key."),
+    stream: str = stream_argument(),
     root: Path = RootOption,
     lines: int = typer.Option(10, "-n", "--lines", min=0, metavar="N", help="Print the last N entries."),
     from_id: int | None = typer.Option(None, "--from", min=0, metavar="ID", help="Print every entry from this id on."),
@@ -56,7 +56,7 @@ def tail(
 @app.command()
 @handles_errors
 def get(
-    stream: str = typer.Argument(..., metavar="STREAM", help="Stream key."),
+    stream: str = stream_argument(),
     entry_id: int = typer.Argument(..., metavar="ID", min=0, help="Entry id."),
     root: Path = RootOption,
     fmt: EntryFormat = FormatOption,

@@ -51,3 +51,20 @@ def test_help_lists_the_root_options():
     out = ironwal("--help").stdout.decode()
     for flag in ("--version", "--install-completion", "--show-completion", "--help"):
         assert flag in out
+
+
+def test_completion_of_stream_names_reads_the_root_given(tmp_path):
+    from ironwal_cli.ops.append import append_values
+
+    root = tmp_path / "wal"
+    for name in ("alpha", "beta", "bravo"):
+        append_values(root, name, [b"x"])
+    env = {"_IRONWAL_COMPLETE": "complete_bash", "COMP_WORDS": f"ironwal tail -r {root} b", "COMP_CWORD": "4"}
+    assert sorted(ironwal(env=env).stdout.split()) == [b"beta", b"bravo"]
+    env = {"_IRONWAL_COMPLETE": "complete_bash", "COMP_WORDS": "ironwal get ", "COMP_CWORD": "2",
+           "IRONWAL_ROOT": str(root)}
+    assert sorted(ironwal(env=env).stdout.split()) == [b"alpha", b"beta", b"bravo"]
+    env = {"_IRONWAL_COMPLETE": "complete_bash", "COMP_WORDS": f"ironwal tail -r {tmp_path / 'nope'} ",
+           "COMP_CWORD": "4"}
+    done = ironwal(env=env)
+    assert done.returncode == 0 and done.stdout.split() == []
