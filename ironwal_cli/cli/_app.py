@@ -65,7 +65,7 @@ RootOption = typer.Option(Path("./wal_data"), "-r", "--root", envvar="IRONWAL_RO
 # "Permission denied" with exit 5, as the exit table has it.
 
 
-def complete_stream(ctx, param, incomplete: str) -> list[str]:
+def complete_stream(ctx: typer.Context, incomplete: str) -> list[str]:
     """Tab completion of STREAM: the streams of the root given so far (else IRONWAL_ROOT, else
     ./wal_data) whose name starts with what was typed; nothing when that is no WAL root."""
     root = ctx.params.get("root") or os.environ.get("IRONWAL_ROOT") or "./wal_data"
@@ -80,7 +80,7 @@ def complete_stream(ctx, param, incomplete: str) -> list[str]:
 def stream_argument(help: str = "Stream key.", required: bool = True):
     """STREAM, declared once for the commands that name one: completed from the root's streams."""
     return typer.Argument(... if required else None, metavar="STREAM", help=help, show_default=False,
-                          shell_complete=complete_stream)
+                          autocompletion=complete_stream)
 
 
 def _finite_seconds(value: float) -> float:
