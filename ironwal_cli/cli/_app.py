@@ -1,4 +1,4 @@
-"""The one typer app, the options every command shares, and the error-to-exit-code choke point."""
+"""The one typer app and the error-to-exit-code choke point (the shared options: ``options.py``)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,19 @@ from pathlib import Path
 from typing import NoReturn
 
 import typer
+import typer.core
 
 from .. import __version__
 from ..errors import BUG_REPORT, DEBUG_ENV, EXIT_INTERNAL, EXIT_IO, EXIT_USAGE, IronwalError
+from .options import (  # noqa: F401 - the command modules import the shared options from here too
+    LockTimeoutOption,
+    RootOption,
+    json_option,
+    progress_option,
+    refuse_quiet_json,
+    shards_option,
+    stream_argument,
+)
 
 
 def _plain_metavar(self, ctx=None, *, usage: bool = False) -> str:
@@ -23,6 +33,7 @@ def _plain_metavar(self, ctx=None, *, usage: bool = False) -> str:
     return f"[{var}]" if usage and not self.required else var
 
 
+# Once, for every command of this app (a subclass would need a custom class on each argument).
 typer.core.TyperArgument.make_metavar = _plain_metavar
 
 # Every group and command: -h too, and help text wrapped at the terminal's width up to 100 columns.
@@ -37,7 +48,6 @@ app = typer.Typer(
     rich_markup_mode=None,  # click's plain help: rewrapped to the terminal, never cut at 80 columns
     context_settings=HELP_SETTINGS,
 )
-
 
 
 def _print_version(value: bool) -> None:
@@ -56,69 +66,6 @@ def _group(
 ) -> None:
     """Read, write, audit and repair IronWal 0.6 write-ahead logs."""
     # Keeps ``app`` a command group even when ``cli.entry`` registers a single command.
-
-
-ROOT_HELP = "WAL root directory (default: ./wal_data)."
-RootOption = typer.Option(Path("./wal_data"), "-r", "--root", envvar="IRONWAL_ROOT", help=ROOT_HELP,
-                          show_default=False, metavar="ROOT", readable=False)
-# readable=False: click's own check would say "not readable" with exit 2; the command says
-# "Permission denied" with exit 5, as the exit table has it.
-
-
-def complete_stream(ctx: typer.Context, incomplete: str) -> list[str]:
-    """Tab completion of STREAM: the streams of the root given so far (else IRONWAL_ROOT, else
-    ./wal_data) whose name starts with what was typed; nothing when that is no WAL root."""
-    root = ctx.params.get("root") or os.environ.get("IRONWAL_ROOT") or "./wal_data"
-    try:
-        from ..ops.listing import stream_names
-
-        return [name for name in stream_names(root) if name.startswith(incomplete)]
-    except (IronwalError, OSError):
-        return []
-
-
-def stream_argument(help: str = "Stream key.", required: bool = True):
-    """STREAM, declared once for the commands that name one: completed from the root's streams."""
-    return typer.Argument(... if required else None, metavar="STREAM", help=help, show_default=False,
-                          autocompletion=complete_stream)
-
-
-def _finite_seconds(value: float) -> float:
-    """nan would wait for ever (every comparison with it is false), inf too: refused (exit 2)."""
-    import math
-
-    if value is not None and (not math.isfinite(value) or value < 0):
-        raise typer.BadParameter(f"{value}: give a finite number of seconds, 0 or more")
-    return value
-
-
-LOCK_TIMEOUT_HELP = "Seconds to wait for another writer's lock (a note on stderr after 1 s of waiting)."
-LockTimeoutOption = typer.Option(10.0, "--lock-timeout", envvar="IRONWAL_LOCK_TIMEOUT", metavar="SECONDS",
-                                 callback=_finite_seconds, help=LOCK_TIMEOUT_HELP)
-
-
-def shards_option(help: str):
-    """``--shards N`` (env IRONWAL_SHARDS), declared once; each command says what it checks."""
-    return typer.Option(None, "--shards", envvar="IRONWAL_SHARDS", min=1, max=65535, metavar="N", help=help)
-
-
-def json_option(shape: str):
-    """``--json``, declared once; ``shape`` is the one JSON shape the command prints."""
-    return typer.Option(False, "--json", help=f"Print {shape}.")
-
-
-def refuse_quiet_json(quiet: bool, json_out: bool) -> None:
-    """``-q --json`` would print nothing, silently: a conflict, refused (exit 2)."""
-    if quiet and json_out:
-        from ..errors import UsageError
-
-        raise UsageError("choose one of -q/--quiet and --json (with both, nothing would be printed)")
-
-
-def progress_option():
-    """``--progress/--no-progress``: a bar with an ETA on stderr; default when stderr is a terminal."""
-    return typer.Option(None, "--progress/--no-progress", envvar="IRONWAL_PROGRESS", show_default=False,
-                        help="Show a progress bar with an ETA on stderr (default: when stderr is a terminal).")
 
 
 def run(application: typer.Typer) -> None:
