@@ -208,7 +208,8 @@ def test_a_directory_of_other_files_is_not_an_empty_stream(foreign, tmp_path, ar
     assert tree(foreign) == before
 
 
-@pytest.mark.parametrize("args", [["ls"], ["verify"], ["recover", "-n"], ["recover"]], ids=" ".join)
+@pytest.mark.parametrize("args", [["ls"], ["verify"], ["recover", "-n"], ["recover"], ["checkpoint", "list"],
+                                  ["checkpoint", "show"]], ids=" ".join)
 def test_a_folder_of_other_files_is_not_a_root(foreign, tmp_path, args):
     before = tree(foreign)
     line = error_line(run(*args, root=foreign, cwd=tmp_path), errors.EXIT_NOT_FOUND)
@@ -238,7 +239,8 @@ def test_an_undo_of_a_root_changed_since_the_run_is_refused_7_not_damage_3(wal, 
 
 
 @pytest.mark.parametrize("args", [["append", "--key", "k", "--shards", "2", "v"],
-                                  ["checkpoint", "create", "c", "--shards", "2"]], ids=lambda a: " ".join(a[:2]))
+                                  ["checkpoint", "create", "c", "--shards", "2"],
+                                  ["checkpoint", "compact", "--keep", "1"]], ids=lambda a: " ".join(a[:2]))
 def test_a_sharded_write_into_a_folder_of_other_files_is_refused_7(foreign, tmp_path, args):
     before = tree(foreign)
     assert "refusing" in error_line(run(*args, root=foreign, cwd=tmp_path), errors.EXIT_REFUSED)
