@@ -26,7 +26,7 @@ from ..audit.sharded import (
 )
 from ..audit.streams import audit_stream, audit_streams, check_strays
 from ..engine.names import INDEX_NAME, SEGMENT_SUFFIX, parse_segment_name, sanitize_key
-from ..engine.roots import require_root, require_wal_root
+from ..engine.roots import foreign_stream_message, is_foreign_stream, require_root, require_wal_root
 from ..errors import NotFoundError, UsageError
 
 __all__ = ["Problem", "StreamTotals", "VerifyReport", "Target", "resolve_target", "verify_root"]
@@ -67,7 +67,17 @@ def _owner_root(stream_dir: Path, root: Path) -> Path:
 
 
 def resolve_target(root: str | os.PathLike, target: str | os.PathLike) -> Target:
-    """A stream name (under ``root``), a stream directory, a root, or a segment file."""
+    """A stream name (under ``root``), a stream directory, a root, or a segment file; NotFoundError
+    for a directory that is neither an IronWal stream nor root (engine/roots.py)."""
+    found = _resolve_target(root, target)
+    if found.kind == "root":
+        require_wal_root(found.path)
+    elif found.kind == "stream" and is_foreign_stream(os.listdir(found.path)):
+        raise NotFoundError(foreign_stream_message(found.path))
+    return found
+
+
+def _resolve_target(root: str | os.PathLike, target: str | os.PathLike) -> Target:
     root = Path(root)
     text = os.fspath(target)
     try:

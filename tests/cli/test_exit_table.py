@@ -200,7 +200,7 @@ def foreign(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("args", [["tail", "apt"], ["get", "apt", "0"], ["prune", "apt", "--before", "1"],
-                                  ["recover", "-n", "apt"]], ids=lambda a: a[0])
+                                  ["recover", "-n", "apt"], ["verify", "apt"]], ids=lambda a: a[0])
 def test_a_directory_of_other_files_is_not_an_empty_stream(foreign, tmp_path, args):
     before = tree(foreign)
     line = error_line(run(*args, root=foreign, cwd=tmp_path), errors.EXIT_NOT_FOUND)
