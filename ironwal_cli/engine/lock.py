@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from ..errors import LockTimeoutError
+from ..errors import LockTimeoutError, UsageError
 
 DEFAULT_LOCK_TIMEOUT = 10.0
 WAIT_NOTE_AFTER = 1.0  # seconds of waiting before ``on_wait`` is told
@@ -38,6 +38,8 @@ def acquire(fd: int, path, timeout: float) -> None:
         return
     except BlockingIOError:
         pass
+    if not 0 <= timeout < float("inf"):  # nan and inf would wait for ever; checked only when waiting
+        raise UsageError(f"lock timeout {timeout}: give a finite number of seconds, 0 or more")
     start = time.monotonic()
     deadline = start + max(timeout, 0.0)
     delay = 0.0005

@@ -63,3 +63,21 @@ def test_api_functions_say_what_they_do():
     for name in ("StreamReader", "list_streams", "stream_info", "read_batches", "append_values"):
         doc = getattr(ironwal_cli, name).__doc__
         assert doc and len(doc.split()) > 8, name
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), float("inf"), -1.0])
+def test_a_lock_timeout_that_would_wait_for_ever_is_refused_by_the_api_too(tmp_path, timeout):
+    import fcntl
+    import os
+
+    from ironwal_cli import StreamWriter, UsageError, WriteOptions
+
+    append_values(tmp_path, "s", [b"a"])
+    fd = os.open(tmp_path / "s", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # busy: the writer would have to wait
+        with pytest.raises(UsageError, match="finite number of seconds"):
+            with StreamWriter(tmp_path, "s", WriteOptions(lock_timeout=timeout)) as writer:
+                writer.append(b"b")
+    finally:
+        os.close(fd)
