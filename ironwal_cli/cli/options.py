@@ -37,12 +37,14 @@ def stream_argument(help: str = "Stream key.", required: bool = True):
 
 
 def _finite_seconds(value: float) -> float:
-    """nan would wait for ever (every comparison with it is false), inf too: refused (exit 2)."""
-    import math
+    """nan would wait for ever (every comparison with it is false), inf too: refused (exit 2) as
+    the command line is read, by the lock's own rule."""
+    from ..engine.lock import check_timeout
 
-    if value is not None and (not math.isfinite(value) or value < 0):
-        raise typer.BadParameter(f"{value}: give a finite number of seconds, 0 or more")
-    return value
+    try:
+        return check_timeout(value)
+    except IronwalError as err:
+        raise typer.BadParameter(str(err)) from None
 
 
 LOCK_TIMEOUT_HELP = "Seconds to wait for another writer's lock (a note on stderr after 1 s of waiting)."

@@ -32,14 +32,20 @@ def locked_dir(path: str | os.PathLike, timeout: float = DEFAULT_LOCK_TIMEOUT) -
         os.close(fd)  # closing the last descriptor releases the flock
 
 
+def check_timeout(timeout: float) -> float:
+    """``timeout``, refused (UsageError) when nan, inf or below 0: those would wait for ever."""
+    if not 0 <= timeout < float("inf"):
+        raise UsageError(f"lock timeout {timeout}: give a finite number of seconds, 0 or more")
+    return timeout
+
+
 def acquire(fd: int, path, timeout: float) -> None:
     try:  # the usual case, a free lock, without a clock read
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return
     except BlockingIOError:
         pass
-    if not 0 <= timeout < float("inf"):  # nan and inf would wait for ever; checked only when waiting
-        raise UsageError(f"lock timeout {timeout}: give a finite number of seconds, 0 or more")
+    check_timeout(timeout)  # only once the lock is busy: the free-lock path costs nothing more
     start = time.monotonic()
     deadline = start + max(timeout, 0.0)
     delay = 0.0005
