@@ -1,15 +1,29 @@
-"""The package's exceptions. Each carries the exit code the CLI maps it to (one table: here)."""
+"""The package's exceptions. Each carries the exit code the CLI maps it to (one table: here).
+
+README's "Output formats and exit codes" and ironwal(1) EXIT STATUS print this table, and
+tests/cli/test_exit_table.py walks it for every command. "Not found" and "problems found"
+are different codes so that ``ironwal recover -n STREAM && echo clean`` (or ``verify``)
+never mistakes a misspelt stream for a stream that needs repairs.
+"""
 
 from __future__ import annotations
 
 import os
 
 EXIT_OK = 0
-EXIT_NOT_FOUND = 1  # nothing found, or problems found (verify)
+EXIT_PROBLEMS = 1  # the check's answer is no: verify found problems, recover -n found repairs to make
 EXIT_USAGE = 2
 EXIT_DAMAGED = 3  # damaged data refused
-EXIT_LOCK_TIMEOUT = 4
+EXIT_BUSY = 4  # lock timeout, or a process that is not ironwal has the segment open for writing
+EXIT_LOCK_TIMEOUT = EXIT_BUSY  # the older name, kept for callers
 EXIT_IO = 5
+EXIT_NOT_FOUND = 6  # no such root, stream, entry, checkpoint, file or run (or no IronWal data there)
+EXIT_REFUSED = 7  # refused, not damaged: a directory of other files, an undo of a root changed since
+EXIT_INTERNAL = 70  # a bug in ironwal (sysexits EX_SOFTWARE); IRONWAL_DEBUG=1 shows the traceback
+
+DEBUG_ENV = "IRONWAL_DEBUG"  # set to 1: an internal error prints its traceback too
+# Where the internal-error line sends people (README "Reporting bugs" says what to include).
+BUG_REPORT = "the project's issue tracker (README.md, 'Reporting bugs')"
 
 
 class IronwalError(Exception):
@@ -57,8 +71,23 @@ class GapError(FormatError):
                          f" (ids {expected}..{found - 1} missing)", kind="id_gap")
 
 
+class RefusedError(IronwalError):
+    """A well-formed request refused because of what is on disk, not because it is damaged:
+    writing a stream into a directory that holds other files than an IronWal root's."""
+
+    exit_code = EXIT_REFUSED
+
+
+class UndoRefusedError(RefusedError, FormatError):
+    """``recover --undo`` refused, nothing changed: a file changed since the run, or its saved bytes
+    are not what the manifest says. A refusal (exit 7), not damage of the WAL; it stays a
+    FormatError (path, kind ``undo_refused``) for callers that caught it as one."""
+
+
 class LockTimeoutError(IronwalError):
-    exit_code = EXIT_LOCK_TIMEOUT
+    """Busy: another writer held the stream's lock for longer than the lock timeout."""
+
+    exit_code = EXIT_BUSY
 
 
 class StorageError(IronwalError, OSError):

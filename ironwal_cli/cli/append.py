@@ -7,7 +7,17 @@ from pathlib import Path
 
 import typer
 
-from ._app import RootOption, app, handles_errors, warn
+from ._app import (
+    LockTimeoutOption,
+    RootOption,
+    app,
+    handles_errors,
+    json_option,
+    refuse_quiet_json,
+    shards_option,
+    stream_argument,
+    warn,
+)
 from .choices import SyncMode
 from .params import parse_limit, parse_size
 
@@ -19,44 +29,44 @@ SHARDS_HELP = ("Shard count of a sharded root; checked against checkpoints.log, 
 @app.command()
 @handles_errors
 def append(
-    stream: str | None = typer.Argument(None, show_default=False, metavar="STREAM",
-                                        help="Stream key (sanitized to a directory name as the crate does). "
-                                        "Required, except with --key or -K (sharded roots)."),
+    stream: str | None = stream_argument("Stream key (sanitized to a directory name as the crate does). "
+                                         "Required, except with --key or -K (sharded roots).", required=False),
     values: list[str] | None = typer.Argument(None, metavar="VALUE", help="Entries; together one atomic batch. "
                                                  "Without VALUE, entries are read from stdin."),
     root: Path = RootOption,
     null: bool = typer.Option(False, "-0", "--null", help="Stdin holds NUL-terminated entries."),
     whole: bool = typer.Option(False, "--whole", help="All of stdin is one entry."),
-    batch: int = typer.Option(1000, "--batch", envvar="IRONWAL_BATCH", min=1,
+    batch: int = typer.Option(1000, "--batch", envvar="IRONWAL_BATCH", min=1, metavar="N",
                               help="Entries per frame when reading stdin."),
-    linger: int = typer.Option(50, "--linger", envvar="IRONWAL_LINGER", min=0,
+    linger: int = typer.Option(50, "--linger", envvar="IRONWAL_LINGER", min=0, metavar="MS",
                                help="Milliseconds an arrived entry may wait for its batch to fill."),
     sync: SyncMode = typer.Option(SyncMode.strict, "--sync", envvar="IRONWAL_SYNC",
                                   help="strict: fdatasync every write; batch: every batch; async: never."),
     compress: bool = typer.Option(False, "--compress/--no-compress", envvar="IRONWAL_COMPRESS",
                                   help="LZ4-compress batches when that makes them smaller."),
-    min_compress_size: str = typer.Option("1024", "--min-compress-size", envvar="IRONWAL_MIN_COMPRESS_SIZE",
+    min_compress_size: str = typer.Option("1024", "--min-compress-size", metavar="SIZE",
+                                          envvar="IRONWAL_MIN_COMPRESS_SIZE",
                                           help="Smallest raw batch that is compressed (bytes; 4k, 1MiB...)."),
-    max_segment_size: str = typer.Option("64MiB", "--max-segment-size", envvar="IRONWAL_MAX_SEGMENT_SIZE",
+    max_segment_size: str = typer.Option("64MiB", "--max-segment-size", metavar="SIZE",
+                                         envvar="IRONWAL_MAX_SEGMENT_SIZE",
                                          help="Rotate segments at about this size (4k, 64MiB...)."),
     max_entries_per_segment: str = typer.Option("unlimited", "--max-entries-per-segment",
-                                                envvar="IRONWAL_MAX_ENTRIES_PER_SEGMENT",
+                                                envvar="IRONWAL_MAX_ENTRIES_PER_SEGMENT", metavar="N",
                                                 help="Rotate segments after this many entries."),
-    lock_timeout: float = typer.Option(10.0, "--lock-timeout", envvar="IRONWAL_LOCK_TIMEOUT", min=0,
-                                       help="Seconds to wait for another writer's lock."),
+    lock_timeout: float = LockTimeoutOption,
     hold_lock: bool = typer.Option(False, "--hold-lock",
                                    help="Keep the stream's lock from the first write until stdin ends: other "
                                    "writers and recover wait; each append skips the lock and the tail re-check."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print nothing."),
-    json_out: bool = typer.Option(False, "--json", help='Print one object {"stream", "first", "count", "next"} '
-                                  '(routed: one per shard, with "shard").'),
-    key: str | None = typer.Option(None, "--key", help="Sharded root: route the values to this key's shard "
+    json_out: bool = json_option('one object {"stream", "first", "count", "next"} (routed: one per shard, '
+                                 'with "shard")'),
+    key: str | None = typer.Option(None, "--key", metavar="KEY",
+                                   help="Sharded root: route the values to this key's shard "
                                       "(no STREAM argument). Prints SHARD ID per entry."),
-    key_sep: str | None = typer.Option(None, "-K", "--key-separator",
+    key_sep: str | None = typer.Option(None, "-K", "--key-separator", metavar="SEP",
                                           help="Sharded root: stdin holds KEY<SEP>VALUE records; route each value "
                                           "by its key."),
-    shards: int | None = typer.Option(None, "--shards", envvar="IRONWAL_SHARDS", min=1, max=65535,
-                                         help=SHARDS_HELP),
+    shards: int | None = shards_option(SHARDS_HELP),
 ) -> None:
     """Append entries to STREAM and print the id of each, once it is durable.
 
@@ -67,11 +77,13 @@ def append(
     from ..errors import UsageError
     from ..ops.append import append_from, append_values
 
+    refuse_quiet_json(quiet, json_out)
     if null and whole:
         raise UsageError("choose one of -0/--null and --whole")
     if values and (null or whole):
         raise UsageError("-0/--null and --whole read stdin; they take no VALUE arguments")
     routed = key is not None or key_sep is not None
+    stream, values = _stdin_dash(stream, values, routed)
     if not routed and stream is None:
         raise UsageError("missing STREAM (or give --key KEY / -K SEP to append to a sharded root)")
     options = WriteOptions(
@@ -92,27 +104,73 @@ def append(
         return
     if values:
         encoded = [v.encode("utf-8", "surrogateescape") for v in values]
-        ranges = [append_values(root, stream, encoded, options, on_warning=warn)]
+        ranges = _once(lambda: append_values(root, stream, encoded, options, on_warning=warn))
     else:
         mode = "whole" if whole else "null" if null else "lines"
         ranges = append_from(root, stream, sys.stdin.fileno(), mode=mode, batch_size=batch,
                              linger=linger / 1000, options=options, on_warning=warn)
-    _report(stream, ranges, quiet, json_out)
+    _report(stream, ranges, quiet, json_out, root)
 
 
-def _report(stream: str, ranges, quiet: bool, json_out: bool) -> None:
+def _next_id_note(root: Path | None, stream: str) -> str:
+    """Where the stream ends now: frames written whole before the failing one stay, acknowledged
+    or not (a group of batches is acknowledged together), and the next append goes on there."""
+    if root is None:
+        return ""
+    from ..errors import IronwalError
+    from ..ops.read import open_stream
+
+    try:
+        last = open_stream(root, stream).next_id() - 1
+    except (IronwalError, OSError):  # a note on top of an error: without it the error still stands
+        return ""
+    return f"; the stream now holds ids up to {last}, the next append goes on after"
+
+
+def _stdin_dash(stream: str | None, values: list[str] | None, routed: bool):
+    """``-`` stands for stdin, as for cat and tar: ``append s -`` reads entries from stdin (the same
+    as no VALUE); it is never a stream name (``echo hi | ironwal append -`` is refused, not a
+    stream called ``-``). A literal ``-`` entry comes from stdin: ``echo - | ironwal append s``."""
+    from ..errors import UsageError
+
+    if routed and stream == "-" and not values:  # `append --key K -`: the only argument is a value
+        return None, None
+    if stream == "-":
+        raise UsageError("'-' is not a stream name: give STREAM, then - or no VALUE to read entries from stdin")
+    if values and "-" in values:
+        if len(values) > 1:
+            raise UsageError("- (read stdin) must be the only VALUE; a literal '-' entry comes from stdin")
+        return stream, None
+    return stream, values
+
+
+def _once(append):
+    """The one range of an append of VALUE arguments, as the generator ``_report`` consumes."""
+    yield append()
+
+
+def _report(stream: str, ranges, quiet: bool, json_out: bool, root: Path | None = None) -> None:
+    from ..errors import IronwalError, StorageError
+
     out = sys.stdout
     first = nxt = None
     count = 0
-    for ids in ranges:
-        if first is None and len(ids):
-            first = ids.start
-        count += len(ids)
-        nxt = ids.stop
-        if not quiet and not json_out and len(ids):
-            out.write("\n".join(map(str, ids)))
-            out.write("\n")
-            out.flush()
+    try:
+        for ids in ranges:
+            if first is None and len(ids):
+                first = ids.start
+            count += len(ids)
+            nxt = ids.stop
+            if not quiet and not json_out and len(ids):
+                out.write("\n".join(map(str, ids)))
+                out.write("\n")
+                out.flush()
+    except IronwalError as err:  # disk full after 40,000 lines: say what is safe before the reason
+        if not (count or isinstance(err, StorageError)):
+            raise
+        done = f"ids {first}..{nxt - 1}, printed" if count else "none"
+        err.args = (f"{err}; {count} entries acknowledged before it ({done}){_next_id_note(root, stream)}",)
+        raise
     if json_out and not quiet:
         import json
 

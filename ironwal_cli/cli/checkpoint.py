@@ -8,17 +8,15 @@ from pathlib import Path
 
 import typer
 
-from ._app import RootOption, app, handles_errors, warn
+from ._app import HELP_SETTINGS, LockTimeoutOption, RootOption, app, handles_errors, json_option, shards_option, warn
 
 checkpoint_app = typer.Typer(name="checkpoint", help="Create, list, show and compact the checkpoints of a "
                              "sharded root (checkpoints.log + HEAD).", no_args_is_help=True,
-                             context_settings={"help_option_names": ["-h", "--help"]})
+                             rich_markup_mode=None, context_settings=HELP_SETTINGS)
 app.add_typer(checkpoint_app, name="checkpoint")
 
 HexOption = typer.Option(False, "--hex", help="ID is given as hex digits (for ids that are not text).")
-JsonOption = typer.Option(False, "--json", help="Print JSON.")
-LockTimeoutOption = typer.Option(10.0, "--lock-timeout", envvar="IRONWAL_LOCK_TIMEOUT", min=0,
-                                 help="Seconds to wait for another writer's lock.")
+INFO_SHAPE = 'one object {"id", "id_hex", "timestamp_ns", "time", "shard_count", "offsets", "latest"}'
 
 
 def _emit(obj) -> None:
@@ -31,11 +29,10 @@ def create(
     checkpoint_id: str = typer.Argument(..., metavar="ID", help="Checkpoint id (1..65535 bytes)."),
     root: Path = RootOption,
     hex_id: bool = HexOption,
-    shards: int | None = typer.Option(None, "--shards", envvar="IRONWAL_SHARDS", min=1, max=65535,
-                                         help="Shard count; checked against checkpoints.log, which supplies "
-                                         "it when omitted (the first checkpoint needs it)."),
+    shards: int | None = shards_option("Shard count; checked against checkpoints.log, which supplies it "
+                                       "when omitted (the first checkpoint needs it)."),
     lock_timeout: float = LockTimeoutOption,
-    json_out: bool = JsonOption,
+    json_out: bool = json_option(INFO_SHAPE),
 ) -> None:
     """Sync every shard, record each shard's next id as its offset, append the record, point HEAD at it."""
     from ..ops.checkpoint import create_checkpoint
@@ -54,8 +51,7 @@ def list_(
     root: Path = RootOption,
     archive: bool = typer.Option(False, "--archive", help="List the records compaction moved to "
                                  "<root>.quarantine/checkpoints-archive.log instead."),
-    json_out: bool = typer.Option(False, "--json", help="Print a JSON array, one object per checkpoint, oldest "
-                                  "first."),
+    json_out: bool = json_option("a JSON array, one object per checkpoint, oldest first"),
 ) -> None:
     """One row per checkpoint, oldest first: id, time (ISO-8601 UTC), shard count; * marks the latest."""
     from ..ops.checkpoint import list_checkpoints
@@ -77,8 +73,7 @@ def show(
                                                   help="Checkpoint id; default the latest (HEAD, else newest)."),
     root: Path = RootOption,
     hex_id: bool = HexOption,
-    json_out: bool = typer.Option(False, "--json", help='Print one object {"id", "timestamp_ns", "time", '
-                                  '"shard_count", "offsets", ...}.'),
+    json_out: bool = json_option(INFO_SHAPE[:-1] + ', "shards"}'),
 ) -> None:
     """A checkpoint's offset per shard, and how many entries each shard holds past it."""
     from ..ops.checkpoint import show_checkpoint
@@ -99,10 +94,11 @@ def show(
 @checkpoint_app.command("compact")
 @handles_errors
 def compact(
-    keep: int = typer.Option(..., "--keep", min=1, help="How many of the newest checkpoints to keep."),
+    keep: int = typer.Option(..., "--keep", min=1, metavar="N", help="How many of the newest checkpoints to keep."),
     root: Path = RootOption,
     lock_timeout: float = LockTimeoutOption,
-    json_out: bool = JsonOption,
+    json_out: bool = json_option('one object {"records_before", "kept", "dropped", "bytes_reclaimed", "archive", '
+                                 '"head_dropped"}'),
 ) -> None:
     """Keep the N newest checkpoints; the dropped records are archived, byte for byte, not destroyed."""
     from ..ops.checkpoint import compact_checkpoints

@@ -41,13 +41,13 @@ def inspect(
     fmt: EntryFormat = FormatOption,
 ) -> None:
     """Show the frames of a segment (offset, start id, count, type, sizes, CRC ok) or the records of a file."""
-    from ..errors import UsageError
+    from ..errors import NotFoundError
     from ..ops.inspect import inspect_file
 
     if not path.exists() and (root / path).exists():
         path = root / path
     if not path.exists():
-        raise UsageError(f"{path}: no such file (also not under the root {root})")
+        raise NotFoundError(f"{path}: no such file (also not under the root {root})")
     result = inspect_file(path, entries=entries, hex_damage=hex_damage)
     if json_out:
         sys.stdout.write(json.dumps(_json_ready(result.to_dict())) + "\n")

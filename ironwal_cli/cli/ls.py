@@ -6,19 +6,21 @@ from pathlib import Path
 
 import typer
 
-from ._app import RootOption, app, handles_errors
+from ._app import RootOption, app, handles_errors, json_option
 
 
 @app.command("ls")
 @handles_errors
 def ls(
     root: Path = RootOption,
-    json_out: bool = typer.Option(False, "--json", help="Print a JSON array of objects."),
+    json_out: bool = json_option('one object {"streams": [{"name", "segments", "first_id", "next_id", "bytes"}, '
+                                 '...], "checkpoints": null or {"count", "latest", "problem"}}, the same shape on '
+                                 'every root'),
 ) -> None:
     """One row per stream: name, segments, first id, next id, bytes on disk.
 
     A sharded root (one with checkpoints.log or HEAD) lists its shards, then a checkpoint
-    summary; its --json is an object {"streams": [...], "checkpoints": {...}}.
+    summary ("checkpoints" in --json, null on a plain root).
     """
     from ..ops.listing import list_streams
     from ..sharded.checkpoints import is_sharded_root
@@ -33,7 +35,7 @@ def ls(
         import json
 
         rows = [s.to_dict() for s in streams]
-        typer.echo(json.dumps(rows if summary is None else {"streams": rows, "checkpoints": summary.to_dict()}))
+        typer.echo(json.dumps({"streams": rows, "checkpoints": None if summary is None else summary.to_dict()}))
         return
     from .tables import print_table
 

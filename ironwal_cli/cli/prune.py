@@ -8,26 +8,31 @@ from pathlib import Path
 
 import typer
 
-from ._app import RootOption, app, handles_errors
+from ._app import (
+    LockTimeoutOption,
+    RootOption,
+    app,
+    handles_errors,
+    json_option,
+    shards_option,
+    stream_argument,
+)
 
 
 @app.command()
 @handles_errors
 def prune(
-    stream: str | None = typer.Argument(None, metavar="STREAM", show_default=False,
-                                           help="Stream key (with --before). Not given with --checkpoint."),
+    stream: str | None = stream_argument("Stream key (with --before). Not given with --checkpoint.", required=False),
     root: Path = RootOption,
     before: int | None = typer.Option(None, "--before", min=0, metavar="ID",
                                          help="Delete the segments whose ids all lie below the segment holding ID."),
     checkpoint: str | None = typer.Option(None, "--checkpoint", metavar="ID",
                                              help="Sharded root: prune every shard to this checkpoint's offset."),
     hex_id: bool = typer.Option(False, "--hex", help="The --checkpoint ID is given as hex digits."),
-    shards: int | None = typer.Option(None, "--shards", envvar="IRONWAL_SHARDS", min=1, max=65535,
-                                         help="Shard count; refused when the checkpoint records another."),
+    shards: int | None = shards_option("Shard count; refused when the checkpoint records another."),
     dry_run: bool = typer.Option(False, "-n", "--dry-run", help="List what would be deleted; change nothing."),
-    lock_timeout: float = typer.Option(10.0, "--lock-timeout", envvar="IRONWAL_LOCK_TIMEOUT", min=0,
-                                       help="Seconds to wait for each stream's writer lock."),
-    json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    lock_timeout: float = LockTimeoutOption,
+    json_out: bool = json_option('one object {"dry_run", "streams", "segments", "bytes"}'),
 ) -> None:
     """Delete old segments as the crate's truncate does: never the active one, segments.idx rewritten.
 

@@ -7,21 +7,22 @@ from pathlib import Path
 
 import typer
 
-from ._app import RootOption, app, handles_errors, quiet_broken_pipe, warn
+from ._app import RootOption, app, handles_errors, quiet_broken_pipe, stream_argument, warn
 from .choices import EntryFormat
 from .entry_output import FORMAT_HELP, BatchedOutput
 
-FormatOption = typer.Option(EntryFormat.line, "--format", "-F", envvar="IRONWAL_FORMAT", help=FORMAT_HELP)
+FormatOption = typer.Option(EntryFormat.line, "--format", "-F", envvar="IRONWAL_FORMAT", metavar="FORMAT",
+                            help=FORMAT_HELP)
 
 
 @app.command()
 @handles_errors
 def tail(
-    stream: str = typer.Argument(..., metavar="STREAM", help="Stream key."),
+    stream: str = stream_argument(),
     root: Path = RootOption,
-    lines: int = typer.Option(10, "-n", "--lines", min=0, help="Print the last N entries."),
-    from_id: int | None = typer.Option(None, "--from", min=0, help="Print every entry from this id on."),
-    count: int | None = typer.Option(None, "--count", "-c", min=0, help="Stop after this many entries."),
+    lines: int = typer.Option(10, "-n", "--lines", min=0, metavar="N", help="Print the last N entries."),
+    from_id: int | None = typer.Option(None, "--from", min=0, metavar="ID", help="Print every entry from this id on."),
+    count: int | None = typer.Option(None, "--count", "-c", min=0, metavar="N", help="Stop after this many entries."),
     follow: bool = typer.Option(False, "-f", "--follow", help="Keep waiting for new entries until interrupted."),
     fmt: EntryFormat = FormatOption,
     allow_gaps: bool = typer.Option(False, "--allow-gaps",
@@ -56,12 +57,12 @@ def tail(
 @app.command()
 @handles_errors
 def get(
-    stream: str = typer.Argument(..., metavar="STREAM", help="Stream key."),
+    stream: str = stream_argument(),
     entry_id: int = typer.Argument(..., metavar="ID", min=0, help="Entry id."),
     root: Path = RootOption,
     fmt: EntryFormat = FormatOption,
 ) -> None:
-    """Print the entry ID of STREAM; exit 1 when it does not exist (or was pruned)."""
+    """Print the entry ID of STREAM; exit 6 when it does not exist (or was pruned, or recorded lost)."""
     from ..ops.read import get_entry
     from .entry_output import renderer
 

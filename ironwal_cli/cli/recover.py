@@ -8,8 +8,9 @@ from pathlib import Path
 
 import typer
 
-from ..errors import EXIT_NOT_FOUND, EXIT_OK
-from ._app import RootOption, app, fail, handles_errors, warn
+from ..errors import EXIT_OK, EXIT_PROBLEMS, EXIT_REFUSED
+from ._app import LockTimeoutOption, RootOption, app, fail, handles_errors, json_option, progress_option, warn
+from .progress import wanted, with_progress
 
 # Test-only (documented in man/ironwal-recover.1): SIGKILL this process right after its Nth fsync,
 # so crash tests can stop a real recover at every durable step.
@@ -43,7 +44,8 @@ def recover(
     root: Path = RootOption,
     dry_run: bool = typer.Option(False, "-n", "--dry-run",
                                  help="Change nothing: print the plan; exit 1 when repairs are needed."),
-    json_out: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
+    json_out: bool = json_option('one object {"root", "dry_run", "run", "repairs_needed", "actions", ...} '
+                                 'instead of a table'),
     quarantine: str | None = typer.Option(None, "--quarantine", metavar="DIR",  # str: Path("") would be "."
                                            help="Where removed bytes are saved (default: ROOT.quarantine, "
                                                 "beside the root; never inside it)."),
@@ -54,8 +56,8 @@ def recover(
                               help="Read every segment, also the sealed ones unchanged since they were sealed "
                                    "(which recover otherwise skips): repairs damage that kept a segment's "
                                    "size and times, such as bit rot that verify found."),
-    lock_timeout: float = typer.Option(10.0, "--lock-timeout", envvar="IRONWAL_LOCK_TIMEOUT", min=0,
-                                       help="Seconds to wait for a stream's writer lock."),
+    lock_timeout: float = LockTimeoutOption,
+    progress: bool | None = progress_option(),
 ) -> None:
     """Repair a root after a crash: cut torn tails, quarantine damaged frames, keep every intact entry.
 
@@ -77,18 +79,21 @@ def recover(
         if streams or full:
             raise typer.BadParameter("--undo takes no STREAM arguments and no --full: it puts back the whole run")
         report = run_undo(root, undo, quarantine=quarantine, dry_run=dry_run, lock_timeout=lock_timeout)
-        if report.already_undone is not None:  # nothing to do: said, and exit 1 (as "nothing found")
+        if report.already_undone is not None:  # nothing to do: said, and refused (exit 7)
             if json_out:
                 _render(report.to_dict(), json_out, undo=True)
             raise fail(f"{report.run}: already undone at {report.already_undone}; nothing to undo, "
-                       "nothing changed", EXIT_NOT_FOUND)
+                       "nothing changed", EXIT_REFUSED)
         _render(report.to_dict(), json_out, undo=True)
         return
-    report = run_recover(root, streams or None, dry_run=dry_run, quarantine=quarantine, full=full,
-                         lock_timeout=lock_timeout)
+    def run(on_progress=None):
+        return run_recover(root, streams or None, dry_run=dry_run, quarantine=quarantine, full=full,
+                           lock_timeout=lock_timeout, on_progress=on_progress)
+
+    report = with_progress("recover", run) if wanted(progress) else run()
     _render(report.to_dict(), json_out, undo=False)
     if dry_run:
-        raise typer.Exit(EXIT_NOT_FOUND if report.repairs_needed else EXIT_OK)
+        raise typer.Exit(EXIT_PROBLEMS if report.repairs_needed else EXIT_OK)
 
 
 def _render(result: dict, json_out: bool, undo: bool) -> None:

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import typer
 
-from ._app import RootOption, app, handles_errors
+from ..errors import EXIT_OK, EXIT_PROBLEMS
+from ._app import RootOption, app, handles_errors, progress_option, refuse_quiet_json
+from .progress import wanted, with_progress
 
 # Lost ids with no damaged byte to see: a user would not guess that plain recover repairs them (it
 # fills them so a crate replay fails there); the hint says so.
@@ -28,17 +30,22 @@ def verify(
     root: Path = RootOption,
     json_out: bool = typer.Option(False, "--json", help='Print one object {"ok", "problems", "streams", "replay"}.'),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print nothing; only the exit status tells."),
-    jobs: int | None = typer.Option(None, "-j", "--jobs", min=1,
+    jobs: int | None = typer.Option(None, "-j", "--jobs", min=1, metavar="N",
                                        help="Threads checking segments side by side (default: CPUs, at most 4)."),
+    progress: bool | None = progress_option(),
 ) -> None:
     """Check every frame, segment, stream and checkpoint under the root, without writing a byte.
 
-    Exit 0 when everything is sound, 1 when any problem is found, 2 on a usage error.
+    Exit 0 when everything is sound, 1 when any problem is found, 2 on a usage error, 6 when a
+    target or the root does not exist.
     """
     from ..ops.verify import damage_behind_seals, verify_root
 
-    if sys.stderr.isatty() and not quiet:
-        report = _with_progress(lambda cb: verify_root(root, targets, on_progress=cb, jobs=jobs))
+    refuse_quiet_json(quiet, json_out)
+
+    if wanted(progress, quiet):
+        _note_without_native(quiet)
+        report = with_progress("verify", lambda cb: verify_root(root, targets, on_progress=cb, jobs=jobs))
     else:
         report = verify_root(root, targets, jobs=jobs)
     if json_out and not quiet:
@@ -55,17 +62,16 @@ def verify(
         sys.stderr.write("ironwal: hint: `ironwal recover` repairs this (`recover -n` shows the plan): it "
                          "records the lost ids and fills them, so a crate replay fails there instead of "
                          "ending silently\n")
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(EXIT_OK if report.ok else EXIT_PROBLEMS)
 
 
-def _with_progress(run):
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+def _note_without_native(quiet: bool) -> None:
+    """Where the C speed-up was not built, a long verify says why it is slower than it could be."""
+    from ..spec.native import NATIVE
 
-    columns = (TextColumn("verify"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("verify", total=None)
-        return run(lambda done, total: bar.update(task, completed=done, total=total))
+    if NATIVE is None and not quiet:
+        sys.stderr.write("ironwal: note: the C speed-up is not built (see `ironwal --version`): the length-prefix "
+                         "walks run in Python, slower on entries of mixed lengths\n")
 
 
 def _summary(report) -> str:

@@ -16,6 +16,7 @@ from ..spec.codec import decode_head_state, decode_index
 from .files import read_file
 from .lost_ids import LOST_NAME, decode_lost
 from .names import HEAD_STATE_NAME, INDEX_NAME, parse_segment_name, segment_name
+from .roots import is_foreign_stream
 from .seals import SEALS_NAME, SEALS_TEMP
 
 
@@ -30,11 +31,14 @@ class StreamLayout:
     other_files: list[str] = field(default_factory=list)
     lost: list[tuple[int, int]] = field(default_factory=list)  # ranges recover recorded in lost.idx
     lost_error: str | None = None
+    foreign: bool = False  # holds files, none of them a stream's (engine/roots.py): not a stream
 
     @classmethod
     def read(cls, path: str | os.PathLike) -> StreamLayout:
         layout = cls(Path(path))
-        for name in os.listdir(path):
+        names = os.listdir(path)
+        layout.foreign = is_foreign_stream(names)
+        for name in names:
             start = parse_segment_name(name)
             if start is not None:
                 layout.segment_files[start] = name

@@ -44,6 +44,11 @@ def merge(ranges: Ranges) -> Ranges:
     return out
 
 
+def range_holding(ranges: Ranges, entry_id: int) -> tuple[int, int] | None:
+    """The recorded range (first, end) that holds ``entry_id``, joined with its neighbours; else None."""
+    return next(((a, b) for a, b in merge(ranges) if a <= entry_id < b), None)
+
+
 def covers(ranges: Ranges, first: int, end: int) -> bool:
     """Every id of ``first..end-1`` lies in the recorded ranges."""
     return any(a <= first and end <= b for a, b in merge(ranges))

@@ -10,6 +10,11 @@ SEGMENT_SUFFIX = ".wal"
 SEGMENT_NAME = re.compile(r"^([0-9]{20})\.wal$")
 INDEX_NAME = "segments.idx"
 HEAD_STATE_NAME = "head.state"
+# The two files of a sharded root (sharded/checkpoints.py reads them); here so the engine can
+# tell a WAL root from another folder (engine/roots.py) without importing upwards.
+LOG_NAME = "checkpoints.log"
+HEAD_NAME = "HEAD"
+NAME_MAX = 255  # bytes of one file name on Linux file systems (ext4, xfs, btrfs, tmpfs)
 _ALLOWED = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 
@@ -24,6 +29,9 @@ def sanitize_key(key: str) -> str:
     name = "".join(c if c in _ALLOWED else "_" for c in key)
     if name in (".", ".."):
         raise UsageError(f"stream key {key!r} would name the directory {name!r}")
+    if len(name) > NAME_MAX:  # the OS would say "File name too long" (exit 5) for a bad argument
+        raise UsageError(f"stream key of {len(name)} characters: a stream's directory name is at most "
+                         f"{NAME_MAX} bytes")
     return name
 
 

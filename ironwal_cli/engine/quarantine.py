@@ -23,7 +23,7 @@ import stat
 import time
 from pathlib import Path
 
-from ..errors import FormatError, UsageError
+from ..errors import UndoRefusedError, UsageError
 from .confined import FILE, FileState
 from .files import append_synced, atomic_write, fsync_dir
 from .repair_plan import DELETE, KEEP, Plan, digest, undo_recipes
@@ -198,6 +198,6 @@ def read_manifest(run_dir: str | os.PathLike) -> dict:
     if manifest.get("version") != MANIFEST_VERSION:
         raise UsageError(f"{path}: manifest version {manifest.get('version')!r}, expected {MANIFEST_VERSION}")
     if manifest.get("sha256") != manifest_digest(manifest):
-        raise FormatError(path, None, "edited since recover wrote it (its sha256 field does not match its "
-                          "content); undo refused, nothing was changed", kind="undo_refused")
+        raise UndoRefusedError(path, None, "edited since recover wrote it (its sha256 field does not match its "
+                               "content); undo refused, nothing was changed", kind="undo_refused")
     return manifest

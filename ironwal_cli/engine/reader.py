@@ -18,9 +18,10 @@ from pathlib import Path
 from ..errors import FormatError, GapError, NotFoundError, UsageError
 from ..spec.codec import FRAME_LZ4, FRAME_RAW, FrameHeader, decode_raw_batch
 from .layout import StreamLayout
-from .lost_ids import covers
+from .lost_ids import covers, range_holding
 from .marks import SegmentMarks
 from .names import sanitize_key
+from .roots import foreign_stream_message, require_root
 from .scan import (
     BAD_CRC,
     CHAIN_GAP,
@@ -60,16 +61,28 @@ def _pread_fd(path: Path, data) -> int | None:
 
 
 class StreamReader:
+    """A read-only view of one stream, from any id, every CRC checked (see the module docstring).
+
+    ``key`` is a stream key, sanitized as the crate does (``name_is_dir``: already a directory
+    name). Opening raises NotFoundError for a missing root or stream, or a directory of other
+    files. ``get(id)`` is one entry; ``batches(from_id, follow=...)`` yields (first id, entries);
+    ``next_id()`` is one past the last intact entry. It takes no lock and writes nothing; a
+    reader kept open sees later appends (``refresh()`` re-reads the directory).
+    """
+
     def __init__(self, root: str | os.PathLike, key: str, *, allow_gaps: bool = False,
                  on_warning: Warn | None = None, name_is_dir: bool = False):
         self.name = key if name_is_dir else sanitize_key(key)
         self.path = Path(root) / self.name
         if not self.path.is_dir():
+            require_root(root)  # a missing root is named as such, not as a missing stream
             raise NotFoundError(f"{self.path}: no such stream")
         self.allow_gaps = allow_gaps
         self.warn: Warn = on_warning or (lambda message: None)
         self._marks: dict[int, SegmentMarks] = {}  # segment start id -> frame starts walked past
         self.refresh()
+        if self.layout.foreign:  # `tail -r /etc apt`: a folder of other files is no empty stream
+            raise NotFoundError(foreign_stream_message(self.path))
 
     def refresh(self) -> None:
         self.layout = StreamLayout.read(self.path)
@@ -221,24 +234,27 @@ class StreamReader:
         segments = self._segments
         i = bisect_right(segments, entry_id)
         if not i:
-            raise NotFoundError(f"stream {self.name}: no entry {entry_id} (first id is {self.first_id})")
+            raise self._no_entry(entry_id, f" (first id is {self.first_id})")
         path = self._seg_path(segments[i - 1])
         data = map_file(path)
         offset = self._locate(segments[i - 1], path, data, entry_id)
         for item in scan(data, offset):
             if not isinstance(item, Frame) and item.kind == LOST_FILLER and item.header.start_id <= entry_id:
-                raise NotFoundError(f"stream {self.name}: no entry {entry_id}: {item.message}"
-                                    f"{_recorded(self.layout.lost, entry_id)}")
+                raise self._no_entry(entry_id, f": {item.message}")
             if not isinstance(item, Frame):
                 raise FormatError(path, item.offset, item.message, kind=item.kind)
             h = item.header
             if h.start_id <= entry_id < h.end_id:
                 return decode_frame(path, item.offset, h, item.payload)[entry_id - h.start_id]
             break
-        raise NotFoundError(f"stream {self.name}: no entry {entry_id}{_recorded(self.layout.lost, entry_id)}")
+        raise self._no_entry(entry_id)
 
-
-def _recorded(lost, entry_id: int) -> str:
-    """What a reader adds to "no entry N" when lost.idx records N as lost to damage."""
-    return "; recorded lost in lost.idx by ironwal recover" if covers(lost, entry_id, entry_id + 1) else ""
+    def _no_entry(self, entry_id: int, detail: str = "") -> NotFoundError:
+        """"No entry", or, for an id recover recorded lost, which range was lost and where it went."""
+        lost = range_holding(self.layout.lost, entry_id)
+        if lost is None:
+            return NotFoundError(f"stream {self.name}: no entry {entry_id}{detail}")
+        return NotFoundError(f"stream {self.name}: entry {entry_id} was lost to damage: ids {lost[0]}..{lost[1] - 1} "
+                             "are recorded lost in lost.idx by ironwal recover (the damaged bytes are in the "
+                             "quarantine)")
 

@@ -15,6 +15,7 @@ when they are missing, unreadable or disagree; stray ``*.tmp`` files are removed
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -77,8 +78,10 @@ class TornTail:
 class StreamPlanner:
     """Builds the Plan for one stream directory ``rel`` (relative to ``root``)."""
 
-    def __init__(self, root, rel: str, floor: int = 0, full: bool = False):
+    def __init__(self, root, rel: str, floor: int = 0, full: bool = False,
+                 on_segment: Callable[[int], None] | None = None):
         self.root = root
+        self.on_segment = on_segment or (lambda size: None)  # told each segment's size once it is planned
         self.full = full  # read every segment, sealed or not
         self.floor = floor  # ids below it were handed out (a checkpoint of a sharded root covers them)
         self.rel = rel
@@ -111,8 +114,10 @@ class StreamPlanner:
             if seal is not None and not self.full:
                 self.ends[start] = seal.end_id  # synced when sealed, unchanged since: not read
                 self.skipped[start] = seal.size
+                self.on_segment(seal.size)
                 continue
             self.ends[start] = self._plan_segment(start, name, is_active=start == active)
+            self.on_segment(os.path.getsize(os.path.join(self.path, name)))
         self._fill_between(segments)
         self.final = segments
         final = sorted(segments)
@@ -387,14 +392,16 @@ def _ids(ids: list[int]) -> str:
     return "[" + ", ".join(map(str, ids[:8])) + (", ...]" if len(ids) > 8 else "]")
 
 
-def plan_stream(root, rel: str, floor: int = 0, full: bool = False) -> StreamPlanner:
+def plan_stream(root, rel: str, floor: int = 0, full: bool = False,
+                on_segment: Callable[[int], None] | None = None) -> StreamPlanner:
     """The planner of stream directory ``rel``, its plan built: ``.plan``, ``.gaps`` (the id ranges
     it leaves missing), ``.skipped`` (the sealed segments it did not read).
 
     ``floor``: ids below it were handed out (by a checkpoint of a sharded root) and are never reused.
-    ``full``: read every segment, ignoring seals.
+    ``full``: read every segment, ignoring seals. ``on_segment``: told each segment's size once
+    planned (recover's progress bar).
     """
-    planner = StreamPlanner(root, rel, floor, full)
+    planner = StreamPlanner(root, rel, floor, full, on_segment)
     plan = planner.build()
     if not plan.empty:
         planner.notes()

@@ -22,7 +22,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from ..errors import FormatError
+from ..errors import UndoRefusedError
 from .confined import FILE, SYMLINK, ConfinedRoot, FileState, OutsideRootError, check_name, check_relative, read_name
 from .files import TEMP_SUFFIX
 from .quarantine import CACHE, MANIFEST
@@ -30,8 +30,9 @@ from .quarantine import CACHE, MANIFEST
 Restore = dict[str, FileState | None]  # path -> what to make it, or None to remove it
 
 
-def refusal(path, message: str) -> FormatError:
-    return FormatError(path, None, f"{message}; undo refused, nothing was changed", kind="undo_refused")
+def refusal(path, message: str) -> UndoRefusedError:
+    """Undo refused, nothing changed: a refusal (exit 7), not damage of the WAL."""
+    return UndoRefusedError(path, None, f"{message}; undo refused, nothing was changed", kind="undo_refused")
 
 
 def checked_entries(run_dir: str | os.PathLike, manifest: dict) -> dict[str, dict]:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import DamagedTailError, StorageError, UsageError
+from ..errors import DamagedTailError, RefusedError, StorageError, UsageError
 from ..spec.codec import (
     FRAME_LZ4,
     FRAME_RAW,
@@ -43,6 +43,7 @@ from .files import (
 from .layout import StreamLayout
 from .lock import DEFAULT_LOCK_TIMEOUT, acquire
 from .names import HEAD_STATE_NAME, INDEX_NAME, sanitize_key, segment_name
+from .roots import foreign_stream_message, refuse_foreign_root, require_root
 from .scan import TORN_HEADER, TORN_PAYLOAD
 from .seals import add_seal, matching, read_seals, seal_of, unambiguous_stat
 
@@ -234,9 +235,11 @@ class StreamWriter:
             if not self.path.exists():
                 if not create:
                     return False
-                if not self.root.is_dir():
+                if not os.path.lexists(self.root):
                     self.root.mkdir(parents=True, exist_ok=True)
                     fsync_dir(self.root.parent)  # a new root's own name must survive a power cut too
+                else:  # a stream among other files would be lost there, and they are not ours
+                    refuse_foreign_root(require_root(self.root))
                 try:
                     self.path.mkdir()
                     created = True
@@ -315,6 +318,8 @@ class StreamWriter:
             os.close(self._fd)
             self._fd = None
         layout = StreamLayout.read(self.path)
+        if layout.foreign:  # `append -r . man x`: not one byte into a folder of other files
+            raise RefusedError(f"{foreign_stream_message(self.path)}; refusing to write into it")
         index_path = self.path / INDEX_NAME
         if layout.index_ids is None:
             # Missing or unreadable: rebuilt from the segment names, as the crate does.

@@ -11,12 +11,14 @@ from ..errors import UsageError
 Warn = Callable[[str], None]  # told when the writer quarantines a torn tail before appending
 
 
-def append_values(root: str | os.PathLike, stream: str, values: Sequence[bytes],
+def append_values(root: str | os.PathLike, stream: str, values: Sequence[bytes | str],
                   options: WriteOptions | None = None, on_warning: Warn | None = None) -> range:
     """Append ``values`` as one batch (one atomic frame when it fits a segment); returns their ids.
 
-    Durable on return in strict and batch modes.
+    Entries are bytes; a ``str`` is taken as its UTF-8 bytes (what ``ironwal append s text`` stores),
+    anything else is refused with a TypeError naming it. Durable on return in strict and batch modes.
     """
+    values = [_entry_bytes(v, i) for i, v in enumerate(values)]
     with StreamWriter(root, stream, options, on_warning) as writer:
         if len(values) == 1:
             first = writer.append(values[0])
@@ -24,6 +26,14 @@ def append_values(root: str | os.PathLike, stream: str, values: Sequence[bytes],
                 writer.sync()  # a printed id is a durable promise in batch mode too
             return range(first, first + 1)
         return writer.append_batch(list(values))
+
+
+def _entry_bytes(value: bytes | str, index: int) -> bytes:
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape")  # surrogateescape: the bytes of a CLI argument back
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return value
+    raise TypeError(f"values[{index}] is {type(value).__name__}: an entry is bytes (or str, stored as UTF-8)")
 
 
 def append_from(root: str | os.PathLike, stream: str, fd: int, *, mode: str = "lines",

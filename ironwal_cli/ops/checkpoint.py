@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..engine.lock import DEFAULT_LOCK_TIMEOUT, locked_dir
 from ..engine.reader import StreamReader
+from ..engine.roots import refuse_foreign_root, require_root, require_wal_root
 from ..errors import FormatError, NotFoundError, UsageError
 from ..sharded.checkpoints import (
     CheckpointLog,
@@ -90,16 +91,18 @@ class ShardPosition:
 
 def _read_log(root: str | os.PathLike, archive: bool = False) -> CheckpointLog:
     path = archive_path(root) if archive else log_path(root)
-    if not archive and not Path(root).is_dir():
-        raise NotFoundError(f"{root}: no such WAL root")
+    if not archive:
+        require_wal_root(root)
     return CheckpointLog.read(path)
 
 
 @contextmanager
 def _locked_log(root: Path, lock_timeout: float, action: str) -> Iterator[CheckpointLog]:
-    """The root's lock (one writer of checkpoints.log at a time) and the log, refused if damaged."""
-    if not root.is_dir():
-        raise NotFoundError(f"{root}: no such WAL root")
+    """The root's lock (one writer of checkpoints.log at a time) and the log, refused if damaged;
+    a folder of other files is refused (exit 7) before anything is written into it."""
+    require_root(root)
+    if not log_path(root).exists():
+        refuse_foreign_root(root)
     with locked_dir(root, lock_timeout):
         log = CheckpointLog.read(log_path(root))
         log.require_intact(action)

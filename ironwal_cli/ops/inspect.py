@@ -23,7 +23,7 @@ from ..engine.names import HEAD_STATE_NAME, INDEX_NAME, SEGMENT_SUFFIX, parse_se
 from ..engine.reader import decode_frame
 from ..engine.scan import BAD_CRC, LOST_FILLER, TORN_HEADER, Frame, map_file, scan
 from ..engine.seals import SEALS_NAME, matching
-from ..errors import FormatError, UsageError
+from ..errors import FormatError, NotFoundError, UsageError
 from ..sharded.checkpoints import HEAD_NAME, LOG_NAME, display_id
 from ..spec.codec import (
     FRAME_LZ4,
@@ -225,7 +225,7 @@ def inspect_file(path: str | os.PathLike, *, entries: bool = False, hex_damage: 
     path = Path(path)
     kind = file_kind(path)
     if not path.is_file():
-        raise UsageError(f"{path}: no such file")
+        raise NotFoundError(f"{path}: no such file")
     if kind == "segment":
         return Inspection(str(path), kind, SEGMENT_COLUMNS, _segment_rows(path, entries, hex_damage))
     data = path.read_bytes()

@@ -17,6 +17,7 @@ from ..engine.files import atomic_write, fsync_dir
 from ..engine.layout import StreamLayout
 from ..engine.lock import DEFAULT_LOCK_TIMEOUT, locked_dir
 from ..engine.names import INDEX_NAME, sanitize_key, segment_name
+from ..engine.roots import foreign_stream_message, require_root
 from ..errors import NotFoundError, UsageError
 from ..sharded.checkpoints import CheckpointLog, check_id, display_id, log_path
 from ..sharded.routing import shard_name
@@ -67,9 +68,12 @@ def prune_dir(path: Path, before: int, *, dry_run: bool = False,
     if before < 0:
         raise UsageError(f"--before {before}: ids start at 0")
     if path.is_symlink() or not path.is_dir():
+        require_root(path.parent)  # a missing root is named as such, not as a missing stream
         raise NotFoundError(f"{path}: no such stream")
     with locked_dir(path, lock_timeout):
         layout = StreamLayout.read(path)
+        if layout.foreign:
+            raise NotFoundError(foreign_stream_message(path))
         keep, doomed = plan(layout, before)
         result = StreamPrune(path.name, before, keep, dry_run=dry_run)
         for start in doomed:

@@ -17,17 +17,25 @@ def open_stream(root: str | os.PathLike, stream: str, *, allow_gaps: bool = Fals
 
 
 def read_batches(root: str | os.PathLike, stream: str, *, from_id: int | None = None,
-                 last: int | None = 10, count: int | None = None, follow: bool = False,
+                 last: int | None = None, count: int | None = None, follow: bool = False,
                  allow_gaps: bool = False, on_warning: Callable[[str], None] | None = None,
                  stop: Callable[[], bool] | None = None, poll: float = 0.1) -> Iterator[Batch]:
-    """Batches of (first id, entries): from ``from_id`` on, else the ``last`` N; at most ``count``."""
+    """Batches of (first id, entries) of ``stream``, each CRC checked: from ``from_id`` on, else
+    the ``last`` N, else (the default) every entry from the first; at most ``count`` entries.
+
+    ``follow``: keep waiting for new entries (until ``stop()`` is true), as ``tail -f``. The CLI's
+    ``tail`` shows the last 10 by default; the API's default is the whole stream, because a
+    program that reads a log wants all of it unless it says otherwise. Damage raises FormatError
+    after every intact entry before it was yielded; missing ids raise GapError (``allow_gaps``:
+    told to ``on_warning`` instead).
+    """
     if count is not None and count < 0:
         raise UsageError(f"--count {count}: must not be negative")
     if last is not None and last < 0:
         raise UsageError(f"-n {last}: must not be negative")
     reader = open_stream(root, stream, allow_gaps=allow_gaps, on_warning=on_warning)
     if from_id is None:
-        from_id = start_of_last(reader, last if last is not None else 10)
+        from_id = reader.first_id if last is None else start_of_last(reader, last)
     remaining = count
     if remaining == 0:
         return

@@ -20,11 +20,12 @@ from pathlib import Path
 
 from ..engine.confined import ConfinedRoot
 from ..engine.lock import DEFAULT_LOCK_TIMEOUT, locked_dir
-from ..engine.names import sanitize_key
+from ..engine.names import parse_segment_name, sanitize_key
 from ..engine.quarantine import QuarantineRun, check_outside, default_quarantine, read_manifest, write_manifest
 from ..engine.repair_apply import apply_plan
 from ..engine.repair_plan import KEEP, Plan
 from ..engine.repair_stream import StreamPlanner, plan_stream
+from ..engine.roots import require_wal_root
 from ..engine.seals import SEALS_NAME
 from ..engine.undo import apply_undo, checked_entries, plan_undo, refusal
 from ..errors import NotFoundError, UsageError
@@ -97,29 +98,48 @@ def _stream_dirs(root: Path, streams) -> list[str]:
     return names
 
 
-def _plan_stream(root: Path, name: str, floor: int, full: bool) -> tuple[Plan, StreamPlanner]:
-    planner = plan_stream(root, name, floor, full)
+def _plan_stream(root: Path, name: str, floor: int, full: bool,
+                 on_segment: Callable[[int], None] | None = None) -> tuple[Plan, StreamPlanner]:
+    planner = plan_stream(root, name, floor, full, on_segment)
     return planner.plan, planner
+
+
+def _segment_bytes(root: Path, names: list[str]) -> int:
+    """Bytes of every segment of ``names``: a progress bar's 100%."""
+    total = 0
+    for name in names:
+        with os.scandir(root / name) as entries:
+            total += sum(e.stat().st_size for e in entries if parse_segment_name(e.name) is not None)
+    return total
 
 
 def recover(root: str | os.PathLike, streams: list[str] | None = None, *, dry_run: bool = False,
             quarantine: str | os.PathLike | None = None, full: bool = False,
-            lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> RecoverReport:
+            lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+            on_progress: Callable[[int, int], None] | None = None) -> RecoverReport:
     """Repair ``streams`` (default: every stream, and the checkpoint files of a sharded root).
 
     ``full``: read every segment, also those sealed and unchanged since they were sealed (the
     way to find and repair damage that kept a segment's size and times: bit rot).
+    ``on_progress(done, total)``: bytes of segments planned so far, of all (the CLI's bar).
     """
-    root = Path(root)
-    if not root.is_dir():
-        raise NotFoundError(f"{root}: no such WAL root")
+    root = require_wal_root(root)
     report = RecoverReport(str(root), dry_run, full=full)
     run = QuarantineRun(root, quarantine)  # checks the location even for a dry run; creates nothing yet
     sharded = is_sharded_root(root)
     floors = checkpoint_floors(root) if sharded else {}
+    names = _stream_dirs(root, streams)
+    on_segment = None
+    if on_progress is not None:
+        total, done = _segment_bytes(root, names), 0
+
+        def on_segment(size: int) -> None:
+            nonlocal done
+            done += size
+            on_progress(done, total)
     units: list[tuple[Path, Callable[[], tuple[Plan, StreamPlanner | None]]]] = [
-        (root / name, lambda name=name: _plan_stream(root, name, floors.get(name, 0), full))
-        for name in _stream_dirs(root, streams)]
+        (root / name, lambda name=name: _plan_stream(root, name, floors.get(name, 0), full, on_segment))
+        for name in names]
     if not streams and sharded:
         units.append((root, lambda: (plan_checkpoints(root), None)))
     try:

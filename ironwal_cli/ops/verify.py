@@ -26,7 +26,8 @@ from ..audit.sharded import (
 )
 from ..audit.streams import audit_stream, audit_streams, check_strays
 from ..engine.names import INDEX_NAME, SEGMENT_SUFFIX, parse_segment_name, sanitize_key
-from ..errors import UsageError
+from ..engine.roots import foreign_stream_message, is_foreign_stream, require_root, require_wal_root
+from ..errors import NotFoundError, UsageError
 
 __all__ = ["Problem", "StreamTotals", "VerifyReport", "Target", "resolve_target", "verify_root"]
 
@@ -66,7 +67,17 @@ def _owner_root(stream_dir: Path, root: Path) -> Path:
 
 
 def resolve_target(root: str | os.PathLike, target: str | os.PathLike) -> Target:
-    """A stream name (under ``root``), a stream directory, a root, or a segment file."""
+    """A stream name (under ``root``), a stream directory, a root, or a segment file; NotFoundError
+    for a directory that is neither an IronWal stream nor root (engine/roots.py)."""
+    found = _resolve_target(root, target)
+    if found.kind == "root":
+        require_wal_root(found.path)
+    elif found.kind == "stream" and is_foreign_stream(os.listdir(found.path)):
+        raise NotFoundError(foreign_stream_message(found.path))
+    return found
+
+
+def _resolve_target(root: str | os.PathLike, target: str | os.PathLike) -> Target:
     root = Path(root)
     text = os.fspath(target)
     try:
@@ -87,7 +98,8 @@ def resolve_target(root: str | os.PathLike, target: str | os.PathLike) -> Target
         return Target("stream", path, _owner_root(path, root))
     if by_name is not None and by_name.is_dir():
         return Target("stream", by_name, root)
-    raise UsageError(f"{text}: no such stream, stream directory or segment file (root {root})")
+    require_root(root)  # a missing root is named as such
+    raise NotFoundError(f"{text}: no such stream, stream directory or segment file (root {root})")
 
 
 def _segment_bytes(target: Target) -> int:
@@ -167,10 +179,8 @@ def verify_root(root: str | os.PathLike, targets: Iterable[str | os.PathLike] | 
     targets = list(targets or [])
     if targets:
         plan = [resolve_target(root, t) for t in targets]
-    elif root.is_dir():
-        plan = [Target("root", root, root)]
     else:
-        raise UsageError(f"{root}: no such WAL root")
+        plan = [Target("root", require_wal_root(root), root)]
     counter = _Counter(sum(map(_segment_bytes, plan)) if on_progress else 0, on_progress)
     report = VerifyReport()
     with ThreadPoolExecutor(jobs, thread_name_prefix="verify") if jobs > 1 else nullcontext() as pool:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from ..audit.checkpoints import RecordProblem, walk_records
 from ..engine.files import append_synced, atomic_write, fsync_dir, read_file
+from ..engine.names import HEAD_NAME, LOG_NAME
+from ..engine.roots import refuse_foreign_root
 from ..errors import FormatError, NotFoundError, UsageError
 from ..spec.codec import (
     Checkpoint,
@@ -23,8 +25,6 @@ from ..spec.codec import (
     encode_head,
 )
 
-LOG_NAME = "checkpoints.log"
-HEAD_NAME = "HEAD"
 ARCHIVE_NAME = "checkpoints-archive.log"
 MAX_ID_LEN = 0xFFFF
 
@@ -173,6 +173,8 @@ def ensure_log(root: str | os.PathLike) -> None:
     """Create an empty log (as the crate's ShardedWal::new does), marking the root as sharded."""
     path = log_path(root)
     if not path.exists():
+        if os.path.lexists(root):  # the log makes a root sharded: never in a folder of other files
+            refuse_foreign_root(root)
         Path(root).mkdir(parents=True, exist_ok=True)
         append_synced(path, b"")
         fsync_dir(root)
@@ -182,6 +184,8 @@ def append_record(root: str | os.PathLike, checkpoint: Checkpoint) -> Record:
     """Append one record (fsync), then point HEAD at it (temp + rename + fsync of the root)."""
     path = log_path(root)
     created = not path.exists()
+    if created:
+        refuse_foreign_root(root)
     record = encode_checkpoint_record(checkpoint)
     offset = path.stat().st_size if not created else 0
     append_synced(path, record)

@@ -24,3 +24,13 @@ def read_line_within(proc: subprocess.Popen, timeout: float) -> bytes:
     finally:
         sel.close()
     return data
+
+
+def error_line(proc: subprocess.CompletedProcess, code: int) -> str:
+    """The one stderr line of a failed command, after checking its exit code and the absence of a traceback."""
+    err = proc.stderr.decode("utf-8", "replace")
+    assert proc.returncode == code, (proc.returncode, err)
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ironwal: error: "), err
+    return lines[0]

@@ -73,8 +73,9 @@ def test_quiet_prints_nothing_but_writes(tmp_path):
     r = run("append", "s", "-r", str(root), "-q", stdin=b"x\ny\n")
     assert (r.returncode, r.stdout, r.stderr) == (0, b"", b"")
     assert [e for _, e in StreamReader(root, "s").entries(0)] == [b"x", b"y"]
-    r = run("append", "s", "z", "-r", str(root), "--quiet", "--json")
-    assert (r.returncode, r.stdout) == (0, b"")
+    r = run("append", "s", "z", "-r", str(root), "--quiet", "--json")  # a conflict, refused: nothing written
+    assert (r.returncode, r.stdout) == (2, b"")
+    assert [e for _, e in StreamReader(root, "s").entries(0)] == [b"x", b"y"]
 
 
 def test_default_output_is_one_id_per_entry(tmp_path):

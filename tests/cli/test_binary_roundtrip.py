@@ -18,6 +18,7 @@ from jsonl_output import decode_jsonl
 from typer.testing import CliRunner
 
 from ironwal_cli.cli.main import app
+from ironwal_cli.errors import EXIT_NOT_FOUND
 
 BIG_SIZE = 5_000_000
 _ALL_BYTES = bytes(range(256)) * (BIG_SIZE // 256 + 1)
@@ -151,7 +152,7 @@ def test_get_every_entry_every_format(wal, fmt):
                 assert out == render(fmt, [e]), (name, i)
 
 
-def test_get_missing_id_exits_1(wal):
+def test_get_missing_id_exits_6_not_found(wal):
     result = subprocess.run(cli("get", "lines", str(len(LINE_ENTRIES)), "-r", str(wal)), capture_output=True)
-    assert result.returncode == 1 and result.stdout == b""
+    assert result.returncode == EXIT_NOT_FOUND and result.stdout == b""
     assert result.stderr.decode().startswith("ironwal: error: ") and result.stderr.count(b"\n") == 1

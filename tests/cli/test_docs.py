@@ -159,7 +159,13 @@ def test_main_page_exit_status_matches_errors_module():
     codes = {v for k, v in vars(errors).items() if k.startswith("EXIT_")}
     table = section(roff_to_text(MAIN_PAGE.read_text()), "EXIT STATUS")
     documented = {int(c) for c in re.findall(r"^\.TP\n\.B (\d+)$", table, re.M)}
-    assert documented == codes == set(range(6))
+    assert documented == codes == {*range(8), 70}
+
+
+def test_readme_exit_table_is_the_same_table():
+    readme = (REPO / "README.md").read_text()
+    rows = re.findall(r"^\| (\d+) \| ", readme.split("## Output formats and exit codes", 1)[1], re.M)
+    assert [int(r) for r in rows] == sorted({v for k, v in vars(errors).items() if k.startswith("EXIT_")})
 
 
 @pytest.mark.parametrize("page", sorted(MAN.glob("*.1")), ids=lambda p: p.name)
@@ -173,6 +179,15 @@ def test_man_page_structure(page):
     if shutil.which("groff"):  # a local check of the roff itself; not required to run the tests
         proc = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", str(page)], capture_output=True, text=True)
         assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+
+
+def test_man_page_headers_agree_on_date_source_and_manual():
+    """One date, one version and one manual name in every page's .TH (what man shows in the footer)."""
+    from ironwal_cli import __version__
+
+    tails = {re.match(r'\.TH "?\S+?"? 1 (.*)$', p.read_text().splitlines()[0]).group(1) for p in MAN.glob("*.1")}
+    assert len(tails) == 1, tails
+    assert f'"ironwal {__version__}"' in tails.pop()
 
 
 # ----- README's set-up commands -------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Errors through the real CLI: one line on stderr, never a traceback, and the documented exit code.
 
-Exit codes (errors.py, man/ironwal.1): 0 ok, 1 not found, 2 usage, 3 damaged data refused,
-4 lock timeout, 5 I/O error. Every case runs ``python -m ironwal_cli`` in a subprocess.
+Exit codes (errors.py, man/ironwal.1): 0 ok, 1 problems found, 2 usage, 3 damaged data refused,
+4 busy, 5 I/O error, 6 not found, 7 refused, 70 internal error (test_exit_table.py walks them all).
+Every case runs ``python -m ironwal_cli`` in a subprocess.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from proc_io import error_line
 
 from ironwal_cli.ops.append import append_values
 
@@ -25,16 +27,6 @@ def run(*args: str, cwd: Path, stdin: bytes = b"", preexec_fn=None) -> subproces
     env = {k: v for k, v in os.environ.items() if not k.startswith("IRONWAL_")}
     return subprocess.run([sys.executable, "-m", "ironwal_cli", *args], input=stdin, capture_output=True,
                           cwd=cwd, env=env, timeout=60, preexec_fn=preexec_fn)
-
-
-def error_line(proc: subprocess.CompletedProcess, code: int) -> str:
-    """The one stderr line of a failed command, after checking its exit code and the absence of a traceback."""
-    err = proc.stderr.decode("utf-8", "replace")
-    assert proc.returncode == code, (proc.returncode, err)
-    assert "Traceback" not in err
-    lines = err.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("ironwal: error: "), err
-    return lines[0]
 
 
 @pytest.fixture
@@ -48,19 +40,19 @@ def filled(root: Path) -> Path:
 @pytest.mark.parametrize("args", [["tail", "s"], ["ls"], ["get", "s", "0"]])
 def test_missing_root_is_not_found_and_named(tmp_path, args):
     missing = tmp_path / "no-such-root"
-    line = error_line(run(*args, "-r", str(missing), cwd=tmp_path), 1)
+    line = error_line(run(*args, "-r", str(missing), cwd=tmp_path), 6)
     assert str(missing) in line
     assert not missing.exists()  # reading never creates a root
 
 
 @pytest.mark.parametrize("args", [["tail", "other"], ["get", "other", "0"]])
 def test_unknown_stream_is_not_found(filled, tmp_path, args):
-    line = error_line(run(*args, "-r", str(filled), cwd=tmp_path), 1)
+    line = error_line(run(*args, "-r", str(filled), cwd=tmp_path), 6)
     assert str(filled / "other") in line
 
 
 def test_get_missing_id_is_not_found(filled, tmp_path):
-    line = error_line(run("get", "s", "7", "-r", str(filled), cwd=tmp_path), 1)
+    line = error_line(run("get", "s", "7", "-r", str(filled), cwd=tmp_path), 6)
     assert "7" in line
     ok = run("get", "s", "4", "-r", str(filled), cwd=tmp_path)
     assert (ok.returncode, ok.stdout, ok.stderr) == (0, b"entry 4\n", b"")

@@ -50,7 +50,7 @@ def test_values_after_double_dash_stay_values(tmp_path):
 def test_subcommand_of_a_group_gets_the_root(tmp_path):
     root = tmp_path / "w"
     missing = ironwal("-r", root, "checkpoint", "list")
-    assert missing.returncode == 1 and f"{root}: no such WAL root".encode() in missing.stderr
+    assert missing.returncode == 6 and f"{root}: no such WAL root".encode() in missing.stderr
     ironwal("-r", root, "append", "s", "v")
     listed = ironwal("-r", root, "checkpoint", "list")
     assert listed.returncode == 0 and listed.stdout.startswith(b"id\t"), listed.stderr

@@ -88,11 +88,11 @@ def test_damaged_small_files(tmp_path):
                                                                          (63, [], True)]
 
 
-@pytest.mark.parametrize("name", ["notes.txt", "missing.wal"])
-def test_unknown_or_missing_file_is_a_usage_error(tmp_path, name):
+@pytest.mark.parametrize("name, code", [("notes.txt", 2), ("missing.wal", 6)])
+def test_unknown_file_is_a_usage_error_and_a_missing_one_not_found(tmp_path, name, code):
     if name == "notes.txt":
         (tmp_path / name).write_text("x")
-    assert run(str(tmp_path / name)).exit_code == 2
+    assert run(str(tmp_path / name)).exit_code == code
 
 
 def test_segment_rows_show_what_verify_reports_for_each_frame():

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from ironwal_cli.cli.main import app
 from ironwal_cli.engine.lock import locked_dir
+from ironwal_cli.errors import EXIT_NOT_FOUND
 from ironwal_cli.sharded.routing import route
 
 runner = CliRunner()
@@ -119,7 +120,7 @@ def test_checkpoint_list_show_compact_json(root):
     assert [c["id"] for c in json.loads(run(root, "checkpoint", "list", "--json").stdout)] == ["ff00"]
     archived = json.loads(run(root, "checkpoint", "list", "--archive", "--json").stdout)
     assert [c["id"] for c in archived] == ["first"] and archived[0]["offsets"][a] == 3
-    assert run(root, "checkpoint", "show", "nope").exit_code == 1
+    assert run(root, "checkpoint", "show", "nope").exit_code == EXIT_NOT_FOUND
 
 
 def test_checkpoint_create_refuses_a_damaged_shard_tail(root):
@@ -153,7 +154,7 @@ def test_prune_stream_dry_run_then_for_real(root):
     assert all(not (root / "s" / g).exists() for g in gone)
     assert run(root, "tail", "s", "--from", "0", "-c", "1").stdout.startswith("entry-")
     assert run(root, "get", "s", "10").stdout == "entry-010\n"
-    assert run(root, "get", "s", "0").exit_code == 1
+    assert run(root, "get", "s", "0").exit_code == EXIT_NOT_FOUND
 
 
 def test_prune_waits_for_the_writer_lock(root):
@@ -170,7 +171,7 @@ def test_prune_argument_errors(root):
     assert run(root, "prune", "s").exit_code == 2
     assert run(root, "prune", "--before", "3").exit_code == 2
     assert run(root, "prune", "s", "--before", "1", "--checkpoint", "c").exit_code == 2
-    assert run(root, "prune", "nosuch", "--before", "1").exit_code == 1
+    assert run(root, "prune", "nosuch", "--before", "1").exit_code == EXIT_NOT_FOUND
 
 
 def test_ls_of_a_sharded_root(root):

@@ -74,14 +74,16 @@ def test_quiet_prints_nothing(damaged):
     assert (result.exit_code, result.output) == (1, "")
 
 
-@pytest.mark.parametrize("args", [["nope"], ["--jobs", "0"], ["--bogus"]])
+@pytest.mark.parametrize("args", [["--jobs", "0"], ["--bogus"]])
 def test_usage_errors_exit_2(root, args):
     write_stream(root, "s", [[b"a"]])
     assert run("-r", str(root), *args).exit_code == 2
 
 
-def test_missing_root_is_a_usage_error(tmp_path):
-    assert run("-r", str(tmp_path / "absent")).exit_code == 2
+def test_missing_stream_or_root_is_not_found_6_as_for_every_command(root, tmp_path):
+    write_stream(root, "s", [[b"a"]])
+    assert run("-r", str(root), "nope").exit_code == 6
+    assert run("-r", str(tmp_path / "absent")).exit_code == 6
 
 
 def test_targets_limit_the_check(damaged):

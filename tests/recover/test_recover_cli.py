@@ -111,14 +111,14 @@ def test_undo_refuses_when_a_file_changed(damaged):
     assert runner.invoke(app, ["append", "-r", str(damaged), STREAM, "later"]).exit_code == 0
     after_append = snapshot(damaged)
     result = ironwal("recover", "-r", str(damaged), "--undo", report["run"])
-    assert result.returncode == 3
+    assert result.returncode == 7  # refused (errors.EXIT_REFUSED), not damaged data
     assert b"changed since the recover run" in result.stderr and b"nothing was changed" in result.stderr
     assert snapshot(damaged) == after_append
 
 
 def test_unknown_stream_and_unknown_run(damaged):
-    assert runner.invoke(app, ["recover", "-r", str(damaged), "nope"]).exit_code == 1
-    assert runner.invoke(app, ["recover", "-r", str(damaged), "--undo", "nope"]).exit_code == 1
+    assert runner.invoke(app, ["recover", "-r", str(damaged), "nope"]).exit_code == 6  # not "repairs needed"
+    assert runner.invoke(app, ["recover", "-r", str(damaged), "--undo", "nope"]).exit_code == 6
 
 
 def test_recover_waits_for_the_writer_lock(damaged):
@@ -141,7 +141,7 @@ def test_every_option_is_in_the_man_page_and_help():
     for param in inspect.signature(command.callback).parameters.values():
         options += [d for d in getattr(param.default, "param_decls", None) or () if d.startswith("-")]
     assert {"--dry-run", "-n", "--json", "--quarantine", "--undo", "--lock-timeout", "--root", "-r"} <= set(options)
-    for opt in options:
+    for opt in (flag for decl in options for flag in decl.split("/")):  # --progress/--no-progress: both
         assert opt.replace("-", r"\-") in page, opt
         assert re.search(re.escape(opt) + r"\b", help_text), opt
 

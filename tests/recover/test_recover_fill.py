@@ -26,7 +26,7 @@ from ironwal_cli.engine.reader import StreamReader
 from ironwal_cli.engine.scan import LOST_FILLER, Frame, scan
 from ironwal_cli.engine.seals import matching, read_seals
 from ironwal_cli.engine.writer import StreamWriter, WriteOptions
-from ironwal_cli.errors import GapError, NotFoundError
+from ironwal_cli.errors import EXIT_NOT_FOUND, GapError, NotFoundError
 from ironwal_cli.ops.recover import recover
 from ironwal_cli.spec.codec import MAX_FRAME_ENTRIES, encode_frame, encode_lost_fillers, encode_raw_batch
 
@@ -88,11 +88,11 @@ def test_readers_report_filled_ids_as_lost_never_as_data(root):
     assert warnings == [f"{root / 's' / (f'{0:020d}.wal')}: ids 4..5 are missing (gap) (lost to damage: recorded in "
                         "lost.idx by ironwal recover); continuing at 6"]
     assert dict(StreamReader(root, "s", allow_gaps=True).entries(5)) == {i: entries[i] for i in entries if i >= 6}
-    with pytest.raises(NotFoundError, match="no entry 5: ids 4..5 lost to damage .*recorded lost in lost.idx"):
+    with pytest.raises(NotFoundError, match=r"entry 5 was lost to damage: ids 4\.\.5 are recorded lost in lost\.idx"):
         StreamReader(root, "s").get(5)
     assert StreamReader(root, "s").get(6) == b"e6"
     got = ironwal("get", "-r", str(root), "s", "4")
-    assert got.returncode == 1 and "lost" in got.stderr and got.stdout == ""
+    assert got.returncode == EXIT_NOT_FOUND and "lost" in got.stderr and got.stdout == ""
 
 
 def test_a_filler_in_the_active_segment_is_counted_by_our_writer(root):

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from undo_roots import STREAM, build, edit_manifest, ironwal, one_error_line, segments, tear, tree
 
+from ironwal_cli.errors import EXIT_REFUSED
 from ironwal_cli.ops.recover import recover
 
 VICTIM = b"precious, outside the root\n"
@@ -38,7 +39,7 @@ def repaired(tmp_path):
 def refused(root: Path, run: Path, victim: Path, match: str) -> None:
     before_root, before_outside = tree(root), tree(victim.parent)
     result = ironwal("recover", "-r", str(root), "--undo", str(run))
-    assert result.returncode == 3, result
+    assert result.returncode == EXIT_REFUSED, result
     line = one_error_line(result)
     assert match in line and "undo refused, nothing was changed" in line, line
     assert tree(root) == before_root and tree(victim.parent) == before_outside
@@ -122,7 +123,7 @@ def test_a_file_link_planted_after_the_run_is_refused(repaired):
     segment.symlink_to(victim)
     before = victim.read_bytes()
     result = ironwal("recover", "-r", str(root), "--undo", str(run))
-    assert result.returncode == 3 and "changed since the recover run" in one_error_line(result)
+    assert result.returncode == EXIT_REFUSED and "changed since the recover run" in one_error_line(result)
     assert segment.is_symlink() and victim.read_bytes() == before
 
 

@@ -115,13 +115,13 @@ def test_targets_stream_name_directory_and_segment(root, stream):
     assert set(report.streams) == {"s", "other"} and report.streams["s"].segments == 1
 
 
-def test_unknown_target_and_missing_root_are_usage_errors(root, stream, tmp_path):
-    from ironwal_cli.errors import UsageError
+def test_unknown_target_and_missing_root_are_not_found_a_bad_file_a_usage_error(root, stream, tmp_path):
+    from ironwal_cli.errors import NotFoundError, UsageError
     from ironwal_cli.ops.verify import verify_root
 
-    with pytest.raises(UsageError):
+    with pytest.raises(NotFoundError):  # exit 6, as for every command (the one exit table)
         verify_root(root, ["nope"])
-    with pytest.raises(UsageError):
+    with pytest.raises(NotFoundError):
         verify_root(tmp_path / "absent")
     with pytest.raises(UsageError):
         verify_root(root, [stream / "segments.idx"])  # a file, but not a segment

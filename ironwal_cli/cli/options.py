@@ -1,0 +1,76 @@
+"""The options and arguments several commands share, declared once so that help, defaults and
+checks agree everywhere (issue 12): -r/--root, --lock-timeout, --shards, --json, --progress,
+STREAM (with tab completion of the root's streams), and the -q/--json conflict."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from ..errors import IronwalError
+
+ROOT_HELP = "WAL root directory (default: ./wal_data)."
+RootOption = typer.Option(Path("./wal_data"), "-r", "--root", envvar="IRONWAL_ROOT", help=ROOT_HELP,
+                          show_default=False, metavar="ROOT", readable=False)
+# readable=False: click's own check would say "not readable" with exit 2; the command says
+# "Permission denied" with exit 5, as the exit table has it.
+
+
+def complete_stream(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Tab completion of STREAM: the streams of the root given so far (else IRONWAL_ROOT, else
+    ./wal_data) whose name starts with what was typed; nothing when that is no WAL root."""
+    root = ctx.params.get("root") or os.environ.get("IRONWAL_ROOT") or "./wal_data"
+    try:
+        from ..ops.listing import stream_names
+
+        return [name for name in stream_names(root) if name.startswith(incomplete)]
+    except (IronwalError, OSError):
+        return []
+
+
+def stream_argument(help: str = "Stream key.", required: bool = True):
+    """STREAM, declared once for the commands that name one: completed from the root's streams."""
+    return typer.Argument(... if required else None, metavar="STREAM", help=help, show_default=False,
+                          autocompletion=complete_stream)
+
+
+def _finite_seconds(value: float) -> float:
+    """nan would wait for ever (every comparison with it is false), inf too: refused (exit 2) as
+    the command line is read, by the lock's own rule."""
+    from ..engine.lock import check_timeout
+
+    try:
+        return check_timeout(value)
+    except IronwalError as err:
+        raise typer.BadParameter(str(err)) from None
+
+
+LOCK_TIMEOUT_HELP = "Seconds to wait for another writer's lock (a note on stderr after 1 s of waiting)."
+LockTimeoutOption = typer.Option(10.0, "--lock-timeout", envvar="IRONWAL_LOCK_TIMEOUT", metavar="SECONDS",
+                                 callback=_finite_seconds, help=LOCK_TIMEOUT_HELP)
+
+
+def shards_option(help: str):
+    """``--shards N`` (env IRONWAL_SHARDS), declared once; each command says what it checks."""
+    return typer.Option(None, "--shards", envvar="IRONWAL_SHARDS", min=1, max=65535, metavar="N", help=help)
+
+
+def json_option(shape: str):
+    """``--json``, declared once; ``shape`` is the one JSON shape the command prints."""
+    return typer.Option(False, "--json", help=f"Print {shape}.")
+
+
+def refuse_quiet_json(quiet: bool, json_out: bool) -> None:
+    """``-q --json`` would print nothing, silently: a conflict, refused (exit 2)."""
+    if quiet and json_out:
+        from ..errors import UsageError
+
+        raise UsageError("choose one of -q/--quiet and --json (with both, nothing would be printed)")
+
+
+def progress_option():
+    """``--progress/--no-progress``: a bar with an ETA on stderr; default when stderr is a terminal."""
+    return typer.Option(None, "--progress/--no-progress", envvar="IRONWAL_PROGRESS", show_default=False,
+                        help="Show a progress bar with an ETA on stderr (default: when stderr is a terminal).")
