@@ -8,7 +8,8 @@ EXIT_OK = 0
 EXIT_NOT_FOUND = 1  # nothing found, or problems found (verify)
 EXIT_USAGE = 2
 EXIT_DAMAGED = 3  # damaged data refused
-EXIT_LOCK_TIMEOUT = 4
+EXIT_LOCK_TIMEOUT = 4  # busy: a lock timeout, or a foreign writer holds the stream open
+EXIT_BUSY = EXIT_LOCK_TIMEOUT
 EXIT_IO = 5
 
 
@@ -59,6 +60,13 @@ class GapError(FormatError):
 
 class LockTimeoutError(IronwalError):
     exit_code = EXIT_LOCK_TIMEOUT
+
+
+class ForeignWriterError(IronwalError):
+    """A process that is not an ironwal writer (a live IronWal application) holds the stream's
+    files open: writing behind it would duplicate the ids it keeps in memory (``--force`` overrides)."""
+
+    exit_code = EXIT_BUSY
 
 
 class StorageError(IronwalError, OSError):

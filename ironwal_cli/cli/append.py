@@ -9,6 +9,7 @@ import typer
 
 from ._app import RootOption, app, handles_errors, warn
 from .choices import SyncMode
+from .force import ForceOption
 from .params import parse_limit, parse_size
 
 # Here, not in sharded_append: a plain append should not import that module (and json) to start.
@@ -57,6 +58,7 @@ def append(
                                           "by its key."),
     shards: int | None = typer.Option(None, "--shards", envvar="IRONWAL_SHARDS", min=1, max=65535,
                                          help=SHARDS_HELP),
+    force: bool = ForceOption,
 ) -> None:
     """Append entries to STREAM and print the id of each, once it is durable.
 
@@ -82,6 +84,7 @@ def append(
         min_compress_size=parse_size(min_compress_size, "--min-compress-size"),
         lock_timeout=lock_timeout,
         hold_lock=hold_lock,
+        force=force,
     )
     if routed:
         from . import sharded_append
