@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from ._app import RootOption, app, handles_errors, warn
+from .force import ForceOption
 
 checkpoint_app = typer.Typer(name="checkpoint", help="Create, list, show and compact the checkpoints of a "
                              "sharded root (checkpoints.log + HEAD).", no_args_is_help=True,
@@ -36,12 +37,14 @@ def create(
                                          "it when omitted (the first checkpoint needs it)."),
     lock_timeout: float = LockTimeoutOption,
     json_out: bool = JsonOption,
+    force: bool = ForceOption,
 ) -> None:
     """Sync every shard, record each shard's next id as its offset, append the record, point HEAD at it."""
     from ..ops.checkpoint import create_checkpoint
     from ..sharded.checkpoints import parse_id
 
-    info = create_checkpoint(root, parse_id(checkpoint_id, hex_id), shards=shards, lock_timeout=lock_timeout)
+    info = create_checkpoint(root, parse_id(checkpoint_id, hex_id), shards=shards, lock_timeout=lock_timeout,
+                             force=force)
     if json_out:
         _emit(info.to_dict())
     else:
@@ -103,11 +106,12 @@ def compact(
     root: Path = RootOption,
     lock_timeout: float = LockTimeoutOption,
     json_out: bool = JsonOption,
+    force: bool = ForceOption,
 ) -> None:
     """Keep the N newest checkpoints; the dropped records are archived, byte for byte, not destroyed."""
     from ..ops.checkpoint import compact_checkpoints
 
-    result = compact_checkpoints(root, keep, lock_timeout=lock_timeout)
+    result = compact_checkpoints(root, keep, lock_timeout=lock_timeout, force=force)
     if result.head_dropped:
         warn("HEAD names a checkpoint that compaction dropped (it is in the archive); HEAD is left as it was")
     if json_out:

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from ._app import RootOption, app, handles_errors
+from .force import ForceOption
 
 
 @app.command()
@@ -28,6 +29,7 @@ def prune(
     lock_timeout: float = typer.Option(10.0, "--lock-timeout", envvar="IRONWAL_LOCK_TIMEOUT", min=0,
                                        help="Seconds to wait for each stream's writer lock."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    force: bool = ForceOption,
 ) -> None:
     """Delete old segments as the crate's truncate does: never the active one, segments.idx rewritten.
 
@@ -42,14 +44,14 @@ def prune(
             raise typer.BadParameter("--before needs a STREAM")
         if hex_id or shards is not None:
             raise typer.BadParameter("--hex and --shards go with --checkpoint")
-        results = [prune_stream(root, stream, before, dry_run=dry_run, lock_timeout=lock_timeout)]
+        results = [prune_stream(root, stream, before, dry_run=dry_run, lock_timeout=lock_timeout, force=force)]
     else:
         if stream is not None:
             raise typer.BadParameter("--checkpoint prunes every shard; it takes no STREAM")
         from ..sharded.checkpoints import parse_id
 
         results = prune_checkpoint(root, parse_id(checkpoint, hex_id), shards=shards, dry_run=dry_run,
-                                   lock_timeout=lock_timeout)
+                                   lock_timeout=lock_timeout, force=force)
     deleted = sum(len(r.deleted) for r in results)
     size = sum(r.bytes for r in results)
     if json_out:

@@ -10,6 +10,7 @@ import typer
 
 from ..errors import EXIT_NOT_FOUND, EXIT_OK
 from ._app import RootOption, app, handles_errors, warn
+from .force import ForceOption
 
 # Test-only (documented in man/ironwal-recover.1): SIGKILL this process right after its Nth fsync,
 # so crash tests can stop a real recover at every durable step.
@@ -56,6 +57,7 @@ def recover(
                                    "size and times, such as bit rot that verify found."),
     lock_timeout: float = typer.Option(10.0, "--lock-timeout", envvar="IRONWAL_LOCK_TIMEOUT", min=0,
                                        help="Seconds to wait for a stream's writer lock."),
+    force: bool = ForceOption,
 ) -> None:
     """Repair a root after a crash: cut torn tails, quarantine damaged frames, keep every intact entry.
 
@@ -75,7 +77,7 @@ def recover(
         _render(report.to_dict(), json_out, undo=True)
         return
     report = run_recover(root, streams or None, dry_run=dry_run, quarantine=quarantine, full=full,
-                         lock_timeout=lock_timeout)
+                         lock_timeout=lock_timeout, force=force)
     _render(report.to_dict(), json_out, undo=False)
     if dry_run:
         raise typer.Exit(EXIT_NOT_FOUND if report.repairs_needed else EXIT_OK)

@@ -18,15 +18,16 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..engine.foreign_writers import refuse_foreign_writers, refuse_index_holders, segment_paths
 from ..engine.lock import DEFAULT_LOCK_TIMEOUT, locked_dir
-from ..engine.names import sanitize_key
+from ..engine.names import INDEX_NAME, sanitize_key
 from ..engine.quarantine import QuarantineRun, check_outside, default_quarantine, read_manifest, write_manifest
 from ..engine.repair_apply import apply_plan
 from ..engine.repair_plan import KEEP, Plan
 from ..engine.repair_stream import StreamPlanner, plan_stream
 from ..engine.undo import apply_undo, plan_undo
 from ..errors import NotFoundError
-from ..sharded.checkpoints import is_sharded_root
+from ..sharded.checkpoints import is_sharded_root, log_path
 from ..sharded.repair import checkpoint_floors, plan_checkpoints
 from .listing import stream_names
 
@@ -91,11 +92,13 @@ def _plan_stream(root: Path, name: str, floor: int, full: bool) -> tuple[Plan, S
 
 def recover(root: str | os.PathLike, streams: list[str] | None = None, *, dry_run: bool = False,
             quarantine: str | os.PathLike | None = None, full: bool = False,
-            lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> RecoverReport:
+            lock_timeout: float = DEFAULT_LOCK_TIMEOUT, force: bool = False) -> RecoverReport:
     """Repair ``streams`` (default: every stream, and the checkpoint files of a sharded root).
 
     ``full``: read every segment, also those sealed and unchanged since they were sealed (the
     way to find and repair damage that kept a segment's size and times: bit rot).
+    A repair is refused (ForeignWriterError) while a process that is not ironwal holds a stream
+    open (a running IronWal application); ``force`` repairs anyway (dangerous).
     """
     root = Path(root)
     if not root.is_dir():
@@ -109,9 +112,15 @@ def recover(root: str | os.PathLike, streams: list[str] | None = None, *, dry_ru
         for name in _stream_dirs(root, streams)]
     if not streams and sharded:
         units.append((root, lambda: (plan_checkpoints(root), None)))
+    check = not dry_run and not force
+    if check:  # once for every stream: a walk of /proc
+        refuse_index_holders([path / INDEX_NAME for path, _ in units if path != root], "recover it")
     try:
         for lock_path, make_plan in units:
             with locked_dir(lock_path, lock_timeout):
+                if check:
+                    files = [log_path(root)] if lock_path == root else segment_paths(lock_path)
+                    refuse_foreign_writers(files, f"recover {lock_path.name!r}")
                 plan, planner = make_plan()
                 if not dry_run and not plan.empty:
                     run.save(plan)

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from ..engine.writer import StreamWriter, WriteOptions
 from ..errors import UsageError
 from ..sharded.checkpoints import ensure_log
+from ..sharded.foreign import refuse_foreign_sharded
 from ..sharded.routing import route, shard_name
 from ..sharded.shards import resolve_shard_count
 from .append import Warn, append_from, append_values
@@ -21,9 +22,16 @@ from .entry_input import read_batches
 Placed = tuple[int, int]  # (shard, id)
 
 
-def open_sharded(root: str | os.PathLike, shards: int | None) -> int:
-    """The root's shard count (``shards`` checked against the log); creates the empty log like the crate."""
+def open_sharded(root: str | os.PathLike, shards: int | None, options: WriteOptions | None = None) -> int:
+    """The root's shard count (``shards`` checked against the log); creates the empty log like the crate.
+
+    Refused (ForeignWriterError) while a running ShardedWal holds the log open, unless
+    ``options.force``: it keeps every shard's next id in memory.
+    """
     count = resolve_shard_count(root, shards)
+    options = options or WriteOptions()
+    if not options.force:
+        refuse_foreign_sharded(root, "append to it", options.lock_timeout, indexes=False)
     ensure_log(root)
     return count
 
@@ -31,7 +39,7 @@ def open_sharded(root: str | os.PathLike, shards: int | None) -> int:
 def append_keyed(root: str | os.PathLike, key: bytes, values: Sequence[bytes], *, shards: int | None = None,
                  options: WriteOptions | None = None, on_warning: Warn | None = None) -> tuple[int, range]:
     """Append ``values`` (one batch) to the shard of ``key``; returns (shard, ids)."""
-    shard = route(key, open_sharded(root, shards))
+    shard = route(key, open_sharded(root, shards, options))
     return shard, append_values(root, shard_name(shard), values, options, on_warning)
 
 
@@ -40,7 +48,7 @@ def append_keyed_from(root: str | os.PathLike, key: bytes, fd: int, *, shards: i
                       options: WriteOptions | None = None,
                       on_warning: Warn | None = None) -> tuple[int, Iterator[range]]:
     """Entries from ``fd`` all go to the shard of ``key``; returns (shard, the ids of each batch as written)."""
-    shard = route(key, open_sharded(root, shards))
+    shard = route(key, open_sharded(root, shards, options))
     return shard, append_from(root, shard_name(shard), fd, mode=mode, batch_size=batch_size, linger=linger,
                               options=options, on_warning=on_warning)
 
@@ -66,7 +74,7 @@ def append_routed_from(root: str | os.PathLike, fd: int, sep: bytes, *, shards: 
         raise UsageError("the key separator must not be empty")
     if mode not in ("lines", "null"):
         raise UsageError("routed records are lines or NUL-terminated, not --whole")
-    count = open_sharded(root, shards)
+    count = open_sharded(root, shards, options)
     writers: dict[int, StreamWriter] = {}
     number = 0
     cache: dict[bytes, int] = {}
