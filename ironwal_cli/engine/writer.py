@@ -38,6 +38,7 @@ from .files import (
     atomic_write,
     fsync_dir,
     fsync_fd,
+    make_dirs,
     open_for_write,
     write_all,
     writev_all,
@@ -247,9 +248,7 @@ class StreamWriter:
             if not self.path.exists():
                 if not create:
                     return False
-                if not self.root.is_dir():
-                    self.root.mkdir(parents=True, exist_ok=True)
-                    fsync_dir(self.root.parent)  # a new root's own name must survive a power cut too
+                make_dirs(self.root)  # a new root's own name (and its parents') must survive a power cut too
                 try:
                     self.path.mkdir()
                     created = True

@@ -29,6 +29,7 @@ from ..sharded.checkpoints import (
 )
 from ..sharded.foreign import refuse_log_writer
 from ..sharded.routing import shard_name
+from ..sharded.shard_count import remember
 from ..sharded.shards import durable_next_id, existing_shards, resolve_shard_count
 from ..spec.codec import Checkpoint
 
@@ -128,6 +129,7 @@ def create_checkpoint(root: str | os.PathLike, checkpoint_id: bytes, *, shards: 
                              "create a checkpoint")
     with _locked_log(root, lock_timeout, "append to", force) as log:
         count = resolve_shard_count(root, shards, log)
+        remember(root, count)
         offsets = []
         with ExitStack() as locks:
             for shard in range(count):

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
+from ..engine.files import make_dirs
+from ..engine.lock import locked_dir
 from ..engine.writer import StreamWriter, WriteOptions
 from ..errors import UsageError
 from ..sharded.checkpoints import ensure_log
-from ..sharded.foreign import refuse_foreign_sharded
-from ..sharded.routing import route, shard_name
+from ..sharded.foreign import refuse_log_writer
+from ..sharded.routing import parse_shard_name, route, shard_name
+from ..sharded.shard_count import remember
 from ..sharded.shards import resolve_shard_count
 from .append import Warn, append_from, append_values
 from .entry_input import read_batches
@@ -23,17 +27,39 @@ Placed = tuple[int, int]  # (shard, id)
 
 
 def open_sharded(root: str | os.PathLike, shards: int | None, options: WriteOptions | None = None) -> int:
-    """The root's shard count (``shards`` checked against the log); creates the empty log like the crate.
+    """The root's shard count, checked against all the root shows, and remembered (``shard_count``).
 
-    Refused (ForeignWriterError) while a running ShardedWal holds the log open, unless
-    ``options.force``: it keeps every shard's next id in memory.
+    Under the root's lock: refuses a root holding streams that are not shards (exit 2), and,
+    unless ``options.force``, a running ShardedWal holding checkpoints.log open (exit 4); creates
+    the root durably and, as the crate does, the empty log.
     """
-    count = resolve_shard_count(root, shards)
     options = options or WriteOptions()
-    if not options.force:
-        refuse_foreign_sharded(root, "append to it", options.lock_timeout, indexes=False)
-    ensure_log(root)
+    root = Path(root)
+    refuse_plain_streams(root)
+    make_dirs(root)
+    with locked_dir(root, options.lock_timeout):
+        if not options.force:
+            refuse_log_writer(root, "append to it")
+        count = resolve_shard_count(root, shards)
+        ensure_log(root)
+        remember(root, count)
     return count
+
+
+def refuse_plain_streams(root: Path) -> None:
+    """A keyed append would make a root of plain streams a broken sharded root: refuse it."""
+    plain = sorted(name for name in _stream_dirs(root) if parse_shard_name(name) is None)
+    if plain:
+        raise UsageError(f"{root} holds streams that are not shards ({', '.join(map(repr, plain[:3]))}"
+                         f"{', ...' if len(plain) > 3 else ''}); refusing a keyed append, which would make it "
+                         "a sharded root (use a root of its own)")
+
+
+def _stream_dirs(root: Path) -> list[str]:
+    try:
+        return [e.name for e in os.scandir(root) if e.is_dir(follow_symlinks=False)]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
 def append_keyed(root: str | os.PathLike, key: bytes, values: Sequence[bytes], *, shards: int | None = None,

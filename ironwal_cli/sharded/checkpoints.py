@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..audit.checkpoints import RecordProblem, walk_records
-from ..engine.files import append_synced, atomic_write, fsync_dir, read_file
+from ..engine.files import append_synced, atomic_write, fsync_dir, make_dirs, read_file
 from ..errors import FormatError, NotFoundError, UsageError
 from ..spec.codec import (
     Checkpoint,
@@ -22,6 +22,7 @@ from ..spec.codec import (
     encode_checkpoint_record,
     encode_head,
 )
+from .shard_count import COUNT_NAME
 
 LOG_NAME = "checkpoints.log"
 HEAD_NAME = "HEAD"
@@ -146,7 +147,9 @@ def archive_path(root: str | os.PathLike) -> Path:
 
 
 def is_sharded_root(root: str | os.PathLike) -> bool:
-    return log_path(root).is_file() or head_path(root).is_file()
+    """The crate's ShardedWal creates the log on open; HEAD comes with checkpoints; ironwal's
+    ``ironwal-shards`` (``shard_count``) with the first routed write."""
+    return log_path(root).is_file() or head_path(root).is_file() or (Path(root) / COUNT_NAME).is_file()
 
 
 def read_head(root: str | os.PathLike) -> bytes | None:
@@ -173,7 +176,7 @@ def ensure_log(root: str | os.PathLike) -> None:
     """Create an empty log (as the crate's ShardedWal::new does), marking the root as sharded."""
     path = log_path(root)
     if not path.exists():
-        Path(root).mkdir(parents=True, exist_ok=True)
+        make_dirs(root)
         append_synced(path, b"")
         fsync_dir(root)
 
@@ -196,9 +199,7 @@ def rewrite_log(root: str | os.PathLike, kept: list[Record], dropped: list[Recor
     archive = None
     if dropped:
         archive = archive_path(root)
-        if not archive.parent.is_dir():
-            archive.parent.mkdir(parents=True, exist_ok=True)
-            fsync_dir(archive.parent.parent)
+        make_dirs(archive.parent)
         new = not archive.exists()
         append_synced(archive, b"".join(r.raw for r in dropped))
         if new:

@@ -166,3 +166,10 @@ def finish(proc: subprocess.Popen[bytes], timeout: float = 60.0) -> list[dict]:
     if proc.returncode != 0:
         raise AssertionError(f"iwref write failed ({proc.returncode}): {out.decode()} {err.decode()}")
     return json_lines(out)
+
+
+def dump_sharded(root: os.PathLike, shards: int, *extra: str) -> list[dict]:
+    """``iwref dump-sharded ROOT N``: the crate's ``ShardedWal::new(options, N)`` view of a root
+    (its checkpoints, the latest, and per shard the entries of ``iter_shard(s, 0)``), one dict
+    per line; the first is ``{"kind": "open", "ok": ...}``."""
+    return json_lines(run_iwref("dump-sharded", root, str(shards), *extra, check=False).stdout)
