@@ -53,12 +53,13 @@ def remember(root: str | os.PathLike, count: int) -> None:
 
 def evident_count(remembered: int | None, record_counts: Iterable[int], highest_shard: int | None) -> int | None:
     """The count the root shows when some of its evidence is wrong (for recover): the remembered
-    one, else the count most checkpoint records carry; never 0, nor one that leaves a shard
-    directory at or beyond it. None: nothing to go by."""
+    one, else the count most checkpoint records carry (``record_counts`` in file order); never 0,
+    nor one that leaves a shard directory at or beyond it. None: nothing to go by."""
     if remembered is not None:
         return remembered
-    fits = Counter(c for c in record_counts if c >= 1 and (highest_shard is None or c > highest_shard))
-    if not fits:
+    counts = [c for c in record_counts if c >= 1 and (highest_shard is None or c > highest_shard)]
+    if not counts:
         return None
-    best = max(fits.values())
-    return max(c for c, n in fits.items() if n == best)  # a tie: the larger count leaves no shard out
+    tally = Counter(counts)
+    best = max(tally.values())
+    return next(c for c in counts if tally[c] == best)  # a tie: the earliest record's (ShardedWal::new fixed it)

@@ -91,3 +91,51 @@ def test_a_plain_stream_in_a_sharded_root_is_refused(root):
     shard = f"shard_{route(b'k', 2):02d}"
     assert cli("append", shard, "direct", "-r", root).stdout == b"1\n"  # an existing shard stays writable
     assert cli("verify", "-r", root).returncode == 0
+
+
+# ----- checkpoint records whose shard count contradicts the root (issue 17 item 16) ----------------
+
+
+def add_record(root: Path, checkpoint_id: bytes, offsets: tuple[int, ...]) -> None:
+    """A CRC-valid record, as a buggy or hostile writer could leave one."""
+    import time
+
+    from ironwal_cli.spec.codec import Checkpoint, encode_checkpoint_record
+
+    with open(root / "checkpoints.log", "ab") as f:
+        f.write(encode_checkpoint_record(Checkpoint(checkpoint_id, time.time_ns(), offsets)))
+
+
+@pytest.mark.parametrize("remembered", [True, False])
+def test_records_of_0_or_65535_shards_are_quarantined_by_recover(root, remembered):
+    key = b"k"
+    assert cli("append", "--shards", "4", "--key", key, "a", "-r", root).returncode == 0
+    assert cli("checkpoint", "create", "c1", "-r", root).returncode == 0
+    if not remembered:
+        (root / COUNT_NAME).unlink()  # as in a root the crate made
+    add_record(root, b"none", ())
+    add_record(root, b"huge", (10**12,) * 65535)  # offsets no shard of this root has: no floor either
+    (root / "HEAD").write_bytes(len(b"huge").to_bytes(2, "little") + b"huge")
+    r = cli("append", "--shards", "4", "--key", key, "b", "-r", root)
+    assert usage_error(r, "disagree", "ironwal recover")
+    assert cli("verify", "-r", root).returncode == 1
+    r = cli("recover", "-r", root)
+    assert r.returncode == 0, r.stderr
+    assert cli("verify", "-r", root).returncode == 0
+    r = cli("append", "--shards", "4", "--key", key, "b", "-r", root)
+    assert (r.returncode, r.stdout) == (0, f"{route(key, 4)} 1\n".encode())
+    listed = cli("checkpoint", "list", "--json", "-r", root).stdout
+    assert b'"c1"' in listed and b"huge" not in listed and b"none" not in listed
+    assert cli("checkpoint", "show", "-r", root).stdout.startswith(b"checkpoint c1 ")  # HEAD: the one kept
+    assert cli("recover", "-n", "-r", root).returncode == 0
+
+
+def test_a_root_whose_every_record_says_65535_keeps_them(root):
+    """Nothing contradicts a count that every record and every directory agree on."""
+    assert cli("append", "--shards", "65535", "--key", "k", "a", "-r", root).returncode == 0
+    assert cli("checkpoint", "create", "c1", "-r", root).returncode == 0
+    assert cli("recover", "-n", "-r", root).returncode == 0
+    add_record(root, b"zero", ())  # but 0 shards is never a count
+    assert cli("recover", "-r", root).returncode == 0
+    assert b"zero" not in (root / "checkpoints.log").read_bytes()
+    assert cli("append", "--key", "k", "b", "-r", root).returncode == 0

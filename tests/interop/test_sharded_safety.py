@@ -37,3 +37,21 @@ def test_the_crate_opens_reads_and_appends_to_a_root_with_a_remembered_count(tmp
     assert r.stdout == b"crate\n"
     assert cli("verify", "-r", root).returncode == 0
     assert cli("append", "--key", "user0", "after", "-r", root).returncode == 0  # the count still remembered
+
+
+def test_the_crate_reads_a_root_whose_contradicting_checkpoint_records_recover_quarantined(tmp_path):
+    import time
+
+    from ironwal_cli.spec.codec import Checkpoint, encode_checkpoint_record
+
+    root = tmp_path / "r"
+    assert cli("append", "--shards", "4", "--key", "k", "a", "-r", root).returncode == 0
+    assert cli("checkpoint", "create", "c1", "-r", root).returncode == 0
+    with open(root / "checkpoints.log", "ab") as f:
+        f.write(encode_checkpoint_record(Checkpoint(b"bad", time.time_ns(), (0,) * 65535)))
+    before = dump_sharded(root, 4, "--no-entries")
+    assert any("Shard count mismatch" in (line.get("error") or "") for line in before)
+    assert cli("recover", "-r", root).returncode == 0
+    after = dump_sharded(root, 4, "--no-entries")
+    assert after[0]["ok"] and not any(line.get("error") for line in after), after
+    assert [c["id"] for c in next(line for line in after if line.get("kind") == "checkpoints")["list"]] == ["c1"]
