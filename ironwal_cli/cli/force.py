@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import typer
 
-FORCE_HELP = ("Write even while a process that is not ironwal (a running IronWal application) holds the "
-              "stream's segment open: DANGEROUS, it keeps its next ids in memory and will give them again. "
-              "Without it, exit 4.")
+FORCE_HELP = ("Write even while a process that is not ironwal (a running IronWal application) holds the stream "
+              "open. DANGEROUS: its next ids are in its memory and will be given twice. Without it: exit 4.")
 
 ForceOption = typer.Option(False, "--force", help=FORCE_HELP)

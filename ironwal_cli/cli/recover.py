@@ -73,7 +73,8 @@ def recover(
     if undo is not None:
         if streams or full:
             raise typer.BadParameter("--undo takes no STREAM arguments and no --full: it puts back the whole run")
-        report = run_undo(root, undo, quarantine=quarantine, dry_run=dry_run, lock_timeout=lock_timeout)
+        report = run_undo(root, undo, quarantine=quarantine, dry_run=dry_run, lock_timeout=lock_timeout,
+                          force=force)
         _render(report.to_dict(), json_out, undo=True)
         return
     report = run_recover(root, streams or None, dry_run=dry_run, quarantine=quarantine, full=full,

@@ -165,18 +165,25 @@ def resolve_run(root: str | os.PathLike, run: str | os.PathLike, quarantine=None
 
 
 def undo_recover(root: str | os.PathLike, run: str | os.PathLike, *, quarantine=None, dry_run: bool = False,
-                 lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> UndoReport:
-    """Put every file recover run ``run`` changed back as it was; refuses if any changed since."""
+                 lock_timeout: float = DEFAULT_LOCK_TIMEOUT, force: bool = False) -> UndoReport:
+    """Put every file recover run ``run`` changed back as it was; refuses if any changed since, or
+    (unless ``force``) while a process that is not ironwal holds one of those streams open."""
     root = Path(root)
     if not root.is_dir():
         raise NotFoundError(f"{root}: no such WAL root")
     run_dir = resolve_run(root, run, quarantine)
     report = UndoReport(str(root), str(run_dir), dry_run)
     dirs = sorted({(root / f["path"]).parent for f in read_manifest(run_dir)["files"]})
+    check = not dry_run and not force
+    if check:
+        refuse_index_holders([d / INDEX_NAME for d in dirs if d != root], "undo a recover run in it")
     with ExitStack() as stack:
         for d in dirs:
             if d.is_dir():
                 stack.enter_context(locked_dir(d, lock_timeout))
+                if check:
+                    files = [log_path(root)] if d == root else segment_paths(d)
+                    refuse_foreign_writers(files, f"undo a recover run in {d.name!r}")
         manifest, restore = plan_undo(root, run_dir)
         for path, content in sorted(restore.items()):
             report.actions.append(FileAction(path, "remove" if content is None else "restore",

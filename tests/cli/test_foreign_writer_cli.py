@@ -96,3 +96,17 @@ def test_a_foreign_holder_of_checkpoints_log_refuses_every_sharded_write(sharded
         assert cli("append", "--key", "k0", "x", "-r", sharded, "--force").returncode == 0
         assert cli("checkpoint", "compact", "--keep", "1", "-r", sharded, "--force").returncode == 0
     assert cli("append", "--key", "k0", "y", "-r", sharded).returncode == 0
+
+
+def test_undo_of_a_recover_run_refuses_a_foreign_writer_too(plain):
+    seg = sorted((plain / "s").glob("*.wal"))[-1]
+    with open(seg, "ab") as f:
+        f.write(b"LAWL" + b"\0" * 10)  # a torn header for recover to cut
+    assert cli("recover", "-r", plain).returncode == 0
+    run = next(Path(f"{plain}.quarantine").iterdir()).name
+    before = root_digests(plain)
+    with holding(seg) as proc:
+        assert refused(cli("recover", "--undo", run, "-r", plain), proc.pid)
+        assert root_digests(plain) == before
+    assert cli("recover", "--undo", run, "-r", plain).returncode == 0
+    assert root_digests(plain) != before
