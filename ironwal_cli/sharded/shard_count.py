@@ -10,6 +10,7 @@ tests/interop/test_sharded_safety.py). ``format/FORMAT.md``, "Sharded roots", do
 
 Evidence weighed, every piece of which must agree (else exit 2): the remembered count, the
 counts the checkpoint records carry, and the shard directories (none may lie at or beyond it).
+The routing of what is stored cannot be weighed: the crate stores values only, never keys.
 """
 
 from __future__ import annotations

@@ -163,8 +163,9 @@ def bench_strict(work: Path, root: Path, count: int) -> list[Row]:
 def bench_single_vs_crate(work: Path, count: int, rounds: int, base_tree: str | None) -> list[Row]:
     """Strict single appends (library ``StreamWriter``, default writer and ``hold_lock``) beside the
     crate's ``iwref bench-single`` doing the same (one handle, ``count`` appends of 100 bytes,
-    strict sync), in ``rounds`` rounds that take turns, so a burst of someone else's disk traffic
-    lands on every side alike; each figure is the median of its rounds' medians. With
+    strict sync), in ``rounds`` rounds that take turns (each round in another order), so a burst
+    of someone else's disk traffic lands on every side alike; each figure is the median of its
+    rounds' medians. With
     ``base_tree`` (another commit's ``ironwal_cli``) the same runs on it too: before and after.
     The async rows have no fdatasync: what is left is the tool's own cost per append."""
     crate = iwref_cmd()
@@ -174,15 +175,19 @@ def bench_single_vs_crate(work: Path, count: int, rounds: int, base_tree: str | 
     variants = [(t, hold, sync) for t in trees for hold in ("no", "yes") for sync in ("strict", "async")]
     medians: dict[object, list[float]] = {v: [] for v in [*variants, "crate"]}
     cpu: dict[object, list[float]] = {v: [] for v in variants}
+    order = [*variants, "crate"]
     for r in range(rounds):
-        for v in variants:
+        k = r % len(order)  # each round starts elsewhere: no side always runs first after a commit burst
+        for v in order[k:] + order[:k]:
+            if v == "crate":
+                j = run([*crate, "bench-single", str(work / f"crate-{r}"), "s", "--count", str(count), "--size",
+                         str(ENTRY), "--sync", "strict"]).json()
+                medians["crate"].append(j["median_us"])
+                continue
             tree, hold, sync = v
             j = worker("single_appends", work / f"single-{tree}-{r}", count, ENTRY, hold, sync, tree=trees[tree]).json()
             medians[v].append(j["median_us"])
             cpu[v].append(j["cpu_us"])
-        j = run([*crate, "bench-single", str(work / f"crate-{r}"), "s", "--count", str(count), "--size",
-                 str(ENTRY), "--sync", "strict"]).json()
-        medians["crate"].append(j["median_us"])
     med = {k: statistics.median(v) for k, v in medians.items()}
     c = med["crate"]
     rows = []
