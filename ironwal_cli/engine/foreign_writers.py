@@ -2,7 +2,7 @@
 
 The crate takes no lock and keeps each stream's next id in memory, so anything written behind a
 running application ends in duplicate ids. What it holds open, seen with the real crate
-(``tests/interop/test_foreign_writers.py``): a ``Wal`` keeps the active segment of every stream it
+(``tests/interop/test_crate_as_foreign_writer.py``): a ``Wal`` keeps the active segment of every stream it
 has appended to open for writing (O_WRONLY|O_APPEND), and after opening an existing root it
 keeps every stream's ``segments.idx`` open for reading; a ``ShardedWal`` keeps
 ``checkpoints.log`` open for writing for as long as it lives.
@@ -219,7 +219,29 @@ def refuse_foreign_writers(paths: Iterable[str | os.PathLike], action: str) -> N
         who = (found or {}).get(os.fspath(path), [])
         if verdict is None and not who:
             continue  # no lease here: the walk is the whole check, and it saw no one
+        if not who and _self_writes(path):
+            raise ForeignWriterError(f"{os.fspath(path)} is open for writing in this very process (pid "
+                                     f"{os.getpid()}), outside its ironwal writers (a descriptor left open?); "
+                                     f"refusing to {action}. Close it, or pass --force (dangerous)")
         raise ForeignWriterError(_message(path, "open for writing", who, action))
+
+
+def _self_writes(path: str | os.PathLike) -> bool:
+    """Whether this process itself holds ``path`` open for writing (the walk leaves it out)."""
+    try:
+        target = os.stat(path)
+        fds = os.listdir(f"{PROC}/self/fd")
+    except OSError:
+        return False
+    me = str(os.getpid())
+    for fd in fds:
+        try:
+            st = os.stat(f"{PROC}/self/fd/{fd}")
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (target.st_dev, target.st_ino) and _open_for_writing(me, fd):
+            return True
+    return False
 
 
 def refuse_index_holders(paths: Iterable[str | os.PathLike], action: str) -> None:

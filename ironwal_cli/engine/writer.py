@@ -184,15 +184,17 @@ class StreamWriter:
         the next writer, or recover, need not check it again: an ``ironwal append`` in a shell
         loop then costs the same on a full 64 MiB segment as on an empty one.
         """
-        if self._wrote and self._dir_fd is not None and self._synced == self._size:
-            self._seal_on_close()
-        probe = self._probe[0] if self._probe is not None else None
-        for fd in (self._fd, probe, self._dir_fd):  # the segment first: closing the directory lets the lock go
-            if fd is not None:
-                os.close(fd)
-        self._fd = self._dir_fd = self._probe = None
-        self._stamp = None
-        self._held = False
+        try:
+            if self._wrote and self._dir_fd is not None and self._synced == self._size:
+                self._seal_on_close()
+        finally:  # whatever the seal met: a descriptor left open for writing looks like a foreign writer
+            probe = self._probe[0] if self._probe is not None else None
+            for fd in (self._fd, probe, self._dir_fd):  # the segment first: closing the directory lets the lock go
+                if fd is not None:
+                    os.close(fd)
+            self._fd = self._dir_fd = self._probe = None
+            self._stamp = None
+            self._held = False
 
     def __enter__(self) -> StreamWriter:
         return self
@@ -538,16 +540,20 @@ class StreamWriter:
         new = self._next
         new_path = self.path / segment_name(new)
         fd = open_for_write(new_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-        fsync_dir(self.path)
-        if crashpoints.ARMED:
-            crashpoints.reached("rotate-before-index")
-        index_add = INDEX_ID.pack(new)
-        if self._index_empty:  # an empty index means "segment 0 only": keep that segment listed
-            index_add = encode_index([self._active, new])
-        append_synced(self.path / INDEX_NAME, index_add)
-        if crashpoints.ARMED:
-            crashpoints.reached("rotate-before-head")
-        atomic_write(self.path / HEAD_STATE_NAME, encode_head_state(segment_name(new)))
+        try:
+            fsync_dir(self.path)
+            if crashpoints.ARMED:
+                crashpoints.reached("rotate-before-index")
+            index_add = INDEX_ID.pack(new)
+            if self._index_empty:  # an empty index means "segment 0 only": keep that segment listed
+                index_add = encode_index([self._active, new])
+            append_synced(self.path / INDEX_NAME, index_add)
+            if crashpoints.ARMED:
+                crashpoints.reached("rotate-before-head")
+            atomic_write(self.path / HEAD_STATE_NAME, encode_head_state(segment_name(new)))
+        except BaseException:
+            os.close(fd)  # never left open for writing: that would look like a foreign writer
+            raise
         os.close(self._fd)
         self._fd = fd
         self._wrote = True

@@ -6,7 +6,7 @@ error. ironwal therefore writes the count it routed with into ``ironwal-shards``
 and a newline, replaced atomically) at the first routed write or checkpoint. It is a plain file
 in the root: the crate reads only the subdirectories of a root (its streams), HEAD and
 checkpoints.log, so its layout is untouched (``iwref dump-sharded`` opens and reads such a root:
-tests/interop/test_sharded_safety.py). ``format/FORMAT.md``, "Sharded roots", documents it.
+tests/interop/test_crate_reads_remembered_shard_count.py). ``format/FORMAT.md``, "Sharded roots", documents it.
 
 Evidence weighed, every piece of which must agree (else exit 2): the remembered count, the
 counts the checkpoint records carry, and the shard directories (none may lie at or beyond it).

@@ -1,7 +1,7 @@
 """recover, prune, checkpoint and routed appends refuse (exit 4, one line naming the process,
 nothing changed) while a process that is not ironwal holds the stream open; --force overrides;
 a dry run does not look. The foreign process is a plain child holding the file; the real crate
-does the same in tests/interop/test_foreign_writers.py."""
+does the same in tests/interop/test_crate_as_foreign_writer.py."""
 
 from __future__ import annotations
 

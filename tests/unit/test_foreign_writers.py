@@ -1,6 +1,6 @@
 """Writers refuse to write behind a process that is not an ironwal writer (issue 11 item 5), and
 never refuse each other. The foreign process here is a plain Python child holding the segment
-open; tests/interop/test_foreign_writers.py does the same with the real crate."""
+open; tests/interop/test_crate_as_foreign_writer.py does the same with the real crate."""
 
 from __future__ import annotations
 
@@ -212,4 +212,34 @@ def test_append_cli_waits_for_a_hold_lock_appender_instead_of_refusing(root):
         first.stderr.close()
     out, err = late.communicate(timeout=30)
     assert (late.returncode, out, err) == (0, b"1\n", b"")
+    assert entries(root) == [b"a", b"b"]
+
+
+def test_a_descriptor_this_process_left_open_is_named_as_such(root):
+    append_values(root, "s", [b"a"])
+    fd = os.open(root / "s" / SEGMENT, os.O_WRONLY | os.O_APPEND)
+    try:
+        with pytest.raises(ForeignWriterError, match=f"in this very process \\(pid {os.getpid()}\\)"):
+            append_values(root, "s", [b"b"])
+    finally:
+        os.close(fd)
+
+
+def test_a_failed_rotation_leaves_no_segment_open_for_writing(root, monkeypatch):
+    """The new segment's descriptor is closed when the rotation fails after opening it; else
+    every later writer of this process would take it for a foreign writer."""
+    from ironwal_cli.engine import writer as writer_module
+
+    options = WriteOptions(max_entries_per_segment=1)
+    append_values(root, "s", [b"a"], options)
+    real = writer_module.append_synced
+
+    def failing(path, data):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(writer_module, "append_synced", failing)
+    with pytest.raises(OSError):
+        append_values(root, "s", [b"b"], options)
+    monkeypatch.setattr(writer_module, "append_synced", real)
+    assert append_values(root, "s", [b"b"], options) == range(1, 2)
     assert entries(root) == [b"a", b"b"]
