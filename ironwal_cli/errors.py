@@ -90,6 +90,13 @@ class LockTimeoutError(IronwalError):
     exit_code = EXIT_BUSY
 
 
+class ForeignWriterError(IronwalError):
+    """A process that is not an ironwal writer (a live IronWal application) holds the stream's
+    files open: writing behind it would duplicate the ids it keeps in memory (``--force`` overrides)."""
+
+    exit_code = EXIT_BUSY
+
+
 class StorageError(IronwalError, OSError):
     """An operating-system error (disk full, permission denied, read-only...), with the path."""
 

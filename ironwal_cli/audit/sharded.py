@@ -14,6 +14,7 @@ from pathlib import Path
 from ..engine.files import read_file
 from ..sharded.checkpoints import HEAD_NAME, LOG_NAME, display_id
 from ..sharded.routing import parse_shard_name, shard_name
+from ..sharded.shard_count import COUNT_NAME
 from ..spec.codec import decode_head
 from .checkpoints import Record, walk_records
 from .kinds import (
@@ -27,7 +28,7 @@ from .kinds import (
 )
 from .report import Recorder
 
-SHARDED_FILES = (HEAD_NAME, LOG_NAME)
+SHARDED_FILES = (HEAD_NAME, LOG_NAME, COUNT_NAME)  # COUNT_NAME: the count ironwal remembers (shard_count)
 
 
 def is_sharded(root: Path) -> bool:

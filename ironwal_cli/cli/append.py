@@ -19,6 +19,7 @@ from ._app import (
     warn,
 )
 from .choices import SyncMode
+from .force import ForceOption
 from .params import parse_limit, parse_size
 
 # Here, not in sharded_append: a plain append should not import that module (and json) to start.
@@ -67,6 +68,7 @@ def append(
                                           help="Sharded root: stdin holds KEY<SEP>VALUE records; route each value "
                                           "by its key."),
     shards: int | None = shards_option(SHARDS_HELP),
+    force: bool = ForceOption,
 ) -> None:
     """Append entries to STREAM and print the id of each, once it is durable.
 
@@ -94,6 +96,7 @@ def append(
         min_compress_size=parse_size(min_compress_size, "--min-compress-size"),
         lock_timeout=lock_timeout,
         hold_lock=hold_lock,
+        force=force,
     )
     if routed:
         from . import sharded_append

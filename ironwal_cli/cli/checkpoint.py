@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from ._app import HELP_SETTINGS, LockTimeoutOption, RootOption, app, handles_errors, json_option, shards_option, warn
+from .force import ForceOption
 
 checkpoint_app = typer.Typer(name="checkpoint", help="Create, list, show and compact the checkpoints of a "
                              "sharded root (checkpoints.log + HEAD).", no_args_is_help=True,
@@ -33,12 +34,14 @@ def create(
                                        "when omitted (the first checkpoint needs it)."),
     lock_timeout: float = LockTimeoutOption,
     json_out: bool = json_option(INFO_SHAPE),
+    force: bool = ForceOption,
 ) -> None:
     """Sync every shard, record each shard's next id as its offset, append the record, point HEAD at it."""
     from ..ops.checkpoint import create_checkpoint
     from ..sharded.checkpoints import parse_id
 
-    info = create_checkpoint(root, parse_id(checkpoint_id, hex_id), shards=shards, lock_timeout=lock_timeout)
+    info = create_checkpoint(root, parse_id(checkpoint_id, hex_id), shards=shards, lock_timeout=lock_timeout,
+                             force=force)
     if json_out:
         _emit(info.to_dict())
     else:
@@ -99,11 +102,12 @@ def compact(
     lock_timeout: float = LockTimeoutOption,
     json_out: bool = json_option('one object {"records_before", "kept", "dropped", "bytes_reclaimed", "archive", '
                                  '"head_dropped"}'),
+    force: bool = ForceOption,
 ) -> None:
     """Keep the N newest checkpoints; the dropped records are archived, byte for byte, not destroyed."""
     from ..ops.checkpoint import compact_checkpoints
 
-    result = compact_checkpoints(root, keep, lock_timeout=lock_timeout)
+    result = compact_checkpoints(root, keep, lock_timeout=lock_timeout, force=force)
     if result.head_dropped:
         warn("HEAD names a checkpoint that compaction dropped (it is in the archive); HEAD is left as it was")
     if json_out:

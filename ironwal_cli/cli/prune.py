@@ -17,6 +17,7 @@ from ._app import (
     shards_option,
     stream_argument,
 )
+from .force import ForceOption
 
 
 @app.command()
@@ -33,6 +34,7 @@ def prune(
     dry_run: bool = typer.Option(False, "-n", "--dry-run", help="List what would be deleted; change nothing."),
     lock_timeout: float = LockTimeoutOption,
     json_out: bool = json_option('one object {"dry_run", "streams", "segments", "bytes"}'),
+    force: bool = ForceOption,
 ) -> None:
     """Delete old segments as the crate's truncate does: never the active one, segments.idx rewritten.
 
@@ -47,14 +49,14 @@ def prune(
             raise typer.BadParameter("--before needs a STREAM")
         if hex_id or shards is not None:
             raise typer.BadParameter("--hex and --shards go with --checkpoint")
-        results = [prune_stream(root, stream, before, dry_run=dry_run, lock_timeout=lock_timeout)]
+        results = [prune_stream(root, stream, before, dry_run=dry_run, lock_timeout=lock_timeout, force=force)]
     else:
         if stream is not None:
             raise typer.BadParameter("--checkpoint prunes every shard; it takes no STREAM")
         from ..sharded.checkpoints import parse_id
 
         results = prune_checkpoint(root, parse_id(checkpoint, hex_id), shards=shards, dry_run=dry_run,
-                                   lock_timeout=lock_timeout)
+                                   lock_timeout=lock_timeout, force=force)
     deleted = sum(len(r.deleted) for r in results)
     size = sum(r.bytes for r in results)
     if json_out:

@@ -10,6 +10,7 @@ import typer
 
 from ..errors import EXIT_OK, EXIT_PROBLEMS, EXIT_REFUSED
 from ._app import LockTimeoutOption, RootOption, app, fail, handles_errors, json_option, progress_option, warn
+from .force import ForceOption
 from .progress import wanted, with_progress
 
 # Test-only (documented in man/ironwal-recover.1): SIGKILL this process right after its Nth fsync,
@@ -58,6 +59,7 @@ def recover(
                                    "size and times, such as bit rot that verify found."),
     lock_timeout: float = LockTimeoutOption,
     progress: bool | None = progress_option(),
+    force: bool = ForceOption,
 ) -> None:
     """Repair a root after a crash: cut torn tails, quarantine damaged frames, keep every intact entry.
 
@@ -78,7 +80,8 @@ def recover(
     if undo is not None:
         if streams or full:
             raise typer.BadParameter("--undo takes no STREAM arguments and no --full: it puts back the whole run")
-        report = run_undo(root, undo, quarantine=quarantine, dry_run=dry_run, lock_timeout=lock_timeout)
+        report = run_undo(root, undo, quarantine=quarantine, dry_run=dry_run, lock_timeout=lock_timeout,
+                          force=force)
         if report.already_undone is not None:  # nothing to do: said, and refused (exit 7)
             if json_out:
                 _render(report.to_dict(), json_out, undo=True)
@@ -86,9 +89,10 @@ def recover(
                        "nothing changed", EXIT_REFUSED)
         _render(report.to_dict(), json_out, undo=True)
         return
+
     def run(on_progress=None):
         return run_recover(root, streams or None, dry_run=dry_run, quarantine=quarantine, full=full,
-                           lock_timeout=lock_timeout, on_progress=on_progress)
+                           lock_timeout=lock_timeout, on_progress=on_progress, force=force)
 
     report = with_progress("recover", run) if wanted(progress) else run()
     _render(report.to_dict(), json_out, undo=False)

@@ -43,6 +43,28 @@ def fsync_dir(path: str | os.PathLike) -> None:
         os.close(fd)
 
 
+def make_dirs(path: str | os.PathLike) -> bool:
+    """Create directory ``path`` and every missing parent, each durably: the parent of every
+    directory made here is fsync'd right after, so no new name (root, stream, shard, quarantine
+    run) can vanish in a power cut after the ids written below it were acknowledged. True when
+    ``path`` did not exist."""
+    path = Path(path)
+    missing = []
+    while not os.path.lexists(path):  # stop at anything there: a file in the way fails the mkdir below it
+        missing.append(path)
+        if path.parent == path:
+            break
+        path = path.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir()
+        except FileExistsError:
+            if not directory.is_dir():
+                raise
+        fsync_dir(directory.parent)  # also when another process made it: its fsync may not have run yet
+    return bool(missing)
+
+
 def write_all(fd: int, data) -> None:
     view = memoryview(data)
     while view:

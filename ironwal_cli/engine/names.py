@@ -14,6 +14,7 @@ HEAD_STATE_NAME = "head.state"
 # tell a WAL root from another folder (engine/roots.py) without importing upwards.
 LOG_NAME = "checkpoints.log"
 HEAD_NAME = "HEAD"
+COUNT_NAME = "ironwal-shards"  # ours: the shard count of a sharded root, from its first routed write
 NAME_MAX = 255  # bytes of one file name on Linux file systems (ext4, xfs, btrfs, tmpfs)
 _ALLOWED = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ..errors import UndoRefusedError, UsageError
 from .confined import FILE, FileState
-from .files import append_synced, atomic_write, fsync_dir
+from .files import append_synced, atomic_write, fsync_dir, make_dirs
 from .repair_plan import DELETE, KEEP, Plan, digest, undo_recipes
 
 MANIFEST = "manifest.json"
@@ -78,9 +78,7 @@ class QuarantineRun:
 
     def _open(self) -> Path:
         if self.path is None:
-            if not self.base.is_dir():
-                self.base.mkdir(parents=True, exist_ok=True)
-                fsync_dir(self.base.parent)  # the quarantine folder itself must survive a power cut
+            make_dirs(self.base)  # the quarantine folder itself must survive a power cut
             stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
             for n in range(1000):
                 candidate = self.base / (f"{stamp}" if n == 0 else f"{stamp}-{n}")

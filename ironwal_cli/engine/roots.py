@@ -9,7 +9,7 @@ reads and writes every root the crate makes, and refuses the rest:
   case ``empty-stream``) or holds at least one stream file: a segment ``NNNN...N.wal``,
   ``segments.idx``, ``head.state``, ``lost.idx``, ``seals.idx``, or one of their ``.tmp``
   files (a write cut short);
-- a *WAL root* is empty, or holds ``checkpoints.log`` or ``HEAD``, or a subdirectory holding
+- a *WAL root* is empty, or holds ``checkpoints.log``, ``HEAD`` or ``ironwal-shards``, or a subdirectory holding
   a stream file, or nothing but empty directories.
 
 Reading a directory that is neither is "not found" (exit 6): it holds no IronWal data;
@@ -28,11 +28,11 @@ from pathlib import Path
 from ..errors import NotFoundError, RefusedError, StorageError
 from .files import TEMP_SUFFIX
 from .lost_ids import LOST_NAME
-from .names import HEAD_NAME, HEAD_STATE_NAME, INDEX_NAME, LOG_NAME, parse_segment_name
+from .names import COUNT_NAME, HEAD_NAME, HEAD_STATE_NAME, INDEX_NAME, LOG_NAME, parse_segment_name
 from .seals import SEALS_NAME
 
 STREAM_FILES = frozenset({INDEX_NAME, HEAD_STATE_NAME, LOST_NAME, SEALS_NAME})
-ROOT_FILES = frozenset({LOG_NAME, HEAD_NAME})
+ROOT_FILES = frozenset({LOG_NAME, HEAD_NAME, COUNT_NAME})
 
 
 def is_stream_file(name: str) -> bool:

@@ -5,7 +5,9 @@ byte-identical, with four deliberate fixes: entries are counted from the file, n
 process; a non-empty segment already at or over a limit is rotated before it takes more;
 a fresh empty segment takes any entry or chunk (no duplicate index id); every segment left
 behind is synced. Each write holds the stream's flock and re-reads the tail first, so
-several processes can append to one stream without interleaving.
+several processes can append to one stream without interleaving; the segment is open for
+writing only while the flock is held, so a process that holds it open for writing while we hold
+the flock is not an ironwal writer, and is refused (``engine/foreign_writers.py``).
 """
 
 from __future__ import annotations
@@ -36,10 +38,12 @@ from .files import (
     atomic_write,
     fsync_dir,
     fsync_fd,
+    make_dirs,
     open_for_write,
     write_all,
     writev_all,
 )
+from .foreign_writers import lease_conflicts, open_probe, refuse_foreign_writers
 from .layout import StreamLayout
 from .lock import DEFAULT_LOCK_TIMEOUT, acquire
 from .names import HEAD_STATE_NAME, INDEX_NAME, sanitize_key, segment_name
@@ -63,6 +67,9 @@ class WriteOptions:
     # Hold the writer lock from the first write until close(): no other ironwal process can
     # append meanwhile, and each append skips the lock and the tail re-check (4 syscalls).
     hold_lock: bool = False
+    # Write even while a process that is not an ironwal writer (a live IronWal application)
+    # holds the active segment open for writing. Dangerous: it keeps its next id in memory.
+    force: bool = False
 
     def __post_init__(self):
         if self.sync not in SYNC_MODES:
@@ -102,6 +109,8 @@ class StreamWriter:
         self._stamp: tuple[int, int] | None = None  # (inode, size) of the active segment when last seen
         self._segment_name_cache: tuple[int, str] | None = None
         self._held = False  # hold_lock: the lock is ours and the tail state is current
+        self._wrote = False  # something was written into the active segment since the tail was read
+        self._probe: tuple[int, str, int] | None = None  # (read-only fd, name, inode) to take leases on
         self._synced = -1  # size of the active segment at its last fdatasync (-1: not known)
         self._strict = self.options.sync == "strict"
         # Single entries up to this size go out as one built frame: one small copy costs less
@@ -172,6 +181,14 @@ class StreamWriter:
                 crashpoints.reached("before-sync")
             fsync_fd(self._fd, data_only=True)
             self._synced = self._size
+        elif self._wrote and self._synced != self._size and self._dir_fd is not None:
+            # Between locks the segment is closed (see _release); fdatasync acts on the file.
+            fd = os.open(self._segment_name(), os.O_RDONLY | os.O_NOFOLLOW, dir_fd=self._dir_fd)
+            try:
+                fsync_fd(fd, data_only=True)
+            finally:
+                os.close(fd)
+            self._synced = self._size
 
     def close(self) -> None:
         """Close the files; this also releases a lock kept with ``hold_lock``.
@@ -180,14 +197,17 @@ class StreamWriter:
         the next writer, or recover, need not check it again: an ``ironwal append`` in a shell
         loop then costs the same on a full 64 MiB segment as on an empty one.
         """
-        if self._fd is not None and self._dir_fd is not None and self._synced == self._size:
-            self._seal_on_close()
-        for fd in (self._fd, self._dir_fd):
-            if fd is not None:
-                os.close(fd)
-        self._fd = self._dir_fd = None
-        self._stamp = None
-        self._held = False
+        try:
+            if self._wrote and self._dir_fd is not None and self._synced == self._size:
+                self._seal_on_close()
+        finally:  # whatever the seal met: a descriptor left open for writing looks like a foreign writer
+            probe = self._probe[0] if self._probe is not None else None
+            for fd in (self._fd, probe, self._dir_fd):  # the segment first: closing the directory lets the lock go
+                if fd is not None:
+                    os.close(fd)
+            self._fd = self._dir_fd = self._probe = None
+            self._stamp = None
+            self._held = False
 
     def __enter__(self) -> StreamWriter:
         return self
@@ -198,13 +218,13 @@ class StreamWriter:
     # ----- locking and the tail state ----------------------------------------------------
 
     class _Lock:
-        def __init__(self, writer: StreamWriter, create: bool):
-            self.writer, self.create = writer, create
+        def __init__(self, writer: StreamWriter, create: bool, write: bool):
+            self.writer, self.create, self.write = writer, create, write
 
         def __enter__(self) -> bool:
             w = self.writer
             try:
-                return w._acquire(self.create)
+                return w._acquire(self.create, self.write)
             except BaseException as err:
                 # A refused tail (damage, I/O error) must not keep the lock: recover needs it.
                 w._release(failed=True)
@@ -217,16 +237,25 @@ class StreamWriter:
             return False
 
     def _release(self, failed: bool) -> None:
-        """Unlock after a write; with ``hold_lock`` keep the lock, unless the write failed."""
+        """Unlock after a write; with ``hold_lock`` keep the lock, unless the write failed.
+
+        The segment is closed first: an ironwal writer holds it open for writing only under the
+        flock, which is how the next writer tells it from a foreign one (foreign_writers).
+        """
         if self._dir_fd is None or (self._held and not failed):
             return
         self._held = False  # the files may be half-changed: look again at the next lock
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
         fcntl.flock(self._dir_fd, fcntl.LOCK_UN)
 
-    def _locked(self, create: bool = True) -> StreamWriter._Lock:
-        return self._Lock(self, create)
+    def _locked(self, create: bool = True, write: bool = True) -> StreamWriter._Lock:
+        return self._Lock(self, create, write)
 
-    def _acquire(self, create: bool) -> bool:
+    def _acquire(self, create: bool, write: bool = True) -> bool:
+        """Take the flock and bring the tail state up to date; for a write, refuse a foreign writer
+        (once per lock: with ``hold_lock``, once, when the lock is first taken)."""
         if self._held:
             return True
         created = opened = False
@@ -236,8 +265,7 @@ class StreamWriter:
                 if not create:
                     return False
                 if not os.path.lexists(self.root):
-                    self.root.mkdir(parents=True, exist_ok=True)
-                    fsync_dir(self.root.parent)  # a new root's own name must survive a power cut too
+                    make_dirs(self.root)  # a new root's own name (and its parents') must survive a power cut too
                 else:  # a stream among other files would be lost there, and they are not ours
                     refuse_foreign_root(require_root(self.root))
                 try:
@@ -250,12 +278,15 @@ class StreamWriter:
             self._dir_fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY)
         acquire(self._dir_fd, self.path, self.options.lock_timeout)
         if opened and not created and not self._still_linked():
-            return self._acquire_again(create)
+            return self._acquire_again(create, write)
+        check = write and not created and not self.options.force
         if created:
             self._create_index()
         if not self._tail_unchanged():
-            self._load_tail()
-        self._held = self.options.hold_lock
+            self._load_tail(check)
+        elif check:
+            self._refuse_foreign(self._segment_name(), self._stamp[0])
+        self._held = self.options.hold_lock and write
         return True
 
     def _create_index(self) -> None:
@@ -288,11 +319,27 @@ class StreamWriter:
         held = os.fstat(self._dir_fd)
         return (st.st_ino, st.st_dev) == (held.st_ino, held.st_dev)
 
-    def _acquire_again(self, create: bool) -> bool:
+    def _acquire_again(self, create: bool, write: bool) -> bool:
         fcntl.flock(self._dir_fd, fcntl.LOCK_UN)
         os.close(self._dir_fd)
         self._dir_fd = None
-        return self._acquire(create)
+        return self._acquire(create, write)
+
+    def _refuse_foreign(self, name: str, inode: int | None = None) -> None:
+        """Refuse when a foreign process holds segment ``name`` open for writing. The read-only
+        descriptor the lease is taken on is kept while the segment's inode is ``inode`` (the one
+        just seen by name), so the usual check is two fcntl calls."""
+        probe = self._probe
+        if probe is not None and (inode is None or probe[1:] != (name, inode)):
+            os.close(probe[0])
+            probe = self._probe = None
+        if probe is None:
+            fd = open_probe(name, self._dir_fd)
+            if fd is not None:
+                probe = self._probe = (fd, name, os.fstat(fd).st_ino)
+        if probe is not None and lease_conflicts(probe[0]) is False:
+            return
+        refuse_foreign_writers([self.path / name], f"append to stream {self.name!r}")  # looks again, names who
 
     def _tail_unchanged(self) -> bool:
         """Whether no one changed the tail since our last write: two stats, checked under every lock."""
@@ -312,14 +359,18 @@ class StreamWriter:
             cached = self._segment_name_cache = (self._active, segment_name(self._active))
         return cached[1]
 
-    def _load_tail(self) -> None:
-        """Find the active segment and the next id from the files, refusing a damaged tail."""
+    def _load_tail(self, check: bool = False) -> None:
+        """Find the active segment and the next id from the files, refusing a damaged tail (and,
+        with ``check``, a foreign writer, before anything here writes)."""
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+        self._wrote = False
         layout = StreamLayout.read(self.path)
         if layout.foreign:  # `append -r . man x`: not one byte into a folder of other files
             raise RefusedError(f"{foreign_stream_message(self.path)}; refusing to write into it")
+        if check:
+            self._refuse_foreign(segment_name(layout.active_id() or 0))
         index_path = self.path / INDEX_NAME
         if layout.index_ids is None:
             # Missing or unreadable: rebuilt from the segment names, as the crate does.
@@ -368,6 +419,17 @@ class StreamWriter:
                 self._fd = open_for_write(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
                 fsync_dir(self.path)  # a synced entry in a file whose name was never synced is no promise
             self._remember()
+            self._wrote = True
+        return self._fd
+
+    def _reopen_active(self) -> int:
+        """The active segment again, after a lock whose tail check just saw it unchanged."""
+        try:
+            self._fd = os.open(self._segment_name(), os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC,
+                               dir_fd=self._dir_fd)
+        except OSError:
+            return self._open_active()  # names the file in its errors
+        self._wrote = True
         return self._fd
 
     def _remember(self) -> None:
@@ -422,6 +484,8 @@ class StreamWriter:
         cold Python show in the latency (README, "Benchmarks").
         """
         fd = self._fd
+        if fd is None and self._size:  # closed between locks (see _release); the file is there
+            fd = self._reopen_active()
         if (fd is None or crashpoints.ARMED or len(entry) > self._small_single
                 or not self._fits_without_rotation(len(entry))):
             first = self._append_single(entry)
@@ -532,18 +596,23 @@ class StreamWriter:
         new = self._next
         new_path = self.path / segment_name(new)
         fd = open_for_write(new_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-        fsync_dir(self.path)
-        if crashpoints.ARMED:
-            crashpoints.reached("rotate-before-index")
-        index_add = INDEX_ID.pack(new)
-        if self._index_empty:  # an empty index means "segment 0 only": keep that segment listed
-            index_add = encode_index([self._active, new])
-        append_synced(self.path / INDEX_NAME, index_add)
-        if crashpoints.ARMED:
-            crashpoints.reached("rotate-before-head")
-        atomic_write(self.path / HEAD_STATE_NAME, encode_head_state(segment_name(new)))
+        try:
+            fsync_dir(self.path)
+            if crashpoints.ARMED:
+                crashpoints.reached("rotate-before-index")
+            index_add = INDEX_ID.pack(new)
+            if self._index_empty:  # an empty index means "segment 0 only": keep that segment listed
+                index_add = encode_index([self._active, new])
+            append_synced(self.path / INDEX_NAME, index_add)
+            if crashpoints.ARMED:
+                crashpoints.reached("rotate-before-head")
+            atomic_write(self.path / HEAD_STATE_NAME, encode_head_state(segment_name(new)))
+        except BaseException:
+            os.close(fd)  # never left open for writing: that would look like a foreign writer
+            raise
         os.close(self._fd)
         self._fd = fd
+        self._wrote = True
         self._active, self._size, self._count = new, 0, 0
         self._synced = -1
         self._index_size = os.stat(self.path / INDEX_NAME).st_size
@@ -562,6 +631,17 @@ class StreamWriter:
         if st is not None:
             add_seal(self.path, seal_of(self._active, self._next, st))
 
+    def _seal_active(self) -> None:
+        """Seal the active segment, through our descriptor or, between locks, a read-only one."""
+        if self._fd is not None:
+            self._seal(self._fd)
+            return
+        fd = os.open(self._segment_name(), os.O_RDONLY | os.O_NOFOLLOW, dir_fd=self._dir_fd)
+        try:
+            self._seal(fd)
+        finally:
+            os.close(fd)
+
     def _seal_on_close(self) -> None:
         """Seal the synced active segment, under the lock and only if no one appended since our
         last write; never waits for the lock and never fails the close (a seal is a cache)."""
@@ -570,7 +650,7 @@ class StreamWriter:
                 fcntl.flock(self._dir_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             try:
                 if self._tail_unchanged():
-                    self._seal(self._fd)
+                    self._seal_active()
             finally:
                 if not self._held:
                     fcntl.flock(self._dir_fd, fcntl.LOCK_UN)

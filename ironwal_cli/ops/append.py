@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 
+from ..engine.names import sanitize_key
 from ..engine.writer import StreamWriter, WriteOptions
 from ..errors import UsageError
 
@@ -18,6 +19,7 @@ def append_values(root: str | os.PathLike, stream: str, values: Sequence[bytes |
     Entries are bytes; a ``str`` is taken as its UTF-8 bytes (what ``ironwal append s text`` stores),
     anything else is refused with a TypeError naming it. Durable on return in strict and batch modes.
     """
+    refuse_new_stream_in_sharded_root(root, stream)
     values = [_entry_bytes(v, i) for i, v in enumerate(values)]
     with StreamWriter(root, stream, options, on_warning) as writer:
         if len(values) == 1:
@@ -48,6 +50,18 @@ def append_from(root: str | os.PathLike, stream: str, fd: int, *, mode: str = "l
 
     if batch_size < 1:
         raise UsageError(f"--batch {batch_size}: must be at least 1")
+    refuse_new_stream_in_sharded_root(root, stream)
     with StreamWriter(root, stream, options, on_warning) as writer:
         for group in read_batches(fd, mode, batch_size, linger):
             yield from writer.append_batches(group)
+
+
+def refuse_new_stream_in_sharded_root(root: str | os.PathLike, stream: str) -> None:
+    """A plain append may not add a stream that is not one of its shards to a sharded root
+    (``sharded.shards.refuse_plain_stream``); an existing stream costs one stat to pass."""
+    name = sanitize_key(stream)
+    if os.path.isdir(os.path.join(root, name)):
+        return
+    from ..sharded.shards import refuse_plain_stream  # only for a new stream: keeps `append s v` light
+
+    refuse_plain_stream(root, name)

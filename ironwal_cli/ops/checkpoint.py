@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..engine.foreign_writers import refuse_foreign_writers, refuse_index_holders, segment_paths
 from ..engine.lock import DEFAULT_LOCK_TIMEOUT, locked_dir
+from ..engine.names import INDEX_NAME
 from ..engine.reader import StreamReader
 from ..engine.roots import refuse_foreign_root, require_root, require_wal_root
 from ..errors import FormatError, NotFoundError, UsageError
@@ -26,8 +28,10 @@ from ..sharded.checkpoints import (
     read_head,
     rewrite_log,
 )
+from ..sharded.foreign import refuse_log_writer
 from ..sharded.routing import shard_name
-from ..sharded.shards import durable_next_id, resolve_shard_count
+from ..sharded.shard_count import remember
+from ..sharded.shards import durable_next_id, existing_shards, resolve_shard_count
 from ..spec.codec import Checkpoint
 
 
@@ -97,29 +101,38 @@ def _read_log(root: str | os.PathLike, archive: bool = False) -> CheckpointLog:
 
 
 @contextmanager
-def _locked_log(root: Path, lock_timeout: float, action: str) -> Iterator[CheckpointLog]:
-    """The root's lock (one writer of checkpoints.log at a time) and the log, refused if damaged;
-    a folder of other files is refused (exit 7) before anything is written into it."""
+def _locked_log(root: Path, lock_timeout: float, action: str, force: bool) -> Iterator[CheckpointLog]:
+    """The root's lock (one writer of checkpoints.log at a time) and the log, refused if damaged,
+    or (unless ``force``) while a running ShardedWal holds it open; a folder of other files is
+    refused (exit 7) before anything is written into it."""
     require_root(root)
     if not log_path(root).exists():
         refuse_foreign_root(root)
     with locked_dir(root, lock_timeout):
+        if not force:
+            refuse_log_writer(root, f"{action} {log_path(root).name}")
         log = CheckpointLog.read(log_path(root))
         log.require_intact(action)
         yield log
 
 
 def create_checkpoint(root: str | os.PathLike, checkpoint_id: bytes, *, shards: int | None = None,
-                      lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> CheckpointInfo:
+                      lock_timeout: float = DEFAULT_LOCK_TIMEOUT, force: bool = False) -> CheckpointInfo:
     """Record every shard's durable next id under ``checkpoint_id`` and point HEAD at it.
 
     The root's lock serialises checkpoint writers and compaction; every existing shard's
     writer lock is held while the cut is taken, so no append lands between two shards' reads.
+    Refused (ForeignWriterError) while a process that is not ironwal holds the log or a shard
+    open (a running IronWal application: its next ids would move past the cut), unless ``force``.
     """
     check_id(checkpoint_id)
     root = Path(root)
-    with _locked_log(root, lock_timeout, "append to") as log:
+    if not force and root.is_dir():
+        refuse_index_holders([root / n / INDEX_NAME for n in existing_shards(root).values()],
+                             "create a checkpoint")
+    with _locked_log(root, lock_timeout, "append to", force) as log:
         count = resolve_shard_count(root, shards, log)
+        remember(root, count)
         offsets = []
         with ExitStack() as locks:
             for shard in range(count):
@@ -128,6 +141,8 @@ def create_checkpoint(root: str | os.PathLike, checkpoint_id: bytes, *, shards: 
                     offsets.append(0)
                     continue
                 locks.enter_context(locked_dir(path, lock_timeout))
+                if not force:  # durable_next_id syncs every segment: looking at each costs as little
+                    refuse_foreign_writers(segment_paths(path), "create a checkpoint")
                 offsets.append(durable_next_id(path))
         # Never older than a record already there, so "newest by timestamp" stays this one.
         newest = max((r.checkpoint.timestamp_ns for r in log.records), default=0)
@@ -197,18 +212,19 @@ class CompactResult:
                 "archive": str(self.archive) if self.archive else None, "head_dropped": self.head_dropped}
 
 
-def compact_checkpoints(root: str | os.PathLike, keep: int, *,
-                        lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> CompactResult:
+def compact_checkpoints(root: str | os.PathLike, keep: int, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+                        force: bool = False) -> CompactResult:
     """Keep the ``keep`` newest checkpoints (by timestamp), like the crate; HEAD is left as it was.
 
     Every dropped record (older ones and superseded duplicates) is first appended, byte for
     byte, to ``<root>.quarantine/checkpoints-archive.log`` and synced; only then is the log
-    replaced (temp + rename).
+    replaced (temp + rename). Refused while a running ShardedWal holds the log open (it would go
+    on appending to the file replaced), unless ``force``.
     """
     if keep < 1:
         raise UsageError(f"--keep {keep}: must be at least 1")
     root = Path(root)
-    with _locked_log(root, lock_timeout, "compact") as log:
+    with _locked_log(root, lock_timeout, "compact", force) as log:
         kept = log.current()[-keep:]
         kept_offsets = {r.offset for r in kept}
         dropped = [r for r in log.records if r.offset not in kept_offsets]

@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..engine.files import atomic_write, fsync_dir
+from ..engine.foreign_writers import refuse_foreign_writers, refuse_index_holders, segment_paths
 from ..engine.layout import StreamLayout
 from ..engine.lock import DEFAULT_LOCK_TIMEOUT, locked_dir
 from ..engine.names import INDEX_NAME, sanitize_key, segment_name
 from ..engine.roots import foreign_stream_message, require_root
 from ..errors import NotFoundError, UsageError
 from ..sharded.checkpoints import CheckpointLog, check_id, display_id, log_path
+from ..sharded.foreign import refuse_foreign_sharded
 from ..sharded.routing import shard_name
 from ..spec.codec import encode_index
 
@@ -62,15 +64,24 @@ def plan(layout: StreamLayout, before: int) -> tuple[int | None, list[int]]:
     return keep, [s for s in starts[:i - 1] if s != active]
 
 
-def prune_dir(path: Path, before: int, *, dry_run: bool = False,
-              lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> StreamPrune:
-    """Prune the stream in directory ``path``, holding its writer lock."""
+def prune_dir(path: Path, before: int, *, dry_run: bool = False, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+              force: bool = False, index_checked: bool = False) -> StreamPrune:
+    """Prune the stream in directory ``path``, holding its writer lock.
+
+    Refused (ForeignWriterError) while a process that is not ironwal holds the stream open,
+    unless ``force``; ``index_checked``: the caller already looked for holders of segments.idx.
+    """
     if before < 0:
         raise UsageError(f"--before {before}: ids start at 0")
     if path.is_symlink() or not path.is_dir():
         require_root(path.parent)  # a missing root is named as such, not as a missing stream
         raise NotFoundError(f"{path}: no such stream")
+    check = not dry_run and not force
+    if check and not index_checked:
+        refuse_index_holders([path / INDEX_NAME], f"prune {path.name!r}")
     with locked_dir(path, lock_timeout):
+        if check:
+            refuse_foreign_writers(segment_paths(path), f"prune {path.name!r}")
         layout = StreamLayout.read(path)
         if layout.foreign:
             raise NotFoundError(foreign_stream_message(path))
@@ -92,15 +103,19 @@ def prune_dir(path: Path, before: int, *, dry_run: bool = False,
 
 
 def prune_stream(root: str | os.PathLike, stream: str, before: int, *, dry_run: bool = False,
-                 lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> StreamPrune:
+                 lock_timeout: float = DEFAULT_LOCK_TIMEOUT, force: bool = False) -> StreamPrune:
     """Delete the segments of ``stream`` whose ids all lie below the segment holding ``before``."""
-    return prune_dir(Path(root) / sanitize_key(stream), before, dry_run=dry_run, lock_timeout=lock_timeout)
+    return prune_dir(Path(root) / sanitize_key(stream), before, dry_run=dry_run, lock_timeout=lock_timeout,
+                     force=force)
 
 
 def prune_checkpoint(root: str | os.PathLike, checkpoint_id: bytes, *, shards: int | None = None,
-                     dry_run: bool = False, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> list[StreamPrune]:
+                     dry_run: bool = False, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+                     force: bool = False) -> list[StreamPrune]:
     """Prune every shard with an offset > 0 to the checkpoint's offset (shards without a directory are skipped)."""
     root = Path(root)
+    if not dry_run and not force:
+        refuse_foreign_sharded(root, "prune it", lock_timeout)
     log = CheckpointLog.read(log_path(root))
     record = log.find(check_id(checkpoint_id))
     count = record.checkpoint.shard_count
@@ -112,5 +127,6 @@ def prune_checkpoint(root: str | os.PathLike, checkpoint_id: bytes, *, shards: i
         path = root / shard_name(shard)
         if offset == 0 or not path.is_dir():
             continue
-        results.append(prune_dir(path, offset, dry_run=dry_run, lock_timeout=lock_timeout))
+        results.append(prune_dir(path, offset, dry_run=dry_run, lock_timeout=lock_timeout, force=force,
+                                 index_checked=True))
     return results

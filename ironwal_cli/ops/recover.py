@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..engine.confined import ConfinedRoot
+from ..engine.foreign_writers import refuse_foreign_writers, refuse_index_holders, segment_paths
 from ..engine.lock import DEFAULT_LOCK_TIMEOUT, locked_dir
-from ..engine.names import parse_segment_name, sanitize_key
+from ..engine.names import INDEX_NAME, parse_segment_name, sanitize_key
 from ..engine.quarantine import QuarantineRun, check_outside, default_quarantine, read_manifest, write_manifest
 from ..engine.repair_apply import apply_plan
 from ..engine.repair_plan import KEEP, Plan
@@ -29,7 +30,7 @@ from ..engine.roots import require_wal_root
 from ..engine.seals import SEALS_NAME
 from ..engine.undo import apply_undo, checked_entries, plan_undo, refusal
 from ..errors import NotFoundError, UsageError
-from ..sharded.checkpoints import is_sharded_root
+from ..sharded.checkpoints import is_sharded_root, log_path
 from ..sharded.repair import checkpoint_floors, plan_checkpoints
 from .listing import stream_names
 
@@ -116,12 +117,14 @@ def _segment_bytes(root: Path, names: list[str]) -> int:
 def recover(root: str | os.PathLike, streams: list[str] | None = None, *, dry_run: bool = False,
             quarantine: str | os.PathLike | None = None, full: bool = False,
             lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-            on_progress: Callable[[int, int], None] | None = None) -> RecoverReport:
+            on_progress: Callable[[int, int], None] | None = None, force: bool = False) -> RecoverReport:
     """Repair ``streams`` (default: every stream, and the checkpoint files of a sharded root).
 
     ``full``: read every segment, also those sealed and unchanged since they were sealed (the
     way to find and repair damage that kept a segment's size and times: bit rot).
     ``on_progress(done, total)``: bytes of segments planned so far, of all (the CLI's bar).
+    A repair is refused (ForeignWriterError) while a process that is not ironwal holds a stream
+    open (a running IronWal application); ``force`` repairs anyway (dangerous).
     """
     root = require_wal_root(root)
     report = RecoverReport(str(root), dry_run, full=full)
@@ -142,9 +145,15 @@ def recover(root: str | os.PathLike, streams: list[str] | None = None, *, dry_ru
         for name in names]
     if not streams and sharded:
         units.append((root, lambda: (plan_checkpoints(root), None)))
+    check = not dry_run and not force
+    if check:  # once for every stream: a walk of /proc
+        refuse_index_holders([path / INDEX_NAME for path, _ in units if path != root], "recover it")
     try:
         for lock_path, make_plan in units:
             with locked_dir(lock_path, lock_timeout):
+                if check:
+                    files = [log_path(root)] if lock_path == root else segment_paths(lock_path)
+                    refuse_foreign_writers(files, f"recover {lock_path.name!r}")
                 plan, planner = make_plan()
                 if not dry_run and not plan.empty:
                     run.save(plan)
@@ -213,9 +222,10 @@ def resolve_run(root: str | os.PathLike, run: str | os.PathLike, quarantine=None
 
 
 def undo_recover(root: str | os.PathLike, run: str | os.PathLike, *, quarantine=None, dry_run: bool = False,
-                 lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> UndoReport:
-    """Put every file recover run ``run`` changed back as it was; refuses if any changed since, or if
-    the manifest was edited or names a path outside ``root`` (then nothing at all is changed).
+                 lock_timeout: float = DEFAULT_LOCK_TIMEOUT, force: bool = False) -> UndoReport:
+    """Put every file recover run ``run`` changed back as it was; refuses if any changed since, if
+    the manifest was edited or names a path outside ``root`` (then nothing at all is changed), or
+    (unless ``force``) while a process that is not ironwal holds one of those streams open.
 
     A run already undone is left alone: the report's ``already_undone`` says when it was undone.
     """
@@ -229,11 +239,18 @@ def undo_recover(root: str | os.PathLike, run: str | os.PathLike, *, quarantine=
         report.already_undone = str(manifest.get("undone_at", "?"))
         return report
     entries = checked_entries(run_dir, manifest)
+    dirs = sorted({os.path.dirname(path) for path in entries})
+    check = not dry_run and not force
+    if check:
+        refuse_index_holders([root / d / INDEX_NAME for d in dirs if d], "undo a recover run in it")
     with ConfinedRoot(root) as tree, ExitStack() as stack:
-        for d in sorted({os.path.dirname(path) for path in entries}):
+        for d in dirs:
             if d and not _confined_dir(tree, d):
                 continue  # absent: nothing of it to put back (plan_undo refuses what it must)
             stack.enter_context(locked_dir(root / d, lock_timeout))
+            if check:
+                files = [log_path(root)] if not d else segment_paths(root / d)
+                refuse_foreign_writers(files, f"undo a recover run in {d or root.name!r}")
         restore, report.notes = plan_undo(tree, run_dir, manifest)
         for path, state in sorted(restore.items()):
             report.actions.append(FileAction(path, "remove" if state is None else "restore",

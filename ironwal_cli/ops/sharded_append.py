@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
+from ..engine.files import make_dirs
+from ..engine.lock import locked_dir
+from ..engine.roots import refuse_foreign_root
 from ..engine.writer import StreamWriter, WriteOptions
 from ..errors import UsageError
-from ..sharded.checkpoints import ensure_log
-from ..sharded.routing import route, shard_name
+from ..sharded.checkpoints import ensure_log, log_path
+from ..sharded.foreign import refuse_log_writer
+from ..sharded.routing import parse_shard_name, route, shard_name
+from ..sharded.shard_count import remember
 from ..sharded.shards import resolve_shard_count
 from .append import Warn, append_from, append_values
 from .entry_input import read_batches
@@ -21,17 +27,48 @@ from .entry_input import read_batches
 Placed = tuple[int, int]  # (shard, id)
 
 
-def open_sharded(root: str | os.PathLike, shards: int | None) -> int:
-    """The root's shard count (``shards`` checked against the log); creates the empty log like the crate."""
-    count = resolve_shard_count(root, shards)
-    ensure_log(root)
+def open_sharded(root: str | os.PathLike, shards: int | None, options: WriteOptions | None = None) -> int:
+    """The root's shard count, checked against all the root shows, and remembered (``shard_count``).
+
+    Under the root's lock: refuses a root holding streams that are not shards (exit 2), and,
+    unless ``options.force``, a running ShardedWal holding checkpoints.log open (exit 4); creates
+    the root durably and, as the crate does, the empty log.
+    """
+    options = options or WriteOptions()
+    root = Path(root)
+    if os.path.lexists(root) and not log_path(root).exists():
+        refuse_foreign_root(root)  # a folder of other files (exit 7) before anything is judged a stream
+    refuse_plain_streams(root)
+    make_dirs(root)
+    with locked_dir(root, options.lock_timeout):
+        if not options.force:
+            refuse_log_writer(root, "append to it")
+        count = resolve_shard_count(root, shards)
+        ensure_log(root)
+        remember(root, count)
     return count
+
+
+def refuse_plain_streams(root: Path) -> None:
+    """A keyed append would make a root of plain streams a broken sharded root: refuse it."""
+    plain = sorted(name for name in _stream_dirs(root) if parse_shard_name(name) is None)
+    if plain:
+        raise UsageError(f"{root} holds streams that are not shards ({', '.join(map(repr, plain[:3]))}"
+                         f"{', ...' if len(plain) > 3 else ''}); refusing a keyed append, which would make it "
+                         "a sharded root (use a root of its own)")
+
+
+def _stream_dirs(root: Path) -> list[str]:
+    try:
+        return [e.name for e in os.scandir(root) if e.is_dir(follow_symlinks=False)]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
 def append_keyed(root: str | os.PathLike, key: bytes, values: Sequence[bytes], *, shards: int | None = None,
                  options: WriteOptions | None = None, on_warning: Warn | None = None) -> tuple[int, range]:
     """Append ``values`` (one batch) to the shard of ``key``; returns (shard, ids)."""
-    shard = route(key, open_sharded(root, shards))
+    shard = route(key, open_sharded(root, shards, options))
     return shard, append_values(root, shard_name(shard), values, options, on_warning)
 
 
@@ -40,7 +77,7 @@ def append_keyed_from(root: str | os.PathLike, key: bytes, fd: int, *, shards: i
                       options: WriteOptions | None = None,
                       on_warning: Warn | None = None) -> tuple[int, Iterator[range]]:
     """Entries from ``fd`` all go to the shard of ``key``; returns (shard, the ids of each batch as written)."""
-    shard = route(key, open_sharded(root, shards))
+    shard = route(key, open_sharded(root, shards, options))
     return shard, append_from(root, shard_name(shard), fd, mode=mode, batch_size=batch_size, linger=linger,
                               options=options, on_warning=on_warning)
 
@@ -66,7 +103,7 @@ def append_routed_from(root: str | os.PathLike, fd: int, sep: bytes, *, shards: 
         raise UsageError("the key separator must not be empty")
     if mode not in ("lines", "null"):
         raise UsageError("routed records are lines or NUL-terminated, not --whole")
-    count = open_sharded(root, shards)
+    count = open_sharded(root, shards, options)
     writers: dict[int, StreamWriter] = {}
     number = 0
     cache: dict[bytes, int] = {}

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..audit.checkpoints import RecordProblem, walk_records
-from ..engine.files import append_synced, atomic_write, fsync_dir, read_file
+from ..engine.files import append_synced, atomic_write, fsync_dir, make_dirs, read_file
 from ..engine.names import HEAD_NAME, LOG_NAME
 from ..engine.roots import refuse_foreign_root
 from ..errors import FormatError, NotFoundError, UsageError
@@ -24,6 +24,7 @@ from ..spec.codec import (
     encode_checkpoint_record,
     encode_head,
 )
+from .shard_count import COUNT_NAME
 
 ARCHIVE_NAME = "checkpoints-archive.log"
 MAX_ID_LEN = 0xFFFF
@@ -146,7 +147,9 @@ def archive_path(root: str | os.PathLike) -> Path:
 
 
 def is_sharded_root(root: str | os.PathLike) -> bool:
-    return log_path(root).is_file() or head_path(root).is_file()
+    """The crate's ShardedWal creates the log on open; HEAD comes with checkpoints; ironwal's
+    ``ironwal-shards`` (``shard_count``) with the first routed write."""
+    return log_path(root).is_file() or head_path(root).is_file() or (Path(root) / COUNT_NAME).is_file()
 
 
 def read_head(root: str | os.PathLike) -> bytes | None:
@@ -175,7 +178,7 @@ def ensure_log(root: str | os.PathLike) -> None:
     if not path.exists():
         if os.path.lexists(root):  # the log makes a root sharded: never in a folder of other files
             refuse_foreign_root(root)
-        Path(root).mkdir(parents=True, exist_ok=True)
+        make_dirs(root)
         append_synced(path, b"")
         fsync_dir(root)
 
@@ -200,9 +203,7 @@ def rewrite_log(root: str | os.PathLike, kept: list[Record], dropped: list[Recor
     archive = None
     if dropped:
         archive = archive_path(root)
-        if not archive.parent.is_dir():
-            archive.parent.mkdir(parents=True, exist_ok=True)
-            fsync_dir(archive.parent.parent)
+        make_dirs(archive.parent)
         new = not archive.exists()
         append_synced(archive, b"".join(r.raw for r in dropped))
         if new:

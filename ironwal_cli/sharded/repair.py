@@ -2,9 +2,11 @@
 
 Records are walked like frames: an intact record (magic, length within the file, CRC of the
 payload, a payload that decodes) is kept; anything else is quarantined, and the walk
-resynchronises on the next intact record, so records after a corrupt one survive. ``HEAD``
-is rewritten to the newest intact checkpoint when it is missing, unreadable, or names a
-checkpoint that is no longer in the log.
+resynchronises on the next intact record, so records after a corrupt one survive. An intact
+record whose shard count contradicts the root (``root_shard_count``: 0, or not the count the
+root shows) is quarantined too: it would make every routed append refuse for ever, and its
+offsets describe no shards of this root. ``HEAD`` is rewritten to the newest intact checkpoint
+when it is missing, unreadable, or names a checkpoint that is no longer in the log.
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ from typing import NamedTuple
 from ..audit.checkpoints import RecordProblem, walk_records
 from ..engine.files import read_file
 from ..engine.repair_plan import DELETE, METADATA, SHRINK, FileChange, Piece, Plan, Removal
+from ..errors import FormatError
 from ..spec.codec import Checkpoint, decode_head, encode_head
 from .checkpoints import HEAD_NAME, LOG_NAME
 from .routing import shard_name
+from .shard_count import evident_count, read_remembered
+from .shards import existing_shards
 
 
 class Span(NamedTuple):
@@ -51,15 +56,33 @@ def scan_log(data: bytes) -> Iterator[Span]:
         yield damaged
 
 
+def root_shard_count(root: str | os.PathLike, spans: list[Span]) -> int | None:
+    """The shard count the root shows (``shard_count.evident_count``), weighing the intact records
+    of ``spans``; None when nothing tells."""
+    try:
+        remembered = read_remembered(root)
+    except FormatError:
+        remembered = None  # a hand-edited file is no evidence; routed writes refuse it themselves
+    highest = max(existing_shards(root), default=None)
+    return evident_count(remembered, [s.checkpoint.shard_count for s in spans if s.checkpoint], highest)
+
+
+def _contradicts(checkpoint: Checkpoint, count: int | None) -> bool:
+    return checkpoint.shard_count == 0 or (count is not None and checkpoint.shard_count != count)
+
+
 def checkpoint_floors(root: str | os.PathLike) -> dict[str, int]:
-    """Per shard directory, the highest offset an intact checkpoint records for it.
+    """Per shard directory, the highest offset an intact checkpoint records for it (records whose
+    shard count contradicts the root describe no shards of it, and are left out).
 
     The ids below it were handed out and a consumer may have acted on the checkpoint, so a repair
     that loses some of them (the crate records unsynced ids in async mode) must never reuse them.
     """
     floors: dict[str, int] = {}
-    for span in scan_log(read_file(os.path.join(root, LOG_NAME)) or b""):
-        if span.checkpoint is not None:
+    spans = list(scan_log(read_file(os.path.join(root, LOG_NAME)) or b""))
+    count = root_shard_count(root, spans)
+    for span in spans:
+        if span.checkpoint is not None and not _contradicts(span.checkpoint, count):
             for shard, offset in enumerate(span.checkpoint.offsets):
                 name = shard_name(shard)
                 floors[name] = max(floors.get(name, 0), offset)
@@ -72,6 +95,11 @@ def plan_checkpoints(root: str | os.PathLike) -> Plan:
     intact: list[Checkpoint] = []
     if log is not None:
         records = list(scan_log(log))
+        count = root_shard_count(root, records)
+        records = [r if r.checkpoint is None or not _contradicts(r.checkpoint, count) else
+                   r._replace(checkpoint=None, message=f"checkpoint {r.checkpoint.checkpoint_id!r} records "
+                              f"{r.checkpoint.shard_count} shards, where the root has {count}")
+                   for r in records]
         intact = [r.checkpoint for r in records if r.checkpoint is not None]
         bad = [r for r in records if r.checkpoint is None]
         if bad:

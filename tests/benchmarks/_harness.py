@@ -134,9 +134,21 @@ def run(cmd: list[str], *, stdin=None, stdout=None, env: dict | None = None, che
     return Run(seconds, mb, proc.returncode, out, err, cpu)
 
 
-def worker(case: str, *args) -> Run:
-    """Run a library-level case of ``_worker.py`` in its own process; it prints JSON."""
-    return run([sys.executable, str(WORKER), case, *map(str, args)])
+def worker(case: str, *args, tree: str | None = None) -> Run:
+    """Run a library-level case of ``_worker.py`` in its own process; it prints JSON. ``tree``: a
+    directory holding another ``ironwal_cli`` (say the base commit's, from ``git archive``) that
+    the case imports instead of this checkout's, for before/after ratios measured in one run."""
+    env = None
+    if tree is not None:
+        env = dict(ENV or os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [tree, env.get("PYTHONPATH")]))
+    return run([sys.executable, str(WORKER), case, *map(str, args)], env=env)
+
+
+def iwref_cmd() -> list[str] | None:
+    """The real crate's driver (``../shared/refcrate/iwref``, or ``IRONWAL_IWREF``), None where absent."""
+    path = Path(os.environ.get("IRONWAL_IWREF") or HERE.parents[2] / "shared" / "refcrate" / "iwref")
+    return [str(path)] if path.is_file() and os.access(path, os.X_OK) else None
 
 
 def median_wall(cmd: list[str], runs: int, *, warm: bool = True,

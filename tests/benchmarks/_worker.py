@@ -58,6 +58,31 @@ def strict_vs_bare(root: str, bare_path: str, count: str, size: str, hold_lock: 
             "ours_mean_us": sum(ours) / len(ours) * 1e6, "bare_mean_us": sum(bare) / len(bare) * 1e6}
 
 
+def single_appends(root: str, count: str, size: str, hold_lock: str, sync: str) -> dict:
+    """``count`` single appends through one ``StreamWriter`` (as ``iwref bench-single`` does with
+    the crate): the median and mean per-op latency, and the CPU per op. With ``sync`` async there
+    is no fdatasync, so what is left is the tool's own cost per append (lock, checks, write)."""
+    from statistics import median
+
+    from ironwal_cli import StreamWriter, WriteOptions
+
+    n, entry = int(count), b"x" * int(size)
+    times = []
+    clock = time.perf_counter
+    with StreamWriter(root, f"single-{hold_lock}-{sync}", WriteOptions(sync=sync, hold_lock=hold_lock == "yes")) as w:
+        w.append(entry)  # the stream exists before the clock counts
+        c0 = time.process_time()
+        for _ in range(n):
+            t0 = clock()
+            w.append(entry)
+            times.append(clock() - t0)
+        cpu = time.process_time() - c0
+    import ironwal_cli
+
+    return {"median_us": median(times) * 1e6, "mean_us": sum(times) / n * 1e6, "cpu_us": cpu / n * 1e6,
+            "package": os.path.dirname(ironwal_cli.__file__)}
+
+
 def fill_single(root: str, key: str, count: str, size: str) -> dict:
     """``count`` one-entry frames (library appends, async): the active segment a stream of strict
     single appends ends up with, for the one-shot figures on a full segment."""
@@ -178,8 +203,8 @@ def crc_loop(*paths: str) -> dict:
     return {"mb_s": total / dt / 1e6}
 
 
-CASES = {f.__name__: f for f in (strict_vs_bare, fill_single, lz4_append, lz4_read, lz4_baseline, random_get,
-                                  crc_loop)}
+CASES = {f.__name__: f for f in (strict_vs_bare, single_appends, fill_single, lz4_append, lz4_read, lz4_baseline,
+                                  random_get, crc_loop)}
 
 if __name__ == "__main__":
     print(json.dumps(CASES[sys.argv[1]](*sys.argv[2:])))

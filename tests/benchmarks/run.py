@@ -26,7 +26,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _harness  # noqa: E402
-from _harness import child_env, ironwal_cmd, ironwal_exists, median_wall, run, run_pipeline, worker  # noqa: E402
+from _harness import (  # noqa: E402
+    child_env,
+    ironwal_cmd,
+    ironwal_exists,
+    iwref_cmd,
+    median_wall,
+    run,
+    run_pipeline,
+    worker,
+)
 
 ENTRY = 100  # bytes per entry (a 100-byte line + "\n" on stdin)
 
@@ -148,6 +157,57 @@ def bench_strict(work: Path, root: Path, count: int) -> list[Row]:
                      "os.write+fdatasync loop", b, a / b, "<= 1.1x", a / b <= 1.1, res.peak_rss_mb),
                  Row("  the same, mean latency", j["ours_mean_us"], "us", "os.write+fdatasync loop",
                      j["bare_mean_us"], j["ours_mean_us"] / j["bare_mean_us"])]
+    return rows
+
+
+def bench_single_vs_crate(work: Path, count: int, rounds: int, base_tree: str | None) -> list[Row]:
+    """Strict single appends (library ``StreamWriter``, default writer and ``hold_lock``) beside the
+    crate's ``iwref bench-single`` doing the same (one handle, ``count`` appends of 100 bytes,
+    strict sync), in ``rounds`` rounds that take turns (each round in another order), so a burst
+    of someone else's disk traffic lands on every side alike; each figure is the median of its
+    rounds' medians. With
+    ``base_tree`` (another commit's ``ironwal_cli``) the same runs on it too: before and after.
+    The async rows have no fdatasync: what is left is the tool's own cost per append."""
+    crate = iwref_cmd()
+    if crate is None:
+        return [na_row("strict single append vs the crate", "iwref absent (../shared/refcrate)")]
+    trees = {"ours": None, **({"base": base_tree} if base_tree else {})}
+    variants = [(t, hold, sync) for t in trees for hold in ("no", "yes") for sync in ("strict", "async")]
+    medians: dict[object, list[float]] = {v: [] for v in [*variants, "crate"]}
+    cpu: dict[object, list[float]] = {v: [] for v in variants}
+    order = [*variants, "crate"]
+    for r in range(rounds):
+        k = r % len(order)  # each round starts elsewhere: no side always runs first after a commit burst
+        for v in order[k:] + order[:k]:
+            if v == "crate":
+                j = run([*crate, "bench-single", str(work / f"crate-{r}"), "s", "--count", str(count), "--size",
+                         str(ENTRY), "--sync", "strict"]).json()
+                medians["crate"].append(j["median_us"])
+                continue
+            tree, hold, sync = v
+            j = worker("single_appends", work / f"single-{tree}-{r}", count, ENTRY, hold, sync, tree=trees[tree]).json()
+            medians[v].append(j["median_us"])
+            cpu[v].append(j["cpu_us"])
+    med = {k: statistics.median(v) for k, v in medians.items()}
+    c = med["crate"]
+    rows = []
+    for tree, hold, sync in variants:
+        label = f"{'--hold-lock' if hold == 'yes' else 'default writer'}, {sync}"
+        who = "this checkout" if tree == "ours" else "base tree"
+        m, u = med[(tree, hold, sync)], statistics.median(cpu[(tree, hold, sync)])
+        if sync == "strict":
+            rows.append(Row(f"strict single append ({who}, {label}; {count}x, {rounds} rounds): median latency, "
+                            f"CPU {u:.1f} us/op", m, "us", "iwref bench-single (the crate)", c, m / c, "<= 1.05x",
+                            m / c <= 1.05))
+        else:
+            rows.append(Row(f"  single append ({who}, {label}): the tool's own cost per op", m, "us", "", None,
+                            None))
+    if base_tree:
+        for hold in ("no", "yes"):
+            for sync in ("strict", "async"):
+                a, b = med[("ours", hold, sync)], med[("base", hold, sync)]
+                rows.append(Row(f"  after / before ({'hold' if hold == 'yes' else 'default'}, {sync})", a, "us",
+                                "base tree", b, a / b))
     return rows
 
 
@@ -383,6 +443,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dir", default=None, help="work directory (default: a new temp dir under /tmp)")
     p.add_argument("--keep", action="store_true", help="keep the work directory")
     p.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    p.add_argument("--base-tree", default=None,
+                   help="a directory holding another commit's ironwal_cli (git archive BASE ironwal_cli | tar -x "
+                        "-C DIR): the single-append figures run on it too, for before/after ratios in one run")
     p.add_argument("--only", default=None,
                    help="comma-separated steps to run (e.g. tail,verify: 'tail' runs both tail steps); "
                         "the big stream is built when a step needs it")
@@ -405,6 +468,8 @@ def main(argv: list[str] | None = None) -> int:
         steps = [
             ("bulk append", lambda: bench_bulk(work, root, lines, n, size)),
             ("strict appends", lambda: bench_strict(work, root, 200 if quick else 2000)),
+            ("single vs crate", lambda: bench_single_vs_crate(work, 200 if quick else 1000, 3 if quick else 7,
+                                                              args.base_tree)),
             ("one-shot", lambda: bench_oneshot(root, 5 if quick else 21, 20_000 if quick else 450_000)),
             ("big stream", lambda: [build_big(root, lines, size, n, gb)]),
             ("tail", lambda: bench_tail(work, root)),

@@ -154,7 +154,8 @@ def test_sharded_keys_and_checkpoint_ids(tmp_path, record_property):
             _one_line = result.stderr.count(b"\n") == 1 and b"Traceback" not in result.stderr
             assert _one_line, result.stderr
     assert sorted(os.listdir(tmp_path)) == ["wal"]
-    assert all(n.startswith("shard_") or n in ("checkpoints.log", "HEAD") for n in os.listdir(root)), os.listdir(root)
+    expected = ("checkpoints.log", "HEAD", "ironwal-shards")
+    assert all(n.startswith("shard_") or n in expected for n in os.listdir(root)), os.listdir(root)
     listed = cli("checkpoint", "list", "-r", root, "--json")
     assert listed.returncode == 0 and listed.stdout.count(b"\n") >= 1
     record_property("count:hostile key cases", len(keys) + len(ids) + 5)

@@ -129,11 +129,50 @@ def route(shards: int, *keys: bytes) -> list[int]:
     return [line["shard"] for line in lines if "shard" in line]
 
 
-def dump_sharded(root: os.PathLike, shards: int) -> list[dict]:
-    """``iwref dump-sharded ROOT N``: the crate's ShardedWal view (open, checkpoints, latest, shard
-    iterations), one parsed line each; a root it cannot open gives a first line with ``ok`` false."""
-    return json_lines(run_iwref("dump-sharded", root, str(shards), check=False).stdout)
+def wait_for_op(proc: subprocess.Popen[bytes], name: str, timeout: float = 30.0) -> list[dict]:
+    """Read the result lines of a ``start_write`` process until the one of op ``name`` (for a
+    ``sleep`` op: the crate is now idle with its handle open); returns the lines read. Raises
+    AssertionError if the process ends or stays silent for ``timeout`` seconds first."""
+    import selectors
+    import time
 
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    lines: list[dict] = []
+    buf = b""
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_READ)
+        while True:
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                if line.strip():
+                    lines.append(json.loads(line))
+                    if lines[-1].get("op") == name:
+                        return lines
+            left = deadline - time.monotonic()
+            if left <= 0 or not sel.select(left):
+                raise AssertionError(f"iwref write: no {name!r} op within {timeout} s (got {lines})")
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise AssertionError(f"iwref write ended before its {name!r} op: {lines}")
+            buf += chunk
+
+
+def finish(proc: subprocess.Popen[bytes], timeout: float = 60.0) -> list[dict]:
+    """Wait for a ``start_write`` process; the rest of its result lines. Raises when an op failed."""
+    proc.stdin = None  # start_write closed it already
+    out, err = proc.communicate(timeout=timeout)
+    if proc.returncode != 0:
+        raise AssertionError(f"iwref write failed ({proc.returncode}): {out.decode()} {err.decode()}")
+    return json_lines(out)
+
+
+def dump_sharded(root: os.PathLike, shards: int, *extra: str) -> list[dict]:
+    """``iwref dump-sharded ROOT N``: the crate's ``ShardedWal::new(options, N)`` view of a root
+    (its checkpoints, the latest, and per shard the entries of ``iter_shard(s, 0)``), one dict
+    per line; the first is ``{"kind": "open", "ok": ...}``."""
+    return json_lines(run_iwref("dump-sharded", root, str(shards), *extra, check=False).stdout)
 
 
 # The damage matrix's table (tests/interop/test_damage_matrix.py): each row travels as a user property
