@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..engine.files import NOT_REGULAR_FILE, NotRegularFileError
 from ..engine.scan import BAD_MAGIC, TORN_HEADER, TORN_PAYLOAD, Frame, MappedPages, map_file, scan
 from ..spec.codec import FRAME_LZ4, FRAME_MAGIC_BYTES, HEADER_SIZE, frame_crc
 from .frames import frame_problems
@@ -56,6 +57,9 @@ def audit_segment(rec: Recorder, path: Path, start_id: int, totals: StreamTotals
     """
     try:
         data = map_file(path)
+    except NotRegularFileError as err:
+        rec.add(path, None, NOT_REGULAR_FILE, err.detail)
+        return SegmentEnd(start_id, False)
     except OSError as err:
         rec.add(path, None, UNREADABLE, f"cannot read: {err.strerror or err}")
         return SegmentEnd(start_id, False)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..errors import FormatError, GapError, NotFoundError, UsageError
 from ..spec.codec import FRAME_LZ4, FRAME_RAW, FrameHeader, decode_raw_batch
+from .files import open_regular
 from .layout import StreamLayout
 from .lost_ids import covers
 from .marks import SegmentMarks
@@ -55,7 +56,7 @@ def decode_frame(path: Path, offset: int, header: FrameHeader, payload) -> list[
 
 def _pread_fd(path: Path, data) -> int | None:
     """A descriptor to walk the headers of a big segment with pread (see ``scan.headers``), else None."""
-    return os.open(path, os.O_RDONLY) if len(data) >= (1 << 20) else None
+    return open_regular(path) if len(data) >= (1 << 20) else None
 
 
 class StreamReader:

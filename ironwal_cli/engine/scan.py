@@ -26,6 +26,7 @@ from ..spec.codec import (
     unpack_header,
 )
 from ..spec.native import NATIVE
+from .files import open_regular
 
 # Problem kinds found by the scanner (the verifier adds more of its own).
 TORN_HEADER = "torn_header"
@@ -33,6 +34,9 @@ TORN_PAYLOAD = "torn_payload"
 BAD_MAGIC = "bad_magic"
 BAD_CRC = "bad_crc"
 BAD_LENGTH = "bad_length"
+ID_OVERFLOW = "id_overflow"
+
+ID_LIMIT = 2**64  # ids are u64: a frame may end at most here (its last id 2^64 - 1)
 
 
 class Frame(NamedTuple):
@@ -57,12 +61,16 @@ Item = Frame | Problem
 
 
 def map_file(path: str | os.PathLike) -> memoryview | bytes:
-    """The file's bytes, memory-mapped (read-only) so a large segment costs no copy."""
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
+    """The file's bytes, memory-mapped (read-only) so a large segment costs no copy. Opened through
+    ``files.open_regular``: a FIFO, device, directory or symbolic link raises NotRegularFileError."""
+    fd = open_regular(path)
+    try:
+        size = os.fstat(fd).st_size
         if size == 0:
             return b""
-        return memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
+        return memoryview(mmap.mmap(fd, 0, access=mmap.ACCESS_READ))
+    finally:
+        os.close(fd)
 
 
 def _check(data, offset: int, end: int, check_crc: bool, view=None) -> tuple[FrameHeader | None, str | None, str]:
@@ -90,6 +98,9 @@ def _check(data, offset: int, end: int, check_crc: bool, view=None) -> tuple[Fra
                 f"CRC mismatch in frame of ids {header.start_id}..{header.end_id - 1}: "
                 f"stored 0x{header.crc:08x}, computed 0x{crc:08x}"
             )
+    if header.start_id + header.entry_count > ID_LIMIT:
+        return header, ID_OVERFLOW, (f"frame of ids {header.start_id}..{header.end_id - 1} runs past the last "
+                                     f"possible id {ID_LIMIT - 1} (ids are u64)")
     return header, None, ""
 
 
@@ -106,10 +117,10 @@ def resync(data, start: int, end: int, budget: list[int] | None = None) -> int:
 
     ``budget`` (a one-item list) caps the bytes CRC-checked; when it runs out the answer is ``end``.
     """
-    find = data.find if hasattr(data, "find") else bytes(data).find
     pos = start
+    pages = MappedPages(data, start)
     while True:
-        pos = find(FRAME_MAGIC_BYTES, pos, end)
+        pos = find_in_windows(data, FRAME_MAGIC_BYTES, pos, end, pages)
         if pos < 0:
             return end
         header, kind, _ = _check(data, pos, end, False)
@@ -194,7 +205,7 @@ def headers(data, start: int = 0, end: int | None = None, *,
             frames_in_block += 1
             magic, _crc, start_id, count, _type, size = unpack(block, at)
         stop = offset + HEADER_SIZE + size
-        if magic != FRAME_MAGIC or stop > end:
+        if magic != FRAME_MAGIC or stop > end or start_id + count > ID_LIMIT:
             return
         yield offset, start_id, count, size
         offset = stop
@@ -253,6 +264,27 @@ def seek(data, entry_id: int, start: int = 0, *, fd: int | None = None) -> int:
     return offset
 
 
+FIND_WINDOW = 4 << 20
+
+
+def find_in_windows(data, needle: bytes, start: int, end: int, pages: MappedPages | None = None) -> int:
+    """``data.find(needle, start, end)`` a few MiB at a time, letting ``pages`` drop the mapped pages
+    searched (a planted 1 GiB file of zeros then costs a scan, not 1 GiB of resident memory).
+    ``data`` may be bytes, an mmap or a memoryview of one."""
+    buf = data.obj if isinstance(data, memoryview) and isinstance(data.obj, mmap.mmap) else data
+    find = buf.find if hasattr(buf, "find") else bytes(buf).find
+    pos = start
+    while pos < end:
+        stop = min(end, pos + FIND_WINDOW)
+        found = find(needle, pos, min(end, stop + len(needle) - 1))
+        if found >= 0:
+            return found
+        pos = stop
+        if pages is not None:
+            pages.release_before(pos)
+    return -1
+
+
 class MappedPages:
     """Keeps a long read of a memory-mapped segment from holding the whole segment in its RSS.
 
@@ -264,7 +296,7 @@ class MappedPages:
     STEP = 8 << 20
 
     def __init__(self, data, start: int = 0):
-        obj = data.obj if isinstance(data, memoryview) else None
+        obj = data.obj if isinstance(data, memoryview) else data  # a memoryview of a map, or the map
         usable = isinstance(obj, mmap.mmap) and hasattr(obj, "madvise") and hasattr(mmap, "MADV_DONTNEED")
         self.map = obj if usable else None
         self.done = start - start % mmap.PAGESIZE

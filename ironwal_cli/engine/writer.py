@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import DamagedTailError, StorageError, UsageError
+from ..errors import DamagedTailError, FormatError, IronwalError, StorageError, UsageError
 from ..spec.codec import (
     FRAME_LZ4,
     FRAME_RAW,
@@ -43,7 +43,7 @@ from .files import (
 from .layout import StreamLayout
 from .lock import DEFAULT_LOCK_TIMEOUT, acquire
 from .names import HEAD_STATE_NAME, INDEX_NAME, sanitize_key, segment_name
-from .scan import TORN_HEADER, TORN_PAYLOAD
+from .scan import ID_LIMIT, ID_OVERFLOW, TORN_HEADER, TORN_PAYLOAD
 from .seals import add_seal, matching, read_seals, seal_of, unambiguous_stat
 
 MIB = 1024 * 1024
@@ -366,6 +366,8 @@ class StreamWriter:
         one fdatasync, and nothing else: after a fast fdatasync even a few microseconds of
         cold Python show in the latency (README, "Benchmarks").
         """
+        if self._next >= ID_LIMIT:
+            self._ids_exhausted(1)
         fd = self._fd
         if (fd is None or crashpoints.ARMED or len(entry) > self._small_single
                 or not self._fits_without_rotation(len(entry))):
@@ -390,6 +392,12 @@ class StreamWriter:
             fsync_fd(fd, data_only=True)
             self._synced = self._size
         return first
+
+    def _ids_exhausted(self, count: int) -> None:
+        """Ids are u64: a segment named near 2^64 (planted, never written by a writer) leaves no room."""
+        raise FormatError(self.path / segment_name(self._active), None,
+                          f"ids exhausted: {count} more entries after id {self._next - 1} would pass the last "
+                          f"possible id {ID_LIMIT - 1} (ids are u64); refusing to append", kind=ID_OVERFLOW)
 
     def _write_failed(self, fd: int, err: OSError) -> None:
         """Disk full or similar: take a partial frame back out, leave the file as it was."""
@@ -416,6 +424,8 @@ class StreamWriter:
         n = len(entries)
         if not n:
             return range(first, first)
+        if first + n > ID_LIMIT:
+            self._ids_exhausted(n)
         if self._size > 0 and self._over_limit():  # fix 2: no more into a full segment
             self._rotate()
         max_size = self.options.max_segment_size
@@ -525,6 +535,6 @@ class StreamWriter:
 
 def _storage_error(err: BaseException) -> BaseException:
     """An OSError as the StorageError users see (one line naming the file); anything else as is."""
-    if isinstance(err, OSError) and not isinstance(err, StorageError):
+    if isinstance(err, OSError) and not isinstance(err, IronwalError):  # NotRegularFileError keeps its kind
         return StorageError.from_oserror(err)
     return err

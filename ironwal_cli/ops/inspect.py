@@ -16,12 +16,13 @@ from ..audit.checkpoints import Record, walk_records
 from ..audit.kinds import CHECKPOINT_BAD_CRC, HEAD_INVALID, HEAD_STATE_INVALID, INDEX_BAD_LENGTH
 from ..audit.report import Recorder, StreamTotals
 from ..audit.segments import audit_segment
-from ..engine.files import TEMP_SUFFIX
+from ..engine.files import TEMP_SUFFIX, open_regular, read_small
+from ..engine.layout import HEAD_STATE_LIMIT, OVERSIZED_FILE, index_limit
 from ..engine.names import HEAD_STATE_NAME, INDEX_NAME, SEGMENT_SUFFIX, parse_segment_name, segment_name
 from ..engine.reader import decode_frame
 from ..engine.scan import BAD_CRC, TORN_HEADER, Frame, map_file, scan
 from ..errors import FormatError, UsageError
-from ..sharded.checkpoints import HEAD_NAME, LOG_NAME, display_id
+from ..sharded.checkpoints import HEAD_LIMIT, HEAD_NAME, LOG_NAME, display_id
 from ..spec.codec import FRAME_LZ4, FRAME_RAW, INDEX_ID, FrameHeader, decode_head, decode_head_state
 
 SEGMENT_COLUMNS = ["offset", "start_id", "count", "type", "disk_size", "uncompressed_size", "crc_ok", "problems"]
@@ -135,15 +136,28 @@ def _decoded_row(decode, data: bytes, kind: str) -> dict:
         return {"problems": [kind], "messages": [str(err)], "bytes_hex": data.hex()}
 
 
+def _small_file(path: Path, kind: str) -> bytes:
+    """The bytes of a HEAD, head.state or segments.idx, at most what such a file can sensibly hold
+    (engine.layout's bounds): a planted 1 GiB one is refused, not read whole."""
+    limit = {"head": HEAD_LIMIT, "head_state": HEAD_STATE_LIMIT}.get(kind)
+    if limit is None:  # segments.idx: as many ids as the segment files beside it can need
+        limit = index_limit(sum(parse_segment_name(n) is not None for n in os.listdir(path.parent)))
+    found = read_small(path, limit)
+    if found.oversized:
+        raise FormatError(path, None, found.excess(f"a {path.name}"), kind=OVERSIZED_FILE)
+    return found.data
+
+
 def inspect_file(path: str | os.PathLike, *, entries: bool = False) -> Inspection:
     """The rows of one file; ``entries`` also decodes each intact frame's entries (segments only)."""
     path = Path(path)
     kind = file_kind(path)
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise UsageError(f"{path}: no such file")
+    os.close(open_regular(path))  # a FIFO, device, directory or link: NotRegularFileError says which
     if kind == "segment":
         return Inspection(str(path), kind, SEGMENT_COLUMNS, _segment_rows(path, entries))
-    data = path.read_bytes()
+    data = map_file(path) if kind == "checkpoints" else _small_file(path, kind)  # a log is walked in place
     if kind == "checkpoints":
         return Inspection(str(path), kind, CHECKPOINT_COLUMNS, _checkpoint_rows(data))
     if kind == "index":

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..audit.checkpoints import RecordProblem, walk_records
-from ..engine.files import append_synced, atomic_write, fsync_dir, read_file
+from ..engine.files import append_synced, atomic_write, fsync_dir, read_small
+from ..engine.scan import map_file
 from ..errors import FormatError, NotFoundError, UsageError
 from ..spec.codec import (
     Checkpoint,
@@ -27,6 +28,7 @@ LOG_NAME = "checkpoints.log"
 HEAD_NAME = "HEAD"
 ARCHIVE_NAME = "checkpoints-archive.log"
 MAX_ID_LEN = 0xFFFF
+HEAD_LIMIT = 2 + MAX_ID_LEN  # u16 length, then the id: the most a HEAD can sensibly hold
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,10 @@ class CheckpointLog:
     @classmethod
     def read(cls, path: str | os.PathLike) -> CheckpointLog:
         path = Path(path)
-        data = read_file(path) or b""
+        try:
+            data = map_file(path)  # a long log is walked in place, never read whole (audit.checkpoints)
+        except FileNotFoundError:
+            data = b""
         log = cls(path, size=len(data))
         for item in parse_records(data):
             if isinstance(item, Record):
@@ -97,7 +102,7 @@ def parse_records(data: bytes):
         if isinstance(item, RecordProblem):
             yield item.offset, item.message
             return
-        yield Record(item.checkpoint, item.offset, data[item.offset:item.offset + item.length])
+        yield Record(item.checkpoint, item.offset, bytes(data[item.offset:item.offset + item.length]))
 
 
 # ----- ids ---------------------------------------------------------------------------------
@@ -152,9 +157,12 @@ def is_sharded_root(root: str | os.PathLike) -> bool:
 def read_head(root: str | os.PathLike) -> bytes | None:
     """The id HEAD names; None without HEAD; FormatError when HEAD is damaged."""
     path = head_path(root)
-    raw = read_file(path)
-    if raw is None:
+    found = read_small(path, HEAD_LIMIT)
+    if found is None:
         return None
+    if found.oversized:
+        raise FormatError(path, None, found.excess("a HEAD"), kind="bad_head")
+    raw = found.data
     try:
         return decode_head(raw)
     except ValueError as err:
