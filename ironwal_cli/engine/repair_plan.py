@@ -108,15 +108,34 @@ class Plan:
                 parts.append(self.originals[p.source][p.offset:p.offset + p.length])
         return b"".join(parts)
 
-    def removed_bytes(self, removal: Removal) -> bytes:
-        return bytes(self.originals[removal.source][removal.offset:removal.offset + removal.length])
+    def removed_bytes(self, removal: Removal) -> memoryview:
+        """A view of the removed range (no copy: it may be most of a big segment)."""
+        return memoryview(self.originals[removal.source])[removal.offset:removal.offset + removal.length]
 
 
 def digest(data) -> dict | None:
     """{"size", "sha256"} of some bytes, or None for a file that does not exist."""
     if data is None:
         return None
-    return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    return {"size": len(data), "sha256": sha256_in_steps(data).hexdigest()}
+
+
+def sha256_in_steps(data, on_step=None):
+    """sha256 of ``data`` a few MiB at a time, dropping the mapped pages read (scan.MappedPages) and
+    calling ``on_step(view)`` on each piece: a 1 GiB planted segment costs a pass, not 1 GiB of RSS."""
+    from .scan import MappedPages
+
+    h = hashlib.sha256()
+    view = memoryview(data)
+    pages = MappedPages(data)
+    step = MappedPages.STEP
+    for pos in range(0, len(view), step):
+        piece = view[pos:pos + step]
+        h.update(piece)
+        if on_step is not None:
+            on_step(piece)
+        pages.release_before(pos + step)
+    return h
 
 
 def undo_recipes(plan: Plan, blob_names: list[str]) -> dict[str, list[dict]]:

@@ -24,7 +24,7 @@ from .lost_ids import LOST_NAME, covers, encode_lost, merge
 from .names import HEAD_STATE_NAME, INDEX_NAME, parse_segment_name, segment_name
 from .repair_plan import CREATE, DELETE, KEEP, METADATA, SHRINK, FileChange, Note, Piece, Plan, Removal
 from .repair_scan import Patched, repair_items
-from .scan import BAD_CRC, TORN_HEADER, TORN_PAYLOAD, Problem, map_file
+from .scan import BAD_CRC, TORN_HEADER, TORN_PAYLOAD, Problem, map_file, map_or_none
 
 
 @dataclass
@@ -197,7 +197,7 @@ class StreamPlanner:
 
     def _replace_small(self, name: str, new: bytes, what: str, reason: str) -> None:
         rel = self._rel(name)
-        old = read_file(os.path.join(self.path, name))
+        old = map_or_none(os.path.join(self.path, name))  # mapped: a planted 1 GiB file is never read whole
         self.plan.originals[rel] = old
         if old:
             self.plan.removals.append(Removal(rel, 0, len(old), reason))
@@ -255,7 +255,7 @@ class StreamPlanner:
             if not name.endswith(TEMP_SUFFIX) or not os.path.isfile(full) or os.path.islink(full):
                 continue
             rel = self._rel(name)
-            data = read_file(full) or b""
+            data = map_or_none(full) or b""
             self.plan.originals[rel] = data
             if data:
                 self.plan.removals.append(Removal(rel, 0, len(data), "stray temp file of an interrupted rename"))
