@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -130,31 +131,37 @@ def writev_all(fd: int, parts: list) -> None:
 
 
 def truncate_synced(path: str | os.PathLike, size: int) -> None:
-    """Cut ``path`` to ``size`` bytes in place, durably: a file that only loses its tail.
+    """Cut ``path`` to its first ``size`` bytes, durably, never in place: the prefix is copied to
+    ``<name>.tmp`` (a few MiB at a time) and renamed over it, as ``atomic_write`` replaces a file.
 
-    A file with other hard links (``st_nlink > 1``) is never cut in place, which would change it
-    under its other names too (maybe outside the root): its first ``size`` bytes are copied to a
-    new file that replaces this name (``atomic_write``'s temp, fsync, rename, fsync of the
-    directory), and the other names keep every byte.
+    Why not ``ftruncate``: readers memory-map segments, and a process whose map reaches past a new
+    end dies of SIGBUS when it touches it (``tail -f`` did, when ``append`` cut a torn tail); a
+    replaced file leaves every open map valid on the old inode. And a file with other hard links
+    keeps every byte under its other names (maybe outside the root). Repairs are rare; the copy
+    of at most one segment is their price.
     """
-    fd = open_for_write(path, os.O_RDWR)
+    src = open_regular(path)
     try:
-        if os.fstat(fd).st_nlink > 1:
-            copy = _read_prefix(fd, size)
-        else:
-            os.ftruncate(fd, size)
-            fsync_fd(fd)
-            return
+        _replace(path, lambda dst: _copy_prefix(src, dst, size, path))
     finally:
-        os.close(fd)
-    atomic_write(path, copy)
+        os.close(src)
+
+
+def _copy_prefix(src: int, dst: int, size: int, path) -> None:
+    copied = 0
+    while copied < size:
+        part = os.pread(src, min(size - copied, 8 << 20), copied)
+        if not part:
+            raise StorageError(f"{os.fspath(path)}: shrank to {copied} bytes while being cut to {size}")
+        write_all(dst, part)
+        copied += len(part)
 
 
 def _read_prefix(fd: int, size: int) -> bytes:
     """Up to ``size`` bytes from the start of ``fd`` (fewer when the file shrinks meanwhile)."""
     parts, got = [], 0
     while got < size:
-        part = os.pread(fd, min(size - got, 8 << 20), got)
+        part = os.pread(fd, size - got, got)
         if not part:
             break
         parts.append(part)
@@ -164,11 +171,16 @@ def _read_prefix(fd: int, size: int) -> bytes:
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     """Replace ``path`` with ``data``: temp, fsync, rename, fsync of the directory."""
+    _replace(path, lambda fd: write_all(fd, data))
+
+
+def _replace(path: str | os.PathLike, fill: Callable[[int], None]) -> None:
+    """``fill`` a temp file beside ``path``, fsync it, rename it over ``path``, fsync the directory."""
     path = Path(path)
     tmp = path.with_name(path.name + TEMP_SUFFIX)
     fd = open_for_write(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     try:
-        write_all(fd, data)
+        fill(fd)
         fsync_fd(fd)
     except BaseException:
         os.close(fd)

@@ -30,6 +30,7 @@ from .scan import (
     Frame,
     MappedPages,
     map_file,
+    pread_scan,
     scan,
     seek,
 )
@@ -172,11 +173,10 @@ class StreamReader:
             else:
                 offset = 0
             prev_end = None
-            pages = MappedPages(data, offset)
-            for item in scan(data, offset):
-                pages.release_before(item.offset)
+            last = k == len(segments) - 1
+            for item, size in self._items(path, data, offset, pread=follow and last):
                 if not isinstance(item, Frame):
-                    if (follow and k == len(segments) - 1 and item.offset + item.length == len(data)
+                    if (follow and last and item.offset + item.length == size
                             and item.kind in (TORN_HEADER, TORN_PAYLOAD, BAD_CRC)):
                         return  # a writer is probably mid-write: look again on the next poll
                     raise FormatError(path, item.offset, item.message, kind=item.kind)
@@ -195,6 +195,20 @@ class StreamReader:
                     entries = entries[expected - h.start_id:]
                 yield expected, entries, (seg, item.end_offset)
                 expected = h.end_id
+
+    @staticmethod
+    def _items(path: Path, data, offset: int, pread: bool):
+        """(item, file size) of the segment from ``offset``: from its memory map, or, for the segment
+        a follower waits on (which an ``append`` cutting a torn tail, or any other process, may
+        shorten under it), by pread (``scan.pread_scan``): a map would die of SIGBUS there."""
+        if pread:
+            yield from pread_scan(path, offset)
+            return
+        pages = MappedPages(data, offset)
+        size = len(data)
+        for item in scan(data, offset):
+            pages.release_before(item.offset)
+            yield item, size
 
     def _gap(self, expected: int, found: int, path: Path, offset: int | None) -> None:
         """Missing ids: an error, or with ``allow_gaps`` a warning naming the range."""

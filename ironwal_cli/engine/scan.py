@@ -73,6 +73,14 @@ def map_file(path: str | os.PathLike) -> memoryview | bytes:
         os.close(fd)
 
 
+def map_or_none(path: str | os.PathLike) -> memoryview | bytes | None:
+    """``map_file``, or None when the file does not exist."""
+    try:
+        return map_file(path)
+    except FileNotFoundError:
+        return None
+
+
 def _check(data, offset: int, end: int, check_crc: bool, view=None) -> tuple[FrameHeader | None, str | None, str]:
     """(header, problem kind or None, message) for the frame at ``offset``.
 
@@ -159,6 +167,50 @@ def scan(data, start: int = 0, end: int | None = None, *, check_crc: bool = True
             kind, message = BAD_LENGTH, message + f"; an intact frame follows at offset {nxt}"
         yield Problem(offset, nxt - offset, kind, message, header)
         offset = nxt
+
+
+PREAD_BLOCK = 8 << 20
+
+
+def pread_scan(path: str | os.PathLike, start: int = 0) -> Iterator[tuple[Item, int]]:
+    """``scan`` of the file at ``path`` from ``start``, read with pread a block at a time instead of
+    through a memory map: (item, the file's size) with offsets in the file.
+
+    For a file another process may shorten while it is read (the last segment, under ``tail -f``):
+    a memory map faults with SIGBUS, which kills the process, when it touches a page the file no
+    longer has; pread just returns fewer bytes, which read as the end of the file. Memory: a
+    block (8 MiB), or one frame when a frame is bigger.
+    """
+    fd = open_regular(path)
+    try:
+        size = os.fstat(fd).st_size
+        pos, block = start, PREAD_BLOCK
+        while pos < size:
+            data = os.pread(fd, min(block, size - pos), pos)
+            if not data:
+                return  # shorter than it was: nothing more to read
+            n, cut = len(data), None
+            for item in scan(data):
+                torn = type(item) is Problem and item.kind in (TORN_HEADER, TORN_PAYLOAD)
+                if torn and pos + n < size:  # torn by the block's end, not the file's
+                    cut = item
+                    break
+                yield _moved(item, pos), size
+            if cut is None:
+                pos += n
+                continue
+            at = pos + cut.offset
+            need = HEADER_SIZE + (cut.header.disk_size if cut.kind == TORN_PAYLOAD else 0)
+            if at + need > size:  # torn against the file itself: nothing to read again
+                yield cut._replace(offset=at, length=size - at), size
+                return
+            pos, block = at, max(PREAD_BLOCK, need)
+    finally:
+        os.close(fd)
+
+
+def _moved(item: Item, by: int) -> Item:
+    return item._replace(offset=item.offset + by)
 
 
 # ----- the quick walk over headers, and memory kept small during long reads -----------------------
