@@ -20,7 +20,6 @@ from ..engine.files import TEMP_SUFFIX
 from ..engine.layout import StreamLayout
 from ..engine.lost_ids import LOST_NAME, covers
 from ..engine.names import INDEX_NAME, MAX_ID, name_overflows, parse_segment_name
-from ..engine.seals import SEALS_NAME
 from ..spec.codec import INDEX_ID
 from .kinds import (
     HEAD_STATE_INVALID,
@@ -238,7 +237,6 @@ def _check_small_files(rec: Recorder, layout: StreamLayout, settle: float = 0.05
             sub.add(layout.path / LOST_NAME, None, UNEXPECTED_FILE, f"unreadable lost.idx: {layout.lost_error}")
         _check_index(sub, layout)
         _check_head_state(sub, layout)
-        _check_unsound(sub, layout, SEALS_NAME)
         if not sub.problems:
             return
         time.sleep(settle)

@@ -7,14 +7,13 @@ raised, so a reader can fall back on the segment file names and the verifier can
 from __future__ import annotations
 
 import os
-import stat
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 
 from ..spec.codec import HEAD_STATE_PREFIX, INDEX_ID, decode_head_state, decode_index
-from .files import NOT_REGULAR_FILE, NotRegularFileError, file_type_name, read_small
+from .files import NOT_REGULAR_FILE, NotRegularFileError, read_small
 from .lost_ids import LOST_NAME, decode_lost
 from .names import HEAD_STATE_NAME, INDEX_NAME, parse_segment_name, segment_name
 from .seals import SEALS_NAME, SEALS_TEMP
@@ -77,7 +76,6 @@ class StreamLayout:
                 layout.lost_error = str(err)
         elif LOST_NAME in layout.unsound:
             layout.lost_error = layout._error(LOST_NAME, "")
-        layout._regular_or_absent(SEALS_NAME)  # read elsewhere (engine.seals), only if it is a file
         raw = layout._small(HEAD_STATE_NAME, HEAD_STATE_LIMIT, "a head.state")
         if raw is None and HEAD_STATE_NAME in layout.unsound:
             layout.head_error = layout._error(HEAD_STATE_NAME, "")
@@ -100,14 +98,6 @@ class StreamLayout:
             self.unsound[name] = (OVERSIZED_FILE, found.excess(what))
             return None
         return None if found is None else found.data
-
-    def _regular_or_absent(self, name: str) -> None:
-        try:
-            mode = os.lstat(self.path / name).st_mode
-        except FileNotFoundError:
-            return
-        if not stat.S_ISREG(mode):
-            self.unsound[name] = (NOT_REGULAR_FILE, NotRegularFileError(self.path / name, file_type_name(mode)).detail)
 
     def _error(self, name: str, otherwise: str) -> str:
         return self.unsound[name][1] if name in self.unsound else otherwise

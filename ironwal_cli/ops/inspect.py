@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..audit.checkpoints import Record, walk_records
-from ..audit.kinds import CHECKPOINT_BAD_CRC, HEAD_INVALID, HEAD_STATE_INVALID, INDEX_BAD_LENGTH
+from ..audit.kinds import CHECKPOINT_BAD_CRC, HEAD_INVALID, HEAD_STATE_INVALID, INDEX_BAD_LENGTH, NOT_A_SEGMENT
 from ..audit.report import Recorder, StreamTotals
-from ..audit.segments import audit_segment
+from ..audit.segments import NOT_A_SEGMENT_MESSAGE, audit_segment
 from ..engine.files import TEMP_SUFFIX, open_regular, read_small
 from ..engine.layout import HEAD_STATE_LIMIT, OVERSIZED_FILE, index_limit
 from ..engine.names import HEAD_STATE_NAME, INDEX_NAME, SEGMENT_SUFFIX, parse_segment_name, segment_name
@@ -80,6 +80,8 @@ def _verdicts(path: Path, data) -> dict[int, list[tuple[str, str]]]:
 def _segment_rows(path: Path, with_entries: bool) -> list[dict]:
     data = map_file(path)
     verdicts = _verdicts(path, data)
+    if any(kind == NOT_A_SEGMENT for kind, _ in verdicts.get(0, [])):
+        raise FormatError(path, None, NOT_A_SEGMENT_MESSAGE, kind=NOT_A_SEGMENT)  # rows would be nonsense
     rows = []
     for item in scan(data):
         found = verdicts.get(item.offset, [])
@@ -166,5 +168,6 @@ def inspect_file(path: str | os.PathLike, *, entries: bool = False) -> Inspectio
         row = _decoded_row(lambda d: {"checkpoint_id": display_id(decode_head(d)),
                                       "checkpoint_id_hex": decode_head(d).hex()}, data, HEAD_INVALID)
         return Inspection(str(path), kind, ["checkpoint_id", "checkpoint_id_hex", "problems"], [row])
-    row = _decoded_row(lambda d: {"version": d[0], "segment": decode_head_state(d)}, data, HEAD_STATE_INVALID)
+    # decoded first: an empty head.state has no version byte to show (it raised IndexError)
+    row = _decoded_row(lambda d: {"segment": decode_head_state(d), "version": d[0]}, data, HEAD_STATE_INVALID)
     return Inspection(str(path), kind, ["version", "segment", "problems"], [row])
