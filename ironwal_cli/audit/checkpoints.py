@@ -94,10 +94,11 @@ def _resync(data, start: int) -> int:
         pos += 1
 
 
-def walk_records(data) -> Iterator[Record | RecordProblem]:
-    """Every record or problem of a log's bytes (``bytes``, or an mmap from ``scan.map_file``)."""
-    pos, end = 0, len(data)
-    pages = MappedPages(data)
+def walk_records(data, start: int = 0) -> Iterator[Record | RecordProblem]:
+    """Every record or problem of a log's bytes (``bytes``, or a map from ``scan.map_file``: then
+    from ``start`` on, not a slice, so that the pages walked can be dropped), offsets in ``data``."""
+    pos, end = start, len(data)
+    pages = MappedPages(data, start)
     while pos < end:
         pages.release_before(pos)
         stop, kind, message, crc = _framed(data, pos)

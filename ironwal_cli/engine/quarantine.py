@@ -85,7 +85,7 @@ class QuarantineRun:
         recipes = undo_recipes(plan, names)
         run = self._open()
         for removal, name in zip(plan.removals, names, strict=True):
-            sha = _copy_synced(run / name, plan.removed_bytes(removal))  # a new name in a new folder
+            sha = _copy_synced(run / name, *plan.removed_range(removal))  # a new name in a new folder
             self.manifest["removed"].append({
                 "blob": name, "source": removal.source, "offset": removal.offset, "length": removal.length,
                 "sha256": sha, "reason": removal.reason})
@@ -103,12 +103,12 @@ class QuarantineRun:
         write_manifest(self._open(), self.manifest, state)
 
 
-def _copy_synced(path: Path, data) -> str:
-    """Write ``data`` to the new file ``path`` a few MiB at a time (fsync'd), return its sha256: the
-    bytes removed from a 1 GiB planted segment are copied without ever being held in memory whole."""
+def _copy_synced(path: Path, data, start: int, stop: int) -> str:
+    """Write ``data[start:stop]`` to the new file ``path`` a few MiB at a time (fsync'd), return its
+    sha256: bytes removed from a 1 GiB planted segment are copied without ever being held whole."""
     fd = open_for_write(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     try:
-        h = sha256_in_steps(data, lambda piece: write_all(fd, piece))
+        h = sha256_in_steps(data, start, stop, lambda piece: write_all(fd, piece))
         fsync_fd(fd)
     finally:
         os.close(fd)

@@ -108,9 +108,9 @@ class Plan:
                 parts.append(self.originals[p.source][p.offset:p.offset + p.length])
         return b"".join(parts)
 
-    def removed_bytes(self, removal: Removal) -> memoryview:
-        """A view of the removed range (no copy: it may be most of a big segment)."""
-        return memoryview(self.originals[removal.source])[removal.offset:removal.offset + removal.length]
+    def removed_range(self, removal: Removal) -> tuple[bytes | memoryview, int, int]:
+        """(the original's bytes, start, stop) of the removed range: no copy, it may be most of a big segment."""
+        return self.originals[removal.source], removal.offset, removal.offset + removal.length
 
 
 def digest(data) -> dict | None:
@@ -120,17 +120,19 @@ def digest(data) -> dict | None:
     return {"size": len(data), "sha256": sha256_in_steps(data).hexdigest()}
 
 
-def sha256_in_steps(data, on_step=None):
-    """sha256 of ``data`` a few MiB at a time, dropping the mapped pages read (scan.MappedPages) and
-    calling ``on_step(view)`` on each piece: a 1 GiB planted segment costs a pass, not 1 GiB of RSS."""
+def sha256_in_steps(data, start: int = 0, stop: int | None = None, on_step=None):
+    """sha256 of ``data[start:stop]`` a few MiB at a time, dropping the mapped pages read
+    (scan.MappedPages: ``data`` is the whole map, never a slice of it, so their offsets are known)
+    and calling ``on_step(view)`` on each piece: a 1 GiB planted segment costs a pass, not 1 GiB of RSS."""
     from .scan import MappedPages
 
     h = hashlib.sha256()
     view = memoryview(data)
-    pages = MappedPages(data)
+    stop = len(view) if stop is None else stop
+    pages = MappedPages(data, start)
     step = MappedPages.STEP
-    for pos in range(0, len(view), step):
-        piece = view[pos:pos + step]
+    for pos in range(start, stop, step):
+        piece = view[pos:min(pos + step, stop)]
         h.update(piece)
         if on_step is not None:
             on_step(piece)

@@ -320,20 +320,27 @@ FIND_WINDOW = 4 << 20
 
 
 def find_in_windows(data, needle: bytes, start: int, end: int, pages: MappedPages | None = None) -> int:
-    """``data.find(needle, start, end)`` a few MiB at a time, letting ``pages`` drop the mapped pages
-    searched (a planted 1 GiB file of zeros then costs a scan, not 1 GiB of resident memory).
-    ``data`` may be bytes, an mmap or a memoryview of one."""
-    buf = data.obj if isinstance(data, memoryview) and isinstance(data.obj, mmap.mmap) else data
-    find = buf.find if hasattr(buf, "find") else bytes(buf).find
+    """``data.find(needle, start, end)`` a few MiB at a time, letting ``pages`` (by default its own)
+    drop the mapped pages searched (a planted 1 GiB file of zeros then costs a scan, not 1 GiB of
+    resident memory). ``data`` may be bytes, an mmap or a memoryview of one."""
+    if pages is None:
+        pages = MappedPages(data, start)
+    whole_map = isinstance(data, memoryview) and isinstance(data.obj, mmap.mmap) and data.nbytes == len(data.obj)
+    buf = data.obj if whole_map else data
+    find = getattr(buf, "find", None)  # bytes and maps search in place; a memoryview slice a window at a time
     pos = start
     while pos < end:
         stop = min(end, pos + FIND_WINDOW)
-        found = find(needle, pos, min(end, stop + len(needle) - 1))
+        reach = min(end, stop + len(needle) - 1)
+        if find is not None:
+            found = find(needle, pos, reach)
+        else:
+            found = bytes(buf[pos:reach]).find(needle)
+            found = found + pos if found >= 0 else -1
         if found >= 0:
             return found
         pos = stop
-        if pages is not None:
-            pages.release_before(pos)
+        pages.release_before(pos)
     return -1
 
 
@@ -349,7 +356,8 @@ class MappedPages:
 
     def __init__(self, data, start: int = 0):
         obj = data.obj if isinstance(data, memoryview) else data  # a memoryview of a map, or the map
-        usable = isinstance(obj, mmap.mmap) and hasattr(obj, "madvise") and hasattr(mmap, "MADV_DONTNEED")
+        whole = not isinstance(data, memoryview) or (isinstance(obj, mmap.mmap) and data.nbytes == len(obj))
+        usable = whole and isinstance(obj, mmap.mmap) and hasattr(obj, "madvise") and hasattr(mmap, "MADV_DONTNEED")
         self.map = obj if usable else None
         self.done = start - start % mmap.PAGESIZE
 

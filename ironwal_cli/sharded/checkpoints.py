@@ -93,12 +93,12 @@ class CheckpointLog:
         return {rec.checkpoint.shard_count for rec in self.records}
 
 
-def parse_records(data: bytes):
-    """Yield each intact ``Record``, then ``(offset, message)`` at the first damage, if any.
+def parse_records(data: bytes, start: int = 0):
+    """Yield each intact ``Record`` from ``start`` on, then ``(offset, message)`` at the first damage, if any.
 
     The walk is ``audit.checkpoints.walk_records`` (shared with ``verify``), cut at its first problem.
     """
-    for item in walk_records(data):
+    for item in walk_records(data, start):
         if isinstance(item, RecordProblem):
             yield item.offset, item.message
             return

@@ -15,8 +15,9 @@ from typing import NamedTuple
 
 from ..engine.files import read_file
 from ..engine.repair_plan import DELETE, METADATA, SHRINK, FileChange, Piece, Plan, Removal
+from ..engine.scan import find_in_windows, map_or_none
 from ..spec.codec import CHECKPOINT_MAGIC, Checkpoint, decode_head, encode_head
-from .checkpoints import HEAD_NAME, LOG_NAME, parse_records
+from .checkpoints import HEAD_LIMIT, HEAD_NAME, LOG_NAME, parse_records
 from .routing import shard_name
 
 
@@ -29,7 +30,7 @@ class Span(NamedTuple):
 
 def _record_at(data: bytes, pos: int):
     """The intact record starting at ``pos`` (offsets relative to it), or the (offset, problem) found there."""
-    return next(parse_records(data[pos:]))
+    return next(parse_records(data, pos))  # from pos, not a slice: a mapped log's pages are dropped as walked
 
 
 def scan_log(data: bytes) -> Iterator[Span]:
@@ -41,9 +42,9 @@ def scan_log(data: bytes) -> Iterator[Span]:
             yield Span(pos, len(item.raw), item.checkpoint)
             pos += len(item.raw)
             continue
-        nxt = data.find(CHECKPOINT_MAGIC, pos + 1)
+        nxt = find_in_windows(data, CHECKPOINT_MAGIC, pos + 1, end)  # bytes or a map: never read whole
         while nxt >= 0 and isinstance(_record_at(data, nxt), tuple):
-            nxt = data.find(CHECKPOINT_MAGIC, nxt + 1)
+            nxt = find_in_windows(data, CHECKPOINT_MAGIC, nxt + 1, end)
         nxt = end if nxt < 0 else nxt
         yield Span(pos, nxt - pos, None, item[1])
         pos = nxt
@@ -56,7 +57,7 @@ def checkpoint_floors(root: str | os.PathLike) -> dict[str, int]:
     that loses some of them (the crate records unsynced ids in async mode) must never reuse them.
     """
     floors: dict[str, int] = {}
-    for span in scan_log(read_file(os.path.join(root, LOG_NAME)) or b""):
+    for span in scan_log(map_or_none(os.path.join(root, LOG_NAME)) or b""):
         if span.checkpoint is not None:
             for shard, offset in enumerate(span.checkpoint.offsets):
                 name = shard_name(shard)
@@ -66,7 +67,7 @@ def checkpoint_floors(root: str | os.PathLike) -> dict[str, int]:
 
 def plan_checkpoints(root: str | os.PathLike) -> Plan:
     plan = Plan()
-    log = read_file(os.path.join(root, LOG_NAME))
+    log = map_or_none(os.path.join(root, LOG_NAME))  # mapped: a planted 1 GiB log is walked, not read
     intact: list[Checkpoint] = []
     if log is not None:
         records = list(scan_log(log))
@@ -83,8 +84,17 @@ def plan_checkpoints(root: str | os.PathLike) -> Plan:
     return plan
 
 
+def _sane_head(root) -> bool:
+    """HEAD is absent or no longer than a HEAD can be; else it is mapped (never read whole: it is
+    quarantined in steps, and its decode fails on its length alone)."""
+    try:
+        return os.lstat(os.path.join(root, HEAD_NAME)).st_size <= HEAD_LIMIT
+    except FileNotFoundError:
+        return True
+
+
 def _plan_head(root, plan: Plan, intact: list[Checkpoint]) -> None:
-    raw = read_file(os.path.join(root, HEAD_NAME))
+    raw = read_file(os.path.join(root, HEAD_NAME)) if _sane_head(root) else map_or_none(os.path.join(root, HEAD_NAME))
     ids = {cp.checkpoint_id for cp in intact}
     if raw is None:
         if not intact:
