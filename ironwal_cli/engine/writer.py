@@ -40,7 +40,7 @@ from .files import (
     write_all,
     writev_all,
 )
-from .layout import StreamLayout
+from .layout import OVERSIZED_FILE, StreamLayout
 from .lock import DEFAULT_LOCK_TIMEOUT, acquire
 from .names import HEAD_STATE_NAME, INDEX_NAME, sanitize_key, segment_name
 from .scan import ID_LIMIT, ID_OVERFLOW, TORN_HEADER, TORN_PAYLOAD
@@ -266,6 +266,10 @@ class StreamWriter:
             self._fd = None
         layout = StreamLayout.read(self.path)
         index_path = self.path / INDEX_NAME
+        if layout.unsound.get(INDEX_NAME, ("",))[0] == OVERSIZED_FILE:
+            # Far more than any index of these segments: not ours to drop unquarantined. recover keeps it.
+            raise DamagedTailError(index_path, None, f"{layout.unsound[INDEX_NAME][1]}; refusing to append: "
+                                   "run `ironwal recover` first", kind=OVERSIZED_FILE)
         if layout.index_ids is None:
             # Missing or unreadable: rebuilt from the segment names, as the crate does.
             atomic_write(index_path, encode_index(layout.segment_ids or [0]))

@@ -5,6 +5,7 @@ checkpoint record, repeated problems summarised, LZ4 bombs refused before decodi
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -148,3 +149,22 @@ def test_an_empty_head_state_is_damage_not_a_traceback(tmp_path):
     assert_orderly(run, {0})
     assert b"head_state_invalid" in run.stdout
     shutil.rmtree(root)
+
+
+def test_append_refuses_an_oversized_index_recover_quarantines_it(tmp_path):
+    """An index far bigger than its segments can need is not decoded, and not dropped by the writer
+    either (its bytes are not the writer's to lose): append says to recover, which keeps them."""
+    root = tmp_path / "wal"
+    with StreamWriter(root, "s") as w:
+        w.append(b"a")
+    index = root / "s" / "segments.idx"
+    os.truncate(index, 100 << 20)
+    refused = bounded("append", "-r", root, "s", "b")
+    assert_orderly(refused, {3})
+    assert b"segments.idx: 104857600 bytes" in refused.stderr and b"run `ironwal recover` first" in refused.stderr
+    fixed = bounded("recover", "-r", root)
+    assert_orderly(fixed, {0})
+    blobs = [p for p in (tmp_path / "wal.quarantine").rglob("*.bin")]
+    assert [p.stat().st_size for p in blobs] == [100 << 20]
+    assert bounded("append", "-r", root, "s", "b").stdout == b"1\n"
+    assert verify_root(root).ok
