@@ -49,6 +49,14 @@ def _drain(proc: subprocess.Popen, seconds: float, fd: int | None = None) -> byt
     return b"".join(out)
 
 
+def _read_at_least(proc: subprocess.Popen, size: int, timeout: float = 30.0) -> bytes:
+    """At least ``size`` bytes of the child's stdout, waiting up to ``timeout`` (a loaded machine)."""
+    out, deadline = b"", time.monotonic() + timeout
+    while len(out) < size and time.monotonic() < deadline and proc.poll() is None:
+        out += _drain(proc, 0.5)
+    return out
+
+
 def _stop(proc: subprocess.Popen) -> int:
     proc.send_signal(signal.SIGINT)
     try:
@@ -103,10 +111,10 @@ def test_a_follower_sees_entries_after_append_cuts_a_torn_tail(tmp_path):
     follower = subprocess.Popen([*CLI, "tail", "-f", "s", "-n", "10", "-r", root],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        assert _drain(follower, 2.0) == b"one\ntwo\n"
+        assert _read_at_least(follower, len(b"one\ntwo\n")) == b"one\ntwo\n"
         done = cli("append", "s", "three", "-r", root, timeout=60)
         assert done.returncode == 0 and done.stdout == b"2\n", done.stderr
-        assert _drain(follower, 3.0) == b"three\n"
+        assert _read_at_least(follower, len(b"three\n")) == b"three\n"
         assert follower.poll() is None
     finally:
         code = _stop(follower)
