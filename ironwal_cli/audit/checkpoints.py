@@ -12,7 +12,16 @@ from collections.abc import Iterator
 from typing import NamedTuple
 from zlib import crc32
 
-from ..spec.codec import CHECKPOINT_MAGIC, CHECKPOINT_RECORD_PREFIX, CHECKPOINT_VERSION, Checkpoint
+from ..engine.scan import MappedPages, find_in_windows
+from ..spec.codec import (
+    CHECKPOINT_ID_PREFIX,
+    CHECKPOINT_MAGIC,
+    CHECKPOINT_OFFSET,
+    CHECKPOINT_RECORD_PREFIX,
+    CHECKPOINT_TAIL,
+    CHECKPOINT_VERSION,
+    Checkpoint,
+)
 from ..spec.codec import decode_checkpoint_payload as _decode
 from .kinds import (
     CHECKPOINT_BAD_CRC,
@@ -39,40 +48,59 @@ class RecordProblem(NamedTuple):
     crc: int | None = None  # the stored CRC, when the prefix could be read
 
 
-def _framed(data: bytes, pos: int) -> tuple[int | None, str | None, str, int | None]:
-    """(end of the record or None, kind or None, message, stored crc): magic, bounds and CRC."""
+# The biggest payload a record can hold: version, a 65535-byte id, timestamp, 65535 shard offsets.
+# A prefix claiming more is damage, found without reading (or CRC-ing) a byte of what it claims.
+MAX_PAYLOAD = (CHECKPOINT_ID_PREFIX.size + 0xFFFF + CHECKPOINT_TAIL.size
+               + 0xFFFF * CHECKPOINT_OFFSET.size)
+
+
+def _framed(data, pos: int) -> tuple[int | None, str | None, str, int | None]:
+    """(end of the record or None, kind or None, message, stored crc when it was checked): magic,
+    bounds and CRC. The crc is None when the CRC was never compared (no magic, torn, too long), so
+    nobody can show "crc ok" beside a record that is not one."""
     end = len(data)
     if end - pos < PREFIX:
         return None, CHECKPOINT_TORN, f"{end - pos} bytes at the end, a record prefix needs {PREFIX}", None
     magic, crc, n = CHECKPOINT_RECORD_PREFIX.unpack_from(data, pos)
     if magic != CHECKPOINT_MAGIC:
-        return None, CHECKPOINT_BAD_MAGIC, f"bad magic {magic!r}, expected {CHECKPOINT_MAGIC!r}", crc
+        return None, CHECKPOINT_BAD_MAGIC, f"bad magic {bytes(magic)!r}, expected {CHECKPOINT_MAGIC!r}", None
+    if n > MAX_PAYLOAD:
+        return None, CHECKPOINT_BAD_LENGTH, f"payload of {n} bytes claimed, a record holds at most {MAX_PAYLOAD}", None
     stop = pos + PREFIX + n
     if stop > end:
-        return None, CHECKPOINT_TORN, f"payload of {n} bytes claimed, {end - pos - PREFIX} present", crc
+        return None, CHECKPOINT_TORN, f"payload of {n} bytes claimed, {end - pos - PREFIX} present", None
     computed = crc32(data[pos + PREFIX:stop])
     if computed != crc:
         return stop, CHECKPOINT_BAD_CRC, f"CRC mismatch: stored 0x{crc:08x}, computed 0x{computed:08x}", crc
     return stop, None, "", crc
 
 
-def _resync(data: bytes, start: int) -> int:
-    """The next record: "CKPT" with a length that fits, and a good CRC or another record (or the end) after it."""
-    pos = start
+def _resync(data, start: int) -> int:
+    """The next record: "CKPT" with a length that fits, and a good CRC or another record (or the end) after it.
+
+    Searched a window at a time, dropping the pages behind from the map: a planted 1 GiB log of
+    zeros costs a scan of it, never 1 GiB of memory.
+    """
+    pos, end = start, len(data)
+    pages = MappedPages(data, start)
     while True:
-        pos = data.find(CHECKPOINT_MAGIC, pos)
+        pos = find_in_windows(data, CHECKPOINT_MAGIC, pos, end, pages)
         if pos < 0:
-            return len(data)
+            return end
         stop, kind, _, _ = _framed(data, pos)
-        if kind is None or (kind == CHECKPOINT_BAD_CRC and (stop == len(data)
-                                                            or data.startswith(CHECKPOINT_MAGIC, stop))):
+        if kind is None or (kind == CHECKPOINT_BAD_CRC and (
+                stop == end or data[stop:stop + len(CHECKPOINT_MAGIC)] == CHECKPOINT_MAGIC)):
             return pos
         pos += 1
 
 
-def walk_records(data: bytes) -> Iterator[Record | RecordProblem]:
-    pos, end = 0, len(data)
+def walk_records(data, start: int = 0) -> Iterator[Record | RecordProblem]:
+    """Every record or problem of a log's bytes (``bytes``, or a map from ``scan.map_file``: then
+    from ``start`` on, not a slice, so that the pages walked can be dropped), offsets in ``data``."""
+    pos, end = start, len(data)
+    pages = MappedPages(data, start)
     while pos < end:
+        pages.release_before(pos)
         stop, kind, message, crc = _framed(data, pos)
         if kind is not None:
             nxt = _resync(data, pos + 1)
@@ -81,7 +109,7 @@ def walk_records(data: bytes) -> Iterator[Record | RecordProblem]:
             yield RecordProblem(pos, nxt - pos, kind, message, crc)
             pos = nxt
             continue
-        payload = data[pos + PREFIX:stop]
+        payload = bytes(data[pos + PREFIX:stop])
         if not payload or payload[0] != CHECKPOINT_VERSION:
             version = payload[0] if payload else None
             yield RecordProblem(pos, stop - pos, CHECKPOINT_BAD_VERSION,

@@ -6,7 +6,9 @@ so a name is never changed once released. The scanner's own kinds are reused as 
 
 from __future__ import annotations
 
-from ..engine.scan import BAD_CRC, BAD_LENGTH, BAD_MAGIC, TORN_HEADER, TORN_PAYLOAD
+from ..engine.files import NOT_REGULAR_FILE
+from ..engine.layout import OVERSIZED_FILE
+from ..engine.scan import BAD_CRC, BAD_LENGTH, BAD_MAGIC, ID_OVERFLOW, TORN_HEADER, TORN_PAYLOAD
 
 # per frame
 BAD_FRAME_TYPE = "bad_frame_type"
@@ -19,6 +21,7 @@ SEGMENT_START_MISMATCH = "segment_start_mismatch"
 IDS_BACKWARDS = "ids_backwards"
 IDS_SKIP = "ids_skip"
 TRAILING_BYTES = "trailing_bytes"
+NOT_A_SEGMENT = "not_a_segment"
 UNREADABLE = "unreadable"
 # per stream
 SEGMENT_GAP = "segment_gap"
@@ -63,7 +66,14 @@ KINDS: dict[str, str] = {
     IDS_BACKWARDS: "a frame starts below the ids already seen in its segment",
     IDS_SKIP: "a frame starts above the next expected id: ids are missing inside the segment",
     TRAILING_BYTES: "bytes after the last frame that are not a frame (garbage or zeros)",
+    NOT_A_SEGMENT: "a segment file without a single frame: its first bytes are no frame header (bad magic at "
+                   "offset 0), so it is not an IronWal segment at all",
+    ID_OVERFLOW: "a segment name or a frame whose ids run past 2^64-1 (u64): no writer can make them",
     UNREADABLE: "a file or directory that cannot be read (permissions, I/O error)",
+    NOT_REGULAR_FILE: "a FIFO, socket, device, directory or symbolic link where a segment, segments.idx, "
+                      "head.state, lost.idx, checkpoints.log or HEAD should be: never opened nor followed",
+    OVERSIZED_FILE: "segments.idx, head.state, lost.idx or HEAD larger than it can sensibly be (for "
+                    "segments.idx and lost.idx: given the segment files); never decoded",
     SEGMENT_GAP: "ids missing between one segment and the next that lost.idx does not record (a segment file "
                  "deleted from the middle)",
     REPLAY_STOPS_SILENTLY: "ids missing between one segment and the next, recorded in lost.idx or not: the crate's "

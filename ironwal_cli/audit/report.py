@@ -17,9 +17,13 @@ class Problem:
     offset: int | None
     kind: str
     message: str
+    omitted: int = 0  # > 0: this line stands for that many more problems of its kind in its file
 
     def to_dict(self) -> dict:
-        return {"path": self.path, "offset": self.offset, "kind": self.kind, "message": self.message}
+        found = {"path": self.path, "offset": self.offset, "kind": self.kind, "message": self.message}
+        if self.omitted:
+            found["omitted"] = self.omitted
+        return found
 
     def __str__(self) -> str:
         where = self.path if self.offset is None else f"{self.path}@{self.offset}"
@@ -60,10 +64,18 @@ class VerifyReport:
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def problem_count(self) -> int:
+        """Every problem found, the ones summarised by a count line included."""
+        return sum(p.omitted or 1 for p in self.problems)
+
     def to_dict(self) -> dict:
         return {"ok": self.ok, "problems": [p.to_dict() for p in self.problems],
                 "streams": {name: t.to_dict() for name, t in self.streams.items()},
                 "replay": {name: r.to_dict() for name, r in self.replays.items() if r.describe() is not None}}
+
+
+REPEAT_LIMIT = 20  # problems of one kind listed per file; the rest are counted on one line
 
 
 class Recorder:
@@ -72,6 +84,8 @@ class Recorder:
     def __init__(self, root: Path, problems: list[Problem]):
         self.root = root
         self.problems = problems
+        self._seen: dict[tuple[str, str], int] = {}  # (path, kind) -> how many were added
+        self._summary_at: dict[tuple[str, str], int] = {}  # (path, kind) -> index of its count line
 
     def rel(self, path: Path) -> str:
         rel = os.path.relpath(path, self.root)
@@ -82,4 +96,25 @@ class Recorder:
         return Recorder(self.root, [])
 
     def add(self, path: Path, offset: int | None, kind: str, message: str) -> None:
-        self.problems.append(Problem(self.rel(path), offset, kind, message))
+        """Record a problem; past ``REPEAT_LIMIT`` of one kind in one file, only count it (one line
+        says how many more), so a garbage file gives a short report in bounded memory."""
+        rel = self.rel(path)
+        key = (rel, kind)
+        seen = self._seen[key] = self._seen.get(key, 0) + 1
+        if seen <= REPEAT_LIMIT:
+            self.problems.append(Problem(rel, offset, kind, message))
+            return
+        more = seen - REPEAT_LIMIT
+        line = Problem(rel, None, kind, f"{more} more {kind} problem{'s' if more > 1 else ''} in this file "
+                       f"(the first {REPEAT_LIMIT} are listed)", omitted=more)
+        if more == 1:
+            self._summary_at[key] = len(self.problems)
+            self.problems.append(line)
+        else:
+            self.problems[self._summary_at[key]] = line
+
+    def drop_last(self, kinds: tuple[str, ...]) -> None:
+        """Take back the problem just added, when it is one of ``kinds`` and was listed (not counted)."""
+        if self.problems and self.problems[-1].kind in kinds and not self.problems[-1].omitted:
+            gone = self.problems.pop()
+            self._seen[(gone.path, gone.kind)] -= 1

@@ -13,12 +13,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..engine.files import NOT_REGULAR_FILE, NotRegularFileError
 from ..engine.scan import BAD_MAGIC, LOST_FILLER, TORN_HEADER, TORN_PAYLOAD, Frame, MappedPages, map_file, scan
 from ..spec.codec import FRAME_LZ4, FRAME_MAGIC_BYTES, HEADER_SIZE, frame_crc
 from .frames import frame_problems
-from .kinds import IDS_BACKWARDS, IDS_SKIP, SEGMENT_START_MISMATCH, TRAILING_BYTES, UNREADABLE
+from .kinds import IDS_BACKWARDS, IDS_SKIP, NOT_A_SEGMENT, SEGMENT_START_MISMATCH, TRAILING_BYTES, UNREADABLE
 from .replay import FAILS, ReplayEvent
 from .report import Recorder, StreamTotals
+
+NOT_A_SEGMENT_MESSAGE = "not an IronWal segment (bad magic at offset 0, and no frame anywhere in it)"
+ZEROS = bytes(4)  # a file that starts with zeros is a segment never written (trailing_bytes), not another file
 
 
 @dataclass
@@ -60,6 +64,9 @@ def audit_segment(rec: Recorder, path: Path, start_id: int, totals: StreamTotals
     """
     try:
         data = map_file(path)
+    except NotRegularFileError as err:
+        rec.add(path, None, NOT_REGULAR_FILE, err.detail)
+        return SegmentEnd(start_id, False)
     except OSError as err:
         rec.add(path, None, UNREADABLE, f"cannot read: {err.strerror or err}")
         return SegmentEnd(start_id, False, vanished=isinstance(err, FileNotFoundError))
@@ -89,6 +96,10 @@ def audit_segment(rec: Recorder, path: Path, start_id: int, totals: StreamTotals
         if type(item) is not Frame:
             torn = item.offset + item.length == size
             kind = _tail_kind(data, item) if torn else item.kind
+            if first and item.offset == 0 and torn and kind == TRAILING_BYTES and bytes(data[:4]) != ZEROS:
+                add(path, 0, NOT_A_SEGMENT, NOT_A_SEGMENT_MESSAGE)  # not one frame: some other file
+                clean, torn = False, False
+                continue
             torn = torn and kind in (TORN_HEADER, TORN_PAYLOAD)
             add(path, item.offset, kind, item.message if kind == item.kind else
                 f"{size - item.offset} bytes after the last frame are not a frame")
@@ -128,7 +139,7 @@ def audit_segment(rec: Recorder, path: Path, start_id: int, totals: StreamTotals
     totals.frames += frames
     totals.entries += entries
     if torn and active and _grew(path, size):
-        rec.problems.pop()
+        rec.drop_last((TORN_HEADER, TORN_PAYLOAD))
     if on_bytes is not None:
         on_bytes(size)
     if damaged_at is not None and not torn:

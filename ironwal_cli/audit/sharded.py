@@ -8,11 +8,15 @@ checkpoint that named ids a power cut lost), never a race with the writer.
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..engine.files import read_file
-from ..sharded.checkpoints import HEAD_NAME, LOG_NAME, display_id
+from ..engine.files import NOT_REGULAR_FILE, NotRegularFileError, read_small
+from ..engine.layout import OVERSIZED_FILE
+from ..engine.scan import map_file
+from ..sharded.checkpoints import HEAD_LIMIT, HEAD_NAME, LOG_NAME, display_id
 from ..sharded.routing import parse_shard_name, shard_name
 from ..sharded.shard_count import COUNT_NAME
 from ..spec.codec import decode_head
@@ -32,8 +36,25 @@ SHARDED_FILES = (HEAD_NAME, LOG_NAME, COUNT_NAME)  # COUNT_NAME: the count ironw
 
 
 def is_sharded(root: Path) -> bool:
-    """A sharded root holds the checkpoint log (the crate creates it on open) or a HEAD."""
-    return any((root / name).is_file() for name in SHARDED_FILES)
+    """A sharded root holds the checkpoint log (the crate creates it on open) or a HEAD: as a file
+    of any type but a directory (a FIFO or a link there is a damaged sharded root; a directory is a
+    plain stream named so), or as a directory beside the other of the two."""
+    kinds = [_lkind(root / name) for name in SHARDED_FILES]
+    return "file" in kinds or ("dir" in kinds and shard_dirs_present(root))
+
+
+def _lkind(path: Path) -> str | None:
+    try:
+        return "dir" if stat.S_ISDIR(os.lstat(path).st_mode) else "file"
+    except OSError:
+        return None
+
+
+def shard_dirs_present(root: Path) -> bool:
+    try:
+        return any(parse_shard_name(e.name) is not None and e.is_dir(follow_symlinks=False) for e in os.scandir(root))
+    except OSError:
+        return False
 
 
 @dataclass
@@ -50,9 +71,15 @@ def audit_checkpoints(rec: Recorder, root: Path) -> ShardedState:
     end is dropped when the log has grown since (a checkpoint was being appended).
     """
     state = ShardedState()
-    head = read_file(root / HEAD_NAME)
+    head = _read_head(rec, root)
     log = root / LOG_NAME
-    data = read_file(log) or b""
+    try:
+        data = map_file(log)
+    except FileNotFoundError:
+        data = b""
+    except NotRegularFileError as err:
+        rec.add(log, None, NOT_REGULAR_FILE, err.detail)
+        data = b""
     problems = []
     for item in walk_records(data):
         if isinstance(item, Record):
@@ -74,6 +101,21 @@ def audit_checkpoints(rec: Recorder, root: Path) -> ShardedState:
                         f"checkpoint {display_id(r.checkpoint.checkpoint_id)} has {r.checkpoint.shard_count} shards, "
                         f"checkpoint {display_id(reference[0].checkpoint.checkpoint_id)} has {state.shard_count}")
     return state
+
+
+def _read_head(rec: Recorder, root: Path) -> bytes | None:
+    """HEAD's bytes (None when absent); a HEAD that is no regular file or is longer than a u16 length
+    and its 65535 bytes is reported and not decoded."""
+    path = root / HEAD_NAME
+    try:
+        found = read_small(path, HEAD_LIMIT)
+    except NotRegularFileError as err:
+        rec.add(path, None, NOT_REGULAR_FILE, err.detail)
+        return None
+    if found is not None and found.oversized:
+        rec.add(path, None, OVERSIZED_FILE, found.excess("a HEAD"))
+        return None
+    return None if found is None else found.data
 
 
 def _size(path: Path) -> int:

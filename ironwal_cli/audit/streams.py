@@ -19,12 +19,13 @@ from pathlib import Path
 from ..engine.files import TEMP_SUFFIX
 from ..engine.layout import StreamLayout
 from ..engine.lost_ids import LOST_NAME, covers, merge
-from ..engine.names import INDEX_NAME, parse_segment_name
+from ..engine.names import INDEX_NAME, MAX_ID, name_overflows, parse_segment_name
 from ..spec.codec import INDEX_ID
 from .kinds import (
     HEAD_STATE_INVALID,
     HEAD_STATE_MISSING_SEGMENT,
     HEAD_STATE_NOT_LAST,
+    ID_OVERFLOW,
     INDEX_BAD_LENGTH,
     INDEX_MISSING,
     INDEX_MISSING_ID,
@@ -60,12 +61,26 @@ def check_strays(rec: Recorder, directory: Path, names: list[str]) -> None:
                 continue  # renamed into place meanwhile
             if not young:
                 rec.add(directory / name, None, STRAY_TEMP_FILE, "temporary file left by an interrupted replace")
+        elif name_overflows(name):
+            rec.add(directory / name, None, ID_OVERFLOW, f"a segment name past the last possible id {MAX_ID} "
+                    "(ids are u64): no writer makes it, and no reader reads it")
         else:
             rec.add(directory / name, None, UNEXPECTED_FILE, "does not belong here")
 
 
+def _check_unsound(rec: Recorder, layout: StreamLayout, name: str) -> bool:
+    """Report a small file that is no regular file or is oversized (never decoded); True if it was."""
+    if name not in layout.unsound:
+        return False
+    kind, message = layout.unsound[name]
+    rec.add(layout.path / name, None, kind, message)
+    return True
+
+
 def _check_index(rec: Recorder, layout: StreamLayout) -> None:
     path = layout.path / INDEX_NAME
+    if _check_unsound(rec, layout, INDEX_NAME):
+        return
     if layout.index_ids is None:
         if layout.index_error == "missing":
             rec.add(path, None, INDEX_MISSING, "no segments.idx")
@@ -95,6 +110,8 @@ def _check_index(rec: Recorder, layout: StreamLayout) -> None:
 
 def _check_head_state(rec: Recorder, layout: StreamLayout) -> None:
     path = layout.path / "head.state"
+    if _check_unsound(rec, layout, "head.state"):
+        return
     if layout.head_error is not None:
         rec.add(path, None, HEAD_STATE_INVALID, layout.head_error)
         return
@@ -277,7 +294,9 @@ def _check_small_files(rec: Recorder, layout: StreamLayout, settle: float = 0.05
     for _ in range(tries):
         sub = rec.child()
         check_strays(sub, layout.path, layout.other_files)
-        if layout.lost_error is not None:  # then its gaps are reported as unexplained ones
+        if _check_unsound(sub, layout, LOST_NAME):
+            pass
+        elif layout.lost_error is not None:  # then its gaps are reported as unexplained ones
             sub.add(layout.path / LOST_NAME, None, UNEXPECTED_FILE, f"unreadable lost.idx: {layout.lost_error}")
         _check_index(sub, layout)
         _check_head_state(sub, layout)

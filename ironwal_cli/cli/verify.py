@@ -75,7 +75,7 @@ def _note_without_native(quiet: bool) -> None:
 
 
 def _summary(report) -> str:
-    n = len(report.problems)
+    n = report.problem_count  # the ones summarised by a count line too
     return "ok" if report.ok else f"{n} problem{'s' if n != 1 else ''} found"
 
 

@@ -43,23 +43,77 @@ def compress(raw: bytes) -> bytes:
                          content_checksum=False, store_size=False)
 
 
-def decompress(payload, expected_size: int) -> bytes:
-    """Decode an LZ4 frame; ValueError if it is invalid or does not decode to ``expected_size`` bytes.
+MAX_FRAME_ENV = "IRONWAL_MAX_FRAME_BYTES"
+DEFAULT_MAX_FRAME = 128 << 20  # decoded bytes of one LZ4 frame: twice the crate's default segment size
+_STEP = 4 << 20  # decoded a few MiB per call: memory grows with what the payload really holds
 
-    Output is capped just past ``expected_size`` (a header cannot make us allocate more than
-    LZ4's maximum ratio allows for the bytes actually present).
-    """
+
+def max_frame_bytes() -> int:
+    """The most one LZ4 frame may decode to (``IRONWAL_MAX_FRAME_BYTES``, default 128 MiB): a header
+    is only a claim, and a 4 MB payload can decode to 1 GiB (a decompression bomb)."""
+    import os
+
+    try:
+        return max(int(os.environ.get(MAX_FRAME_ENV, DEFAULT_MAX_FRAME)), 0)
+    except ValueError:
+        return DEFAULT_MAX_FRAME
+
+
+def _decode(payload, cap: int) -> tuple[bytearray, object]:
+    """Decode the LZ4 frame ``payload`` a few MiB at a time, stopping at its end mark or once ``cap``
+    bytes are out: (bytes out, the decompressor). ValueError when it is invalid or ends early."""
     import lz4.frame as lz4f
 
-    cap = min(expected_size, 255 * len(payload) + 64) + 1
+    out = bytearray()
     try:
         d = lz4f.LZ4FrameDecompressor()
-        out = d.decompress(bytes(payload), max_length=cap)
-        if not d.eof and len(out) < cap:
-            raise ValueError("LZ4 frame ends early (no end mark)")
+        data = bytes(payload)
+        while len(out) < cap:
+            out += d.decompress(data, max_length=min(_STEP, cap - len(out)))
+            data = b""
+            if d.eof:
+                break
+            if d.needs_input:
+                raise ValueError("LZ4 frame ends early (no end mark)")
     except RuntimeError as err:  # lz4 reports bad frames as RuntimeError
         raise ValueError(f"invalid LZ4 frame: {err}") from None
+    return out, d  # not copied to bytes: that would double the peak (every caller takes a bytes-like)
+
+
+def _ratio_cap(payload) -> int:
+    """The most LZ4 can expand ``payload`` to (255 bytes per byte of input, plus a header's worth)."""
+    return 255 * len(payload) + 64
+
+
+def decompress(payload, expected_size: int) -> bytearray:
+    """Decode an LZ4 frame; ValueError if it is invalid, has bytes after its end mark, or does not
+    decode to ``expected_size`` bytes.
+
+    Bounded whatever the bytes claim: a header claiming more than ``max_frame_bytes()`` is refused
+    before anything is decoded, and decoding goes a few MiB at a time and stops one byte past
+    ``expected_size`` (and past what LZ4's maximum ratio allows for the bytes present), so a bomb
+    that lies about its size costs at most that, never what it would expand to.
+    """
+    limit = max_frame_bytes()
+    if expected_size > limit:
+        raise ValueError(f"uncompressed_size {expected_size} is more than the {limit} bytes ironwal decodes "
+                         f"from one frame ({MAX_FRAME_ENV} raises it)")
+    cap = min(expected_size, _ratio_cap(payload)) + 1
+    out, d = _decode(payload, cap)
     if len(out) != expected_size:
         raise LengthMismatchError(f"LZ4 payload decodes to {len(out)}{'+' if len(out) >= cap else ''} bytes, "
-                         f"header says {expected_size}")
+                                  f"header says {expected_size}")
+    if d.unused_data:
+        raise ValueError(f"{len(d.unused_data)} bytes after the LZ4 end mark")
     return out
+
+
+def decompress_unsized(payload) -> bytearray | None:
+    """What an LZ4 frame decodes to whatever a header says (recover's check of a damaged header), or
+    None when it is invalid, has bytes after its end mark, or would pass ``max_frame_bytes()``."""
+    cap = min(max_frame_bytes(), _ratio_cap(payload)) + 1
+    try:
+        out, d = _decode(payload, cap)
+    except ValueError:
+        return None
+    return out if d.eof and not d.unused_data and len(out) < cap else None

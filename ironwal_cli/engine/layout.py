@@ -12,12 +12,28 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 
-from ..spec.codec import decode_head_state, decode_index
-from .files import read_file
+from ..spec.codec import HEAD_STATE_PREFIX, INDEX_ID, decode_head_state, decode_index
+from .files import NOT_REGULAR_FILE, NotRegularFileError, read_small
 from .lost_ids import LOST_NAME, decode_lost
 from .names import HEAD_STATE_NAME, INDEX_NAME, parse_segment_name, segment_name
 from .roots import is_foreign_stream
 from .seals import SEALS_NAME, SEALS_TEMP
+
+OVERSIZED_FILE = "oversized_file"  # the problem kind of a small file larger than it can sensibly be
+
+# The most each small file can sensibly hold, given the segment files there are (``files``): the
+# crate lists each segment once (twice after an entry too big for an empty segment), recover
+# records at most one lost range per gap between segments, and a name is at most 255 bytes.
+# Generous floors keep a stream whose files were pruned or lost from ever tripping them.
+HEAD_STATE_LIMIT = HEAD_STATE_PREFIX.size + 255
+
+
+def index_limit(files: int) -> int:
+    return INDEX_ID.size * (2 * files + 64)
+
+
+def lost_limit(files: int) -> int:
+    return 2 * INDEX_ID.size * (2 * files + 1024)
 
 
 @dataclass
@@ -32,6 +48,9 @@ class StreamLayout:
     lost: list[tuple[int, int]] = field(default_factory=list)  # ranges recover recorded in lost.idx
     lost_error: str | None = None
     foreign: bool = False  # holds files, none of them a stream's (engine/roots.py): not a stream
+    # small file name -> (problem kind, message) when it is no regular file or is oversized: then it
+    # is not decoded at all (its *_error says so) and verify reports that kind instead
+    unsound: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @classmethod
     def read(cls, path: str | os.PathLike) -> StreamLayout:
@@ -44,27 +63,48 @@ class StreamLayout:
                 layout.segment_files[start] = name
             elif name not in (INDEX_NAME, HEAD_STATE_NAME, LOST_NAME, SEALS_NAME, SEALS_TEMP):
                 layout.other_files.append(name)
-        raw = read_file(layout.path / INDEX_NAME)
+        files = len(layout.segment_files)
+        raw = layout._small(INDEX_NAME, index_limit(files), "an index of these segment files")
         if raw is None:
-            layout.index_error = "missing"
+            layout.index_error = layout._error(INDEX_NAME, "missing")
         else:
             try:
                 layout.index_ids = decode_index(raw)
             except ValueError as err:
                 layout.index_error = str(err)
-        raw = read_file(layout.path / LOST_NAME)
+        raw = layout._small(LOST_NAME, lost_limit(files), "a lost.idx of these segment files")
         if raw is not None:
             try:
                 layout.lost = decode_lost(raw)
             except ValueError as err:
                 layout.lost_error = str(err)
-        raw = read_file(layout.path / HEAD_STATE_NAME)
-        if raw is not None:
+        elif LOST_NAME in layout.unsound:
+            layout.lost_error = layout._error(LOST_NAME, "")
+        raw = layout._small(HEAD_STATE_NAME, HEAD_STATE_LIMIT, "a head.state")
+        if raw is None and HEAD_STATE_NAME in layout.unsound:
+            layout.head_error = layout._error(HEAD_STATE_NAME, "")
+        elif raw is not None:
             try:
                 layout.head_segment = decode_head_state(raw)
             except (ValueError, UnicodeDecodeError) as err:
                 layout.head_error = str(err)
         return layout
+
+    def _small(self, name: str, limit: int, what: str) -> bytes | None:
+        """The bytes of small file ``name``; None when it is absent, oversized or no regular file
+        (recorded in ``unsound``, so it is reported as such and never decoded)."""
+        try:
+            found = read_small(self.path / name, limit)
+        except NotRegularFileError as err:
+            self.unsound[name] = (NOT_REGULAR_FILE, err.detail)
+            return None
+        if found is not None and found.oversized:
+            self.unsound[name] = (OVERSIZED_FILE, found.excess(what))
+            return None
+        return None if found is None else found.data
+
+    def _error(self, name: str, otherwise: str) -> str:
+        return self.unsound[name][1] if name in self.unsound else otherwise
 
     @property
     def index_is_sorted(self) -> bool:

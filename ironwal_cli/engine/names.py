@@ -40,6 +40,20 @@ def segment_name(start_id: int) -> str:
     return f"{start_id:020d}{SEGMENT_SUFFIX}"
 
 
+MAX_ID = 2**64 - 1  # ids are u64
+
+
 def parse_segment_name(name: str) -> int | None:
+    """The start id a segment file's name gives; None for any other name, and for twenty digits
+    past ``MAX_ID`` (``99999999999999999999.wal``: no writer can make it; see ``name_overflows``)."""
     m = SEGMENT_NAME.match(name)
-    return int(m.group(1)) if m else None
+    if not m:
+        return None
+    start = int(m.group(1))
+    return start if start <= MAX_ID else None
+
+
+def name_overflows(name: str) -> bool:
+    """A segment's name whose id is past ``MAX_ID``: damage, which verify reports as such."""
+    m = SEGMENT_NAME.match(name)
+    return m is not None and int(m.group(1)) > MAX_ID

@@ -25,8 +25,8 @@ from pathlib import Path
 
 from ..errors import UndoRefusedError, UsageError
 from .confined import FILE, FileState
-from .files import append_synced, atomic_write, fsync_dir, make_dirs
-from .repair_plan import DELETE, KEEP, Plan, digest, undo_recipes
+from .files import append_synced, atomic_write, fsync_dir, fsync_fd, make_dirs, open_for_write, write_all
+from .repair_plan import DELETE, KEEP, Plan, digest, sha256_in_steps, undo_recipes
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 2  # 2: file kinds and modes, caches, and the manifest's own sha256
@@ -103,11 +103,10 @@ class QuarantineRun:
         recipes = undo_recipes(plan, names)
         run = self._open()
         for removal, name in zip(plan.removals, names, strict=True):
-            data = plan.removed_bytes(removal)
-            append_synced(run / name, data)  # a new name in a new folder
+            sha = _copy_synced(run / name, *plan.removed_range(removal))  # a new name in a new folder
             self.manifest["removed"].append({
                 "blob": name, "source": removal.source, "offset": removal.offset, "length": removal.length,
-                "sha256": hashlib.sha256(data).hexdigest(), "reason": removal.reason})
+                "sha256": sha, "reason": removal.reason})
         self._count += len(names)
         fsync_dir(run)
         for change in plan.changes:
@@ -168,6 +167,18 @@ def manifest_digest(manifest: dict) -> str:
     """The sha256 of every field but ``sha256`` itself, in canonical JSON (key order and spacing do not count)."""
     body = {k: v for k, v in manifest.items() if k != "sha256"}
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _copy_synced(path: Path, data, start: int, stop: int) -> str:
+    """Write ``data[start:stop]`` to the new file ``path`` a few MiB at a time (fsync'd), return its
+    sha256: bytes removed from a 1 GiB planted segment are copied without ever being held whole."""
+    fd = open_for_write(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        h = sha256_in_steps(data, start, stop, lambda piece: write_all(fd, piece))
+        fsync_fd(fd)
+    finally:
+        os.close(fd)
+    return h.hexdigest()
 
 
 def write_manifest(run_dir: Path, manifest: dict, state: str | None = None) -> None:

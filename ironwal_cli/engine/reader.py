@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..errors import FormatError, GapError, NotFoundError, UsageError
 from ..spec.codec import FRAME_LZ4, FRAME_RAW, FrameHeader, decode_raw_batch
+from .files import open_regular
 from .layout import StreamLayout
 from .lost_ids import covers, range_holding
 from .marks import SegmentMarks
@@ -31,6 +32,7 @@ from .scan import (
     Frame,
     MappedPages,
     map_file,
+    pread_scan,
     scan,
     seek,
 )
@@ -57,7 +59,7 @@ def decode_frame(path: Path, offset: int, header: FrameHeader, payload) -> list[
 
 def _pread_fd(path: Path, data) -> int | None:
     """A descriptor to walk the headers of a big segment with pread (see ``scan.headers``), else None."""
-    return os.open(path, os.O_RDONLY) if len(data) >= (1 << 20) else None
+    return open_regular(path) if len(data) >= (1 << 20) else None
 
 
 class StreamReader:
@@ -186,9 +188,8 @@ class StreamReader:
             else:
                 offset = 0
             prev_end = None
-            pages = MappedPages(data, offset)
-            for item in scan(data, offset):
-                pages.release_before(item.offset)
+            last = k == len(segments) - 1
+            for item, size in self._items(path, data, offset, pread=follow and last):
                 if not isinstance(item, Frame) and item.kind == LOST_FILLER:  # ids recover found lost
                     if item.header.end_id > expected:
                         self._gap(expected, item.header.end_id, path, item.offset)
@@ -196,7 +197,7 @@ class StreamReader:
                     prev_end = expected if prev_end is None else max(prev_end, expected)
                     continue
                 if not isinstance(item, Frame):
-                    if (follow and k == len(segments) - 1 and item.offset + item.length == len(data)
+                    if (follow and last and item.offset + item.length == size
                             and item.kind in (TORN_HEADER, TORN_PAYLOAD, BAD_CRC)):
                         return  # a writer is probably mid-write: look again on the next poll
                     raise FormatError(path, item.offset, item.message, kind=item.kind)
@@ -215,6 +216,20 @@ class StreamReader:
                     entries = entries[expected - h.start_id:]
                 yield expected, entries, (seg, item.end_offset)
                 expected = h.end_id
+
+    @staticmethod
+    def _items(path: Path, data, offset: int, pread: bool):
+        """(item, file size) of the segment from ``offset``: from its memory map, or, for the segment
+        a follower waits on (which an ``append`` cutting a torn tail, or any other process, may
+        shorten under it), by pread (``scan.pread_scan``): a map would die of SIGBUS there."""
+        if pread:
+            yield from pread_scan(path, offset)
+            return
+        pages = MappedPages(data, offset)
+        size = len(data)
+        for item in scan(data, offset):
+            pages.release_before(item.offset)
+            yield item, size
 
     def _gap(self, expected: int, found: int, path: Path, offset: int | None) -> None:
         """Missing ids: an error, or with ``allow_gaps`` a warning naming the range."""

@@ -1,9 +1,9 @@
 """Carrying out a saved repair plan: only after ``QuarantineRun.save`` has made its copies durable.
 
-Every file is replaced through ``atomic_write`` (temp, fsync, rename, fsync of the directory),
-but a segment that only loses its tail (a torn tail: the usual repair) is cut in place with
-``ftruncate`` and fsync'd: one metadata change, so a crash leaves it old or new all the same,
-and a 64 MiB active segment is not copied for a few torn bytes. Changes go in phase order
+Every file is replaced through ``atomic_write`` (temp, fsync, rename, fsync of the directory);
+a segment that only loses its tail (a torn tail: the usual repair) is replaced by a copy of its
+prefix (``files.truncate_synced``), never cut in place: a reader with the segment memory-mapped
+would die of SIGBUS, and a hard-linked segment would change under its other names. Changes go in phase order
 (``repair_plan.PHASES``): stray temp files, new files, metadata, and last the segments that
 shrink. A crash at any point leaves each file old or new, and every entry still on disk;
 rerunning recover finishes the job.

@@ -108,15 +108,36 @@ class Plan:
                 parts.append(self.originals[p.source][p.offset:p.offset + p.length])
         return b"".join(parts)
 
-    def removed_bytes(self, removal: Removal) -> bytes:
-        return bytes(self.originals[removal.source][removal.offset:removal.offset + removal.length])
+    def removed_range(self, removal: Removal) -> tuple[bytes | memoryview, int, int]:
+        """(the original's bytes, start, stop) of the removed range: no copy, it may be most of a big segment."""
+        return self.originals[removal.source], removal.offset, removal.offset + removal.length
 
 
 def digest(data) -> dict | None:
     """{"size", "sha256"} of some bytes, or None for a file that does not exist."""
     if data is None:
         return None
-    return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    return {"size": len(data), "sha256": sha256_in_steps(data).hexdigest()}
+
+
+def sha256_in_steps(data, start: int = 0, stop: int | None = None, on_step=None):
+    """sha256 of ``data[start:stop]`` a few MiB at a time, dropping the mapped pages read
+    (scan.MappedPages: ``data`` is the whole map, never a slice of it, so their offsets are known)
+    and calling ``on_step(view)`` on each piece: a 1 GiB planted segment costs a pass, not 1 GiB of RSS."""
+    from .scan import MappedPages
+
+    h = hashlib.sha256()
+    view = memoryview(data)
+    stop = len(view) if stop is None else stop
+    pages = MappedPages(data, start)
+    step = MappedPages.STEP
+    for pos in range(start, stop, step):
+        piece = view[pos:min(pos + step, stop)]
+        h.update(piece)
+        if on_step is not None:
+            on_step(piece)
+        pages.release_before(pos + step)
+    return h
 
 
 def undo_recipes(plan: Plan, blob_names: list[str]) -> dict[str, list[dict]]:

@@ -45,14 +45,9 @@ def _raw_batch(frame_type: int, payload) -> bytes | None:
         return bytes(payload)
     if frame_type != FRAME_LZ4:
         return None
-    import lz4.frame as lz4f
+    from .compression import decompress_unsized
 
-    try:
-        d = lz4f.LZ4FrameDecompressor()
-        out = d.decompress(bytes(payload), max_length=255 * len(payload) + 64)
-    except RuntimeError:
-        return None
-    return out if d.eof else None
+    return decompress_unsized(payload)  # bounded: an LZ4 bomb costs at most max_frame_bytes()
 
 
 def sound_header(data, offset: int, end: int) -> tuple[bytes, list[str]] | None:

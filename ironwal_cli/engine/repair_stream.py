@@ -18,7 +18,9 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
+from pathlib import Path
 
+from ..errors import FormatError
 from ..spec.codec import (
     FRAME_MAGIC,
     FRAME_RAW,
@@ -35,7 +37,13 @@ from .lost_ids import LOST_NAME, encode_lost, merge
 from .names import HEAD_STATE_NAME, INDEX_NAME, parse_segment_name, segment_name
 from .repair_plan import CREATE, DELETE, KEEP, METADATA, SHRINK, FileChange, Note, Piece, Plan, Removal
 from .repair_scan import Patched, repair_items
-from .scan import BAD_CRC, LOST_FILLER, TORN_HEADER, TORN_PAYLOAD, Problem, map_file
+from .scan import BAD_CRC, LOST_FILLER, TORN_HEADER, TORN_PAYLOAD, Problem, map_file, map_or_none
+
+# The most ids one gap may hold for recover to fill it (256 filler frames, 8 KiB): more than 10^12
+# entries never vanish with one segment, so a larger gap is a damaged name or index (a segment
+# called 18446744073709551613.wal, a flipped high bit), and filling it would write gigabytes of
+# fillers for a number a planted file claims (issue 17: bounds grow with the data, not the claim).
+MAX_FILLED_GAP = 1 << 40
 
 
 @dataclass
@@ -223,24 +231,36 @@ class StreamPlanner:
     def _fill_between(self, segments: dict[int, str]) -> None:
         """Every gap between segments (a segment deleted, the first one gone while segments.idx still
         names it, an older recover's split, ids claimed beyond the data) becomes a filler segment named
-        by its first lost id, so the crate's iterator fails there instead of ending silently."""
+        by its first lost id, so the crate's iterator fails there instead of ending silently.
+
+        A gap of more than ``MAX_FILLED_GAP`` ids is no loss of entries but a damaged name or index:
+        claimed by segments.idx or head.state alone, it is noted and not taken as evidence; between
+        two segment files, recover refuses the stream (exit 3) rather than write fillers for it."""
         starts = sorted(segments)
         if not starts:
             return
-        wanted: list[tuple[int, int, str]] = []
+        wanted: list[tuple[int, int, str, str | None]] = []  # (first, stop, why, the file beyond: None if a claim)
         index = self.layout.index_ids or []
         if self.layout.index_is_sorted and index and index[0] < starts[0]:
-            wanted.append((index[0], starts[0], f"segments.idx names segment {index[0]}, whose file is gone"))
+            wanted.append((index[0], starts[0], f"segments.idx names segment {index[0]}, whose file is gone", None))
         for a, b in pairwise(starts):
             if self.ends[a] < b:
                 wanted.append((self.ends[a], b, f"ids {self.ends[a]}..{b - 1} lie between {segments[a]} and "
-                               f"{segments[b]}"))
+                               f"{segments[b]}", segments[b]))
         end = self.ends[starts[-1]]
         top, why = self._claimed_top(end)
         if top > end:
-            wanted.append((end, top, f"{why}; ids {end}..{top - 1} stay reserved"))
-        for first, stop, why in wanted:
-            self._fill_after(segments, first, stop, why)
+            wanted.append((end, top, f"{why}; ids {end}..{top - 1} stay reserved", None))
+        for first, stop, why, beyond in wanted:
+            if stop - first <= MAX_FILLED_GAP:
+                self._fill_after(segments, first, stop, why)
+            elif beyond is None:
+                self.plan.notes.append(Note(self.rel, f"{why.split(';')[0]}: {stop - first} ids, more than any "
+                                            "stream holds (a damaged small file, not lost entries): not filled"))
+            else:
+                raise FormatError(Path(self.path) / beyond, None, f"{why}: a gap of {stop - first} ids, more than "
+                                  "any stream holds (a damaged segment name, not lost entries); recover will not "
+                                  "fill it: move the segment aside by hand", kind="gap_too_large")
 
     def _fill_after(self, segments: dict[int, str], first: int, stop: int, why: str) -> None:
         """Filler frames for ``first..stop-1``: at the end of the segment ending at ``first`` when this
@@ -271,7 +291,7 @@ class StreamPlanner:
 
     def _replace_small(self, name: str, new: bytes, what: str, reason: str) -> None:
         rel = self._rel(name)
-        old = read_file(os.path.join(self.path, name))
+        old = map_or_none(os.path.join(self.path, name))  # mapped: a planted 1 GiB file is never read whole
         self.plan.originals[rel] = old
         if old:
             self.plan.removals.append(Removal(rel, 0, len(old), reason))
@@ -327,7 +347,7 @@ class StreamPlanner:
             if not name.endswith(TEMP_SUFFIX) or not os.path.isfile(full) or os.path.islink(full):
                 continue
             rel = self._rel(name)
-            data = read_file(full) or b""
+            data = map_or_none(full) or b""
             self.plan.originals[rel] = data
             if data:
                 self.plan.removals.append(Removal(rel, 0, len(data), "stray temp file of an interrupted rename"))

@@ -28,7 +28,7 @@ from pathlib import Path
 from ..errors import NotFoundError, RefusedError, StorageError
 from .files import TEMP_SUFFIX
 from .lost_ids import LOST_NAME
-from .names import COUNT_NAME, HEAD_NAME, HEAD_STATE_NAME, INDEX_NAME, LOG_NAME, parse_segment_name
+from .names import COUNT_NAME, HEAD_NAME, HEAD_STATE_NAME, INDEX_NAME, LOG_NAME, name_overflows, parse_segment_name
 from .seals import SEALS_NAME
 
 STREAM_FILES = frozenset({INDEX_NAME, HEAD_STATE_NAME, LOST_NAME, SEALS_NAME})
@@ -39,7 +39,7 @@ def is_stream_file(name: str) -> bool:
     """A file ironwal or the crate keeps in a stream directory (or the temp file of one)."""
     if name.endswith(TEMP_SUFFIX):
         name = name[: -len(TEMP_SUFFIX)]
-    return name in STREAM_FILES or parse_segment_name(name) is not None
+    return name in STREAM_FILES or parse_segment_name(name) is not None or name_overflows(name)
 
 
 def is_foreign_stream(names: Iterable[str]) -> bool:

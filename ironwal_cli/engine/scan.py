@@ -28,6 +28,7 @@ from ..spec.codec import (
     unpack_header,
 )
 from ..spec.native import NATIVE
+from .files import open_regular
 
 # Problem kinds found by the scanner (the verifier adds more of its own).
 TORN_HEADER = "torn_header"
@@ -40,6 +41,9 @@ BAD_LENGTH = "bad_length"
 # take it for the damage it stands for.
 LOST_FILLER = "lost_filler"
 _FILLER_PAYLOAD = LOST_FILLER_FRAME_SIZE - HEADER_SIZE
+ID_OVERFLOW = "id_overflow"
+
+ID_LIMIT = 2**64  # ids are u64: a frame may end at most here (its last id 2^64 - 1)
 
 
 class Frame(NamedTuple):
@@ -64,12 +68,24 @@ Item = Frame | Problem
 
 
 def map_file(path: str | os.PathLike) -> memoryview | bytes:
-    """The file's bytes, memory-mapped (read-only) so a large segment costs no copy."""
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
+    """The file's bytes, memory-mapped (read-only) so a large segment costs no copy. Opened through
+    ``files.open_regular``: a FIFO, device, directory or symbolic link raises NotRegularFileError."""
+    fd = open_regular(path)
+    try:
+        size = os.fstat(fd).st_size
         if size == 0:
             return b""
-        return memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
+        return memoryview(mmap.mmap(fd, 0, access=mmap.ACCESS_READ))
+    finally:
+        os.close(fd)
+
+
+def map_or_none(path: str | os.PathLike) -> memoryview | bytes | None:
+    """``map_file``, or None when the file does not exist."""
+    try:
+        return map_file(path)
+    except FileNotFoundError:
+        return None
 
 
 def _check(data, offset: int, end: int, check_crc: bool, view=None) -> tuple[FrameHeader | None, str | None, str]:
@@ -97,6 +113,9 @@ def _check(data, offset: int, end: int, check_crc: bool, view=None) -> tuple[Fra
                 f"CRC mismatch in frame of ids {header.start_id}..{header.end_id - 1}: "
                 f"stored 0x{header.crc:08x}, computed 0x{crc:08x}"
             )
+    if header.start_id + header.entry_count > ID_LIMIT:
+        return header, ID_OVERFLOW, (f"frame of ids {header.start_id}..{header.end_id - 1} runs past the last "
+                                     f"possible id {ID_LIMIT - 1} (ids are u64)")
     return header, None, ""
 
 
@@ -113,10 +132,10 @@ def resync(data, start: int, end: int, budget: list[int] | None = None) -> int:
 
     ``budget`` (a one-item list) caps the bytes CRC-checked; when it runs out the answer is ``end``.
     """
-    find = data.find if hasattr(data, "find") else bytes(data).find
     pos = start
+    pages = MappedPages(data, start)
     while True:
-        pos = find(FRAME_MAGIC_BYTES, pos, end)
+        pos = find_in_windows(data, FRAME_MAGIC_BYTES, pos, end, pages)
         if pos < 0:
             return end
         header, kind, _ = _check(data, pos, end, False)
@@ -164,6 +183,50 @@ def scan(data, start: int = 0, end: int | None = None, *, check_crc: bool = True
         offset = nxt
 
 
+PREAD_BLOCK = 8 << 20
+
+
+def pread_scan(path: str | os.PathLike, start: int = 0) -> Iterator[tuple[Item, int]]:
+    """``scan`` of the file at ``path`` from ``start``, read with pread a block at a time instead of
+    through a memory map: (item, the file's size) with offsets in the file.
+
+    For a file another process may shorten while it is read (the last segment, under ``tail -f``):
+    a memory map faults with SIGBUS, which kills the process, when it touches a page the file no
+    longer has; pread just returns fewer bytes, which read as the end of the file. Memory: a
+    block (8 MiB), or one frame when a frame is bigger.
+    """
+    fd = open_regular(path)
+    try:
+        size = os.fstat(fd).st_size
+        pos, block = start, PREAD_BLOCK
+        while pos < size:
+            data = os.pread(fd, min(block, size - pos), pos)
+            if not data:
+                return  # shorter than it was: nothing more to read
+            n, cut = len(data), None
+            for item in scan(data):
+                torn = type(item) is Problem and item.kind in (TORN_HEADER, TORN_PAYLOAD)
+                if torn and pos + n < size:  # torn by the block's end, not the file's
+                    cut = item
+                    break
+                yield _moved(item, pos), size
+            if cut is None:
+                pos += n
+                continue
+            at = pos + cut.offset
+            need = HEADER_SIZE + (cut.header.disk_size if cut.kind == TORN_PAYLOAD else 0)
+            if at + need > size:  # torn against the file itself: nothing to read again
+                yield cut._replace(offset=at, length=size - at), size
+                return
+            pos, block = at, max(PREAD_BLOCK, need)
+    finally:
+        os.close(fd)
+
+
+def _moved(item: Item, by: int) -> Item:
+    return item._replace(offset=item.offset + by)
+
+
 # ----- the quick walk over headers, and memory kept small during long reads -----------------------
 
 assert WALK_FIELDS == ("magic", "crc", "start_id", "entry_count", "frame_type", "disk_size"), WALK_FIELDS
@@ -208,7 +271,7 @@ def headers(data, start: int = 0, end: int | None = None, *,
             frames_in_block += 1
             magic, _crc, start_id, count, _type, size = unpack(block, at)
         stop = offset + HEADER_SIZE + size
-        if magic != FRAME_MAGIC or stop > end:
+        if magic != FRAME_MAGIC or stop > end or start_id + count > ID_LIMIT:
             return
         yield offset, start_id, count, size
         offset = stop
@@ -267,6 +330,34 @@ def seek(data, entry_id: int, start: int = 0, *, fd: int | None = None) -> int:
     return offset
 
 
+FIND_WINDOW = 4 << 20
+
+
+def find_in_windows(data, needle: bytes, start: int, end: int, pages: MappedPages | None = None) -> int:
+    """``data.find(needle, start, end)`` a few MiB at a time, letting ``pages`` (by default its own)
+    drop the mapped pages searched (a planted 1 GiB file of zeros then costs a scan, not 1 GiB of
+    resident memory). ``data`` may be bytes, an mmap or a memoryview of one."""
+    if pages is None:
+        pages = MappedPages(data, start)
+    whole_map = isinstance(data, memoryview) and isinstance(data.obj, mmap.mmap) and data.nbytes == len(data.obj)
+    buf = data.obj if whole_map else data
+    find = getattr(buf, "find", None)  # bytes and maps search in place; a memoryview slice a window at a time
+    pos = start
+    while pos < end:
+        stop = min(end, pos + FIND_WINDOW)
+        reach = min(end, stop + len(needle) - 1)
+        if find is not None:
+            found = find(needle, pos, reach)
+        else:
+            found = bytes(buf[pos:reach]).find(needle)
+            found = found + pos if found >= 0 else -1
+        if found >= 0:
+            return found
+        pos = stop
+        pages.release_before(pos)
+    return -1
+
+
 class MappedPages:
     """Keeps a long read of a memory-mapped segment from holding the whole segment in its RSS.
 
@@ -278,8 +369,9 @@ class MappedPages:
     STEP = 8 << 20
 
     def __init__(self, data, start: int = 0):
-        obj = data.obj if isinstance(data, memoryview) else None
-        usable = isinstance(obj, mmap.mmap) and hasattr(obj, "madvise") and hasattr(mmap, "MADV_DONTNEED")
+        obj = data.obj if isinstance(data, memoryview) else data  # a memoryview of a map, or the map
+        whole = not isinstance(data, memoryview) or (isinstance(obj, mmap.mmap) and data.nbytes == len(obj))
+        usable = whole and isinstance(obj, mmap.mmap) and hasattr(obj, "madvise") and hasattr(mmap, "MADV_DONTNEED")
         self.map = obj if usable else None
         self.done = start - start % mmap.PAGESIZE
 

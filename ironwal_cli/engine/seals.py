@@ -21,11 +21,12 @@ import time
 from collections.abc import Iterable
 
 from ..spec.codec import SEAL_RECORD, Seal, decode_seals, encode_seal
-from .files import TEMP_SUFFIX, atomic_write, fsync_fd, open_for_write, read_file, write_all
-from .names import segment_name
+from .files import TEMP_SUFFIX, atomic_write, fsync_fd, open_for_write, read_small, write_all
+from .names import MAX_ID, segment_name
 
 SEALS_NAME = "seals.idx"
 SEALS_TEMP = SEALS_NAME + TEMP_SUFFIX  # left by a rewrite cut short: the next rewrite replaces it
+SEALS_LIMIT = 16 << 20  # ~320,000 records: more than any stream's segments, and far past COMPACT_AT
 
 
 def stat_key(st: os.stat_result) -> tuple[int, int, int, int]:
@@ -40,10 +41,12 @@ def seal_of(start_id: int, end_id: int, st: os.stat_result) -> Seal:
 def read_seals(directory: str | os.PathLike) -> tuple[list[Seal], int]:
     """(the intact records, how many are bad or torn); a missing or unreadable file holds none."""
     try:
-        data = read_file(os.path.join(directory, SEALS_NAME))
+        found = read_small(os.path.join(directory, SEALS_NAME), SEALS_LIMIT)
     except OSError:
         return [], 1
-    return decode_seals(data) if data else ([], 0)
+    if found is not None and found.oversized:
+        return [], 1  # a planted 1 GiB file is not read: nothing is sealed, the segments are read instead
+    return decode_seals(found.data) if found is not None and found.data else ([], 0)
 
 
 def matching(seals: Iterable[Seal], segment_files: dict[int, str], directory: str | os.PathLike) -> dict[int, Seal]:
@@ -121,14 +124,20 @@ def append_seals(directory: str | os.PathLike, seals: list[Seal]) -> None:
         size = os.fstat(fd).st_size
         if size % SEAL_RECORD.size:  # a torn record: records stay aligned
             os.ftruncate(fd, size - size % SEAL_RECORD.size)
-        write_all(fd, b"".join(map(encode_seal, seals)))
+        write_all(fd, _encoded(seals))
     finally:
         os.close(fd)
 
 
 def rewrite_seals(directory: str | os.PathLike, seals: Iterable[Seal]) -> None:
     """Replace the file with exactly ``seals`` (drops bad and stale records)."""
-    atomic_write(os.path.join(directory, SEALS_NAME), b"".join(map(encode_seal, sorted(seals))))
+    atomic_write(os.path.join(directory, SEALS_NAME), _encoded(sorted(seals)))
+
+
+def _encoded(seals: Iterable[Seal]) -> bytes:
+    """The records of ``seals``, leaving out a segment that ends at id 2^64 (its end does not fit a
+    u64; only a planted segment name gets there): a cache may always hold less."""
+    return b"".join(encode_seal(s) for s in seals if s.end_id <= MAX_ID)
 
 
 def sealable_stat(path: str | os.PathLike, read_as: tuple[int, int, int, int] | None) -> os.stat_result | None:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import DamagedTailError, RefusedError, StorageError, UsageError
+from ..errors import DamagedTailError, FormatError, IronwalError, RefusedError, StorageError, UsageError
 from ..spec.codec import (
     FRAME_LZ4,
     FRAME_RAW,
@@ -44,11 +44,11 @@ from .files import (
     writev_all,
 )
 from .foreign_writers import lease_conflicts, open_probe, refuse_foreign_writers
-from .layout import StreamLayout
+from .layout import OVERSIZED_FILE, StreamLayout
 from .lock import DEFAULT_LOCK_TIMEOUT, acquire
 from .names import HEAD_STATE_NAME, INDEX_NAME, sanitize_key, segment_name
 from .roots import foreign_stream_message, refuse_foreign_root, require_root
-from .scan import TORN_HEADER, TORN_PAYLOAD
+from .scan import ID_LIMIT, ID_OVERFLOW, TORN_HEADER, TORN_PAYLOAD
 from .seals import add_seal, matching, read_seals, seal_of, unambiguous_stat
 
 MIB = 1024 * 1024
@@ -372,6 +372,10 @@ class StreamWriter:
         if check:
             self._refuse_foreign(segment_name(layout.active_id() or 0))
         index_path = self.path / INDEX_NAME
+        if layout.unsound.get(INDEX_NAME, ("",))[0] == OVERSIZED_FILE:
+            # Far more than any index of these segments: not ours to drop unquarantined. recover keeps it.
+            raise DamagedTailError(index_path, None, f"{layout.unsound[INDEX_NAME][1]}; refusing to append: "
+                                   "run `ironwal recover` first", kind=OVERSIZED_FILE)
         if layout.index_ids is None:
             # Missing or unreadable: rebuilt from the segment names, as the crate does.
             atomic_write(index_path, encode_index(layout.segment_ids or [0]))
@@ -483,6 +487,8 @@ class StreamWriter:
         one fdatasync, and nothing else: after a fast fdatasync even a few microseconds of
         cold Python show in the latency (README, "Benchmarks").
         """
+        if self._next >= ID_LIMIT:
+            self._ids_exhausted(1)
         fd = self._fd
         if fd is None and self._size:  # closed between locks (see _release); the file is there
             fd = self._reopen_active()
@@ -510,6 +516,12 @@ class StreamWriter:
             self._synced = self._size
         return first
 
+    def _ids_exhausted(self, count: int) -> None:
+        """Ids are u64: a segment named near 2^64 (planted, never written by a writer) leaves no room."""
+        raise FormatError(self.path / segment_name(self._active), None,
+                          f"ids exhausted: {count} more entries after id {self._next - 1} would pass the last "
+                          f"possible id {ID_LIMIT - 1} (ids are u64); refusing to append", kind=ID_OVERFLOW)
+
     def _write_failed(self, fd: int, err: OSError) -> None:
         """Disk full or similar: take a partial frame back out, leave the file as it was."""
         try:
@@ -535,6 +547,8 @@ class StreamWriter:
         n = len(entries)
         if not n:
             return range(first, first)
+        if first + n > ID_LIMIT:
+            self._ids_exhausted(n)
         if self._size > 0 and self._over_limit():  # fix 2: no more into a full segment
             self._rotate()
         max_size = self.options.max_segment_size
@@ -660,6 +674,6 @@ class StreamWriter:
 
 def _storage_error(err: BaseException) -> BaseException:
     """An OSError as the StorageError users see (one line naming the file); anything else as is."""
-    if isinstance(err, OSError) and not isinstance(err, StorageError):
+    if isinstance(err, OSError) and not isinstance(err, IronwalError):  # NotRegularFileError keeps its kind
         return StorageError.from_oserror(err)
     return err

@@ -14,17 +14,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..audit.checkpoints import Record, walk_records
-from ..audit.kinds import CHECKPOINT_BAD_CRC, HEAD_INVALID, HEAD_STATE_INVALID, INDEX_BAD_LENGTH, UNEXPECTED_FILE
+from ..audit.kinds import (
+    CHECKPOINT_BAD_CRC,
+    HEAD_INVALID,
+    HEAD_STATE_INVALID,
+    INDEX_BAD_LENGTH,
+    NOT_A_SEGMENT,
+    UNEXPECTED_FILE,
+)
 from ..audit.report import Recorder, StreamTotals
-from ..audit.segments import audit_segment
-from ..engine.files import TEMP_SUFFIX
+from ..audit.segments import NOT_A_SEGMENT_MESSAGE, audit_segment
+from ..engine.files import TEMP_SUFFIX, open_regular, read_small
+from ..engine.layout import HEAD_STATE_LIMIT, OVERSIZED_FILE, index_limit, lost_limit
 from ..engine.lost_ids import LOST_NAME
 from ..engine.names import HEAD_STATE_NAME, INDEX_NAME, SEGMENT_SUFFIX, parse_segment_name, segment_name
 from ..engine.reader import decode_frame
 from ..engine.scan import BAD_CRC, LOST_FILLER, TORN_HEADER, Frame, map_file, scan
-from ..engine.seals import SEALS_NAME, matching
+from ..engine.seals import SEALS_LIMIT, SEALS_NAME, matching
 from ..errors import FormatError, NotFoundError, UsageError
-from ..sharded.checkpoints import HEAD_NAME, LOG_NAME, display_id
+from ..sharded.checkpoints import HEAD_LIMIT, HEAD_NAME, LOG_NAME, display_id
 from ..spec.codec import (
     FRAME_LZ4,
     FRAME_RAW,
@@ -118,6 +126,8 @@ def _damage_hex(data, row: dict, item) -> None:
 def _segment_rows(path: Path, with_entries: bool, hex_damage: bool) -> list[dict]:
     data = map_file(path)
     verdicts = _verdicts(path, data)
+    if any(kind == NOT_A_SEGMENT for kind, _ in verdicts.get(0, [])):
+        raise FormatError(path, None, NOT_A_SEGMENT_MESSAGE, kind=NOT_A_SEGMENT)  # rows would be nonsense
     rows = []
     for item in scan(data):
         found = verdicts.get(item.offset, [])
@@ -219,16 +229,30 @@ def _decoded_row(decode, data: bytes, kind: str) -> dict:
         return {"problems": [kind], "messages": [str(err)], "bytes_hex": data.hex()}
 
 
+def _small_file(path: Path, kind: str) -> bytes:
+    """The bytes of a HEAD, head.state, segments.idx, lost.idx or seals.idx, at most what such a
+    file can sensibly hold (engine.layout's bounds): a planted 1 GiB one is refused, not read whole."""
+    limit = {"head": HEAD_LIMIT, "head_state": HEAD_STATE_LIMIT, "seals": SEALS_LIMIT}.get(kind)
+    if limit is None:  # segments.idx, lost.idx: as many ids as the segment files beside them can need
+        files = sum(parse_segment_name(n) is not None for n in os.listdir(path.parent))
+        limit = lost_limit(files) if kind == "lost" else index_limit(files)
+    found = read_small(path, limit)
+    if found.oversized:
+        raise FormatError(path, None, found.excess(f"a {path.name}"), kind=OVERSIZED_FILE)
+    return found.data
+
+
 def inspect_file(path: str | os.PathLike, *, entries: bool = False, hex_damage: bool = False) -> Inspection:
     """The rows of one file; ``entries`` also decodes each intact frame's entries, ``hex_damage``
     adds the bytes of each damaged frame or region as hex (segments only)."""
     path = Path(path)
     kind = file_kind(path)
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise NotFoundError(f"{path}: no such file")
+    os.close(open_regular(path))  # a FIFO, device, directory or link: NotRegularFileError says which
     if kind == "segment":
         return Inspection(str(path), kind, SEGMENT_COLUMNS, _segment_rows(path, entries, hex_damage))
-    data = path.read_bytes()
+    data = map_file(path) if kind == "checkpoints" else _small_file(path, kind)  # a log is walked in place
     if kind == "lost":
         return Inspection(str(path), kind, LOST_COLUMNS, _lost_rows(data))
     if kind == "seals":
@@ -241,5 +265,6 @@ def inspect_file(path: str | os.PathLike, *, entries: bool = False, hex_damage: 
         row = _decoded_row(lambda d: {"checkpoint_id": display_id(decode_head(d)),
                                       "checkpoint_id_hex": decode_head(d).hex()}, data, HEAD_INVALID)
         return Inspection(str(path), kind, ["checkpoint_id", "checkpoint_id_hex", "problems"], [row])
-    row = _decoded_row(lambda d: {"version": d[0], "segment": decode_head_state(d)}, data, HEAD_STATE_INVALID)
+    # decoded first: an empty head.state has no version byte to show (it raised IndexError)
+    row = _decoded_row(lambda d: {"segment": decode_head_state(d), "version": d[0]}, data, HEAD_STATE_INVALID)
     return Inspection(str(path), kind, ["version", "segment", "problems"], [row])

@@ -144,8 +144,10 @@ def _audit_root(rec: Recorder, root: Path, report: VerifyReport, counter: _Count
     dirs, files = [], []
     for e in os.scandir(root):
         (dirs if e.is_dir(follow_symlinks=False) else files).append(e.name)
-    dirs.sort(key=_by_bytes)
     sharded = is_sharded(root)
+    if sharded:  # a HEAD or checkpoints.log that is a directory is no stream: audit_checkpoints reports it
+        dirs = [d for d in dirs if d not in SHARDED_FILES]
+    dirs.sort(key=_by_bytes)
     state = audit_checkpoints(rec, root) if sharded else None  # before the shards: see audit.sharded
     check_strays(rec, root, [f for f in files if not (sharded and f in SHARDED_FILES)])
     if state is not None:

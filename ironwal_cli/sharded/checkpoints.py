@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..audit.checkpoints import RecordProblem, walk_records
-from ..engine.files import append_synced, atomic_write, fsync_dir, make_dirs, read_file
+from ..engine.files import append_synced, atomic_write, fsync_dir, make_dirs, read_small
 from ..engine.names import HEAD_NAME, LOG_NAME
 from ..engine.roots import refuse_foreign_root
+from ..engine.scan import map_file
 from ..errors import FormatError, NotFoundError, UsageError
 from ..spec.codec import (
     Checkpoint,
@@ -28,6 +29,7 @@ from .shard_count import COUNT_NAME
 
 ARCHIVE_NAME = "checkpoints-archive.log"
 MAX_ID_LEN = 0xFFFF
+HEAD_LIMIT = 2 + MAX_ID_LEN  # u16 length, then the id: the most a HEAD can sensibly hold
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,10 @@ class CheckpointLog:
     @classmethod
     def read(cls, path: str | os.PathLike) -> CheckpointLog:
         path = Path(path)
-        data = read_file(path) or b""
+        try:
+            data = map_file(path)  # a long log is walked in place, never read whole (audit.checkpoints)
+        except FileNotFoundError:
+            data = b""
         log = cls(path, size=len(data))
         for item in parse_records(data):
             if isinstance(item, Record):
@@ -89,16 +94,16 @@ class CheckpointLog:
         return {rec.checkpoint.shard_count for rec in self.records}
 
 
-def parse_records(data: bytes):
-    """Yield each intact ``Record``, then ``(offset, message)`` at the first damage, if any.
+def parse_records(data: bytes, start: int = 0):
+    """Yield each intact ``Record`` from ``start`` on, then ``(offset, message)`` at the first damage, if any.
 
     The walk is ``audit.checkpoints.walk_records`` (shared with ``verify``), cut at its first problem.
     """
-    for item in walk_records(data):
+    for item in walk_records(data, start):
         if isinstance(item, RecordProblem):
             yield item.offset, item.message
             return
-        yield Record(item.checkpoint, item.offset, data[item.offset:item.offset + item.length])
+        yield Record(item.checkpoint, item.offset, bytes(data[item.offset:item.offset + item.length]))
 
 
 # ----- ids ---------------------------------------------------------------------------------
@@ -155,9 +160,12 @@ def is_sharded_root(root: str | os.PathLike) -> bool:
 def read_head(root: str | os.PathLike) -> bytes | None:
     """The id HEAD names; None without HEAD; FormatError when HEAD is damaged."""
     path = head_path(root)
-    raw = read_file(path)
-    if raw is None:
+    found = read_small(path, HEAD_LIMIT)
+    if found is None:
         return None
+    if found.oversized:
+        raise FormatError(path, None, found.excess("a HEAD"), kind="bad_head")
+    raw = found.data
     try:
         return decode_head(raw)
     except ValueError as err:

@@ -18,9 +18,10 @@ from typing import NamedTuple
 from ..audit.checkpoints import RecordProblem, walk_records
 from ..engine.files import read_file
 from ..engine.repair_plan import DELETE, METADATA, SHRINK, FileChange, Piece, Plan, Removal
+from ..engine.scan import map_or_none
 from ..errors import FormatError
 from ..spec.codec import Checkpoint, decode_head, encode_head
-from .checkpoints import HEAD_NAME, LOG_NAME
+from .checkpoints import HEAD_LIMIT, HEAD_NAME, LOG_NAME
 from .routing import shard_name
 from .shard_count import evident_count, read_remembered
 from .shards import existing_shards
@@ -79,7 +80,7 @@ def checkpoint_floors(root: str | os.PathLike) -> dict[str, int]:
     that loses some of them (the crate records unsynced ids in async mode) must never reuse them.
     """
     floors: dict[str, int] = {}
-    spans = list(scan_log(read_file(os.path.join(root, LOG_NAME)) or b""))
+    spans = list(scan_log(map_or_none(os.path.join(root, LOG_NAME)) or b""))  # a map: never read whole
     count = root_shard_count(root, spans)
     for span in spans:
         if span.checkpoint is not None and not _contradicts(span.checkpoint, count):
@@ -91,7 +92,7 @@ def checkpoint_floors(root: str | os.PathLike) -> dict[str, int]:
 
 def plan_checkpoints(root: str | os.PathLike) -> Plan:
     plan = Plan()
-    log = read_file(os.path.join(root, LOG_NAME))
+    log = map_or_none(os.path.join(root, LOG_NAME))  # mapped: a planted 1 GiB log is walked, not read
     intact: list[Checkpoint] = []
     if log is not None:
         records = list(scan_log(log))
@@ -113,8 +114,17 @@ def plan_checkpoints(root: str | os.PathLike) -> Plan:
     return plan
 
 
+def _sane_head(root) -> bool:
+    """HEAD is absent or no longer than a HEAD can be; else it is mapped (never read whole: it is
+    quarantined in steps, and its decode fails on its length alone)."""
+    try:
+        return os.lstat(os.path.join(root, HEAD_NAME)).st_size <= HEAD_LIMIT
+    except FileNotFoundError:
+        return True
+
+
 def _plan_head(root, plan: Plan, intact: list[Checkpoint]) -> None:
-    raw = read_file(os.path.join(root, HEAD_NAME))
+    raw = read_file(os.path.join(root, HEAD_NAME)) if _sane_head(root) else map_or_none(os.path.join(root, HEAD_NAME))
     ids = {cp.checkpoint_id for cp in intact}
     if raw is None:
         if not intact:

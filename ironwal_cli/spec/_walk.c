@@ -130,6 +130,8 @@ chain_step(const unsigned char *h, const struct layout *L, uint64_t size, uint64
     uint64_t disk = length_at(h, L->size_at);
     if (length_at(h, L->magic_at) != L->magic || size - *pos - L->header_size < disk)
         return END; /* not sound */
+    if (count > 0 && first > UINT64_MAX - count + 1)
+        return END; /* ids past 2^64 - 1: not sound either (engine/scan.py ID_OVERFLOW) */
     if (first != *expected)
         return GAP;
     if (frames == max_frames)

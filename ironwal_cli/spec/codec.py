@@ -250,10 +250,20 @@ def _split_uniform(data, count: int) -> list[bytes] | None:
     n = uniform_entry_length(data, count)
     if n is None:
         return None
-    step = n + ENTRY_LENGTH.size
-    if count > UNIFORM_STRUCT_MAX:  # a struct that big would cost more memory than it saves time
-        return [data[pos:pos + n] for pos in range(ENTRY_LENGTH.size, len(data) + ENTRY_LENGTH.size, step)]
-    return list(_uniform_struct(n, count).unpack(data))
+    if count <= UNIFORM_STRUCT_MAX:
+        return list(_uniform_struct(n, count).unpack(data))
+    # A struct that big would cost more memory than it saves time: unpack chunks of at most
+    # UNIFORM_STRUCT_MAX entries. Each entry comes out as bytes, never as a slice of ``data``
+    # (a memoryview of a mapped segment: no ``decode``, and it dies with the map).
+    entries: list[bytes] = []
+    chunk = _uniform_struct(n, UNIFORM_STRUCT_MAX)
+    step = chunk.size
+    whole = count - count % UNIFORM_STRUCT_MAX
+    for pos in range(0, whole * (n + ENTRY_LENGTH.size), step):
+        entries += chunk.unpack_from(data, pos)
+    if whole < count:
+        entries += _uniform_struct(n, count - whole).unpack_from(data, whole * (n + ENTRY_LENGTH.size))
+    return entries
 
 
 UNIFORM_STRUCT_MAX = 4096

@@ -195,3 +195,18 @@ def test_inspect_shows_a_filler_as_lost_ids(tmp_path):
     assert shown.exit_code == 0, shown.output
     row = json.loads(shown.stdout)["rows"][0]
     assert (row["start_id"], row["count"], row["crc_ok"], row["problems"]) == (5, 5, False, ["lost_filler"])
+
+
+def test_a_gap_no_stream_could_hold_is_refused_not_filled(root):
+    """A segment named 2^50 after segment 10: 2^50 - 20 ids in between would take 262,144 filler
+    frames for a number one file name claims (issue 17: bounds follow the data). recover refuses
+    the stream (exit 3) naming the file, and changes nothing; a claim of segments.idx alone that
+    large is only a note (tests/fuzz corpus: ids-past-2^64)."""
+    far = 1 << 50
+    payload = encode_raw_batch([b"x"])
+    (root / "s" / f"{far:020d}.wal").write_bytes(encode_frame(far, 1, 0, payload, len(payload)))
+    before = {p.name: p.read_bytes() for p in (root / "s").iterdir()}
+    result = ironwal("recover", "-r", str(root))
+    assert result.returncode == 3, result.stderr
+    assert f"{far:020d}.wal" in result.stderr and "more than any stream holds" in result.stderr
+    assert {p.name: p.read_bytes() for p in (root / "s").iterdir()} == before
