@@ -70,7 +70,7 @@ def sharded_scripts(draw) -> dict:
     shards = draw(st.integers(1, 4))
     keys = st.binary(min_size=0, max_size=6)
     ops: list[dict] = []
-    checkpoints: list[str] = []
+    checkpoints: list[str] = []  # the ids of the log's records, oldest first
     for _ in range(draw(st.integers(1, 10))):
         kind = draw(st.sampled_from(["append", "append", "batch", "for_key", "checkpoint", "checkpoint",
                                      "compact", "prune", "reopen"]))
@@ -87,7 +87,9 @@ def sharded_scripts(draw) -> dict:
             ops.append({"op": "create_checkpoint", "id": cid})
             checkpoints.append(cid)
         elif kind == "compact":
-            ops.append({"op": "compact_checkpoints", "keep": draw(st.integers(1, 3))})
+            keep = draw(st.integers(1, 3))
+            ops.append({"op": "compact_checkpoints", "keep": keep})
+            checkpoints = checkpoints[-keep:]  # the crate keeps the newest records: prune only what is left
         elif kind == "prune" and checkpoints:
             ops.append({"op": "prune_before_checkpoint", "id": draw(st.sampled_from(checkpoints))})
         elif kind == "reopen":
