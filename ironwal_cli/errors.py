@@ -10,6 +10,7 @@ EXIT_USAGE = 2
 EXIT_DAMAGED = 3  # damaged data refused
 EXIT_LOCK_TIMEOUT = 4
 EXIT_IO = 5
+EXIT_REFUSED = 7  # refused, not damaged (the table h6-cli brings; the same code)
 
 
 class IronwalError(Exception):
@@ -55,6 +56,20 @@ class GapError(FormatError):
         self.expected, self.found = expected, found
         super().__init__(path, offset, f"gap in ids: expected {expected}, next data starts at {found}"
                          f" (ids {expected}..{found - 1} missing)", kind="id_gap")
+
+
+class RefusedError(IronwalError):
+    """A well-formed request refused because of what is on disk, not because it is damaged."""
+
+    exit_code = EXIT_REFUSED
+
+
+class UnexpectedIdError(RefusedError):
+    """A write that names the id it must get (``append --expect-ids``, ``copy``) found another next id."""
+
+    def __init__(self, path: str | os.PathLike, expected: int, next_id: int):
+        self.expected, self.next_id = expected, next_id
+        super().__init__(f"{os.fspath(path)}: the next id is {next_id}, not {expected}")
 
 
 class LockTimeoutError(IronwalError):

@@ -8,8 +8,12 @@ from pathlib import Path
 import typer
 
 from ._app import RootOption, app, handles_errors, warn
-from .choices import SyncMode
+from .choices import EntryFormat, SyncMode
 from .params import parse_limit, parse_size
+
+INPUT_FORMAT_HELP = ("How stdin holds entries, as tail -F prints them: line (default), null, raw (all of "
+                     "stdin is one entry), or one encoded entry per line: jsonl (b64, or text alone), hex, "
+                     "base64. A bad line is refused by number; nothing of its batch is written.")
 
 # Here, not in sharded_append: a plain append should not import that module (and json) to start.
 SHARDS_HELP = ("Shard count of a sharded root; checked against checkpoints.log, which supplies it when omitted. "
@@ -25,8 +29,14 @@ def append(
     values: list[str] | None = typer.Argument(None, metavar="VALUE", help="Entries; together one atomic batch. "
                                                  "Without VALUE, entries are read from stdin."),
     root: Path = RootOption,
-    null: bool = typer.Option(False, "-0", "--null", help="Stdin holds NUL-terminated entries."),
-    whole: bool = typer.Option(False, "--whole", help="All of stdin is one entry."),
+    input_format: EntryFormat | None = typer.Option(None, "--input-format", "-I", envvar="IRONWAL_INPUT_FORMAT",
+                                                    show_default=False, help=INPUT_FORMAT_HELP),
+    null: bool = typer.Option(False, "-0", "--null", help="Stdin holds NUL-terminated entries "
+                              "(--input-format null)."),
+    whole: bool = typer.Option(False, "--whole", help="All of stdin is one entry (--input-format raw)."),
+    expect_ids: bool = typer.Option(False, "--expect-ids", help="With -I jsonl: refuse a batch whose first "
+                                    "record's id is not the stream's next id (resumed copies never double or "
+                                    "skip)."),
     batch: int = typer.Option(1000, "--batch", envvar="IRONWAL_BATCH", min=1,
                               help="Entries per frame when reading stdin."),
     linger: int = typer.Option(50, "--linger", envvar="IRONWAL_LINGER", min=0,
@@ -67,10 +77,11 @@ def append(
     from ..errors import UsageError
     from ..ops.append import append_from, append_values
 
-    if null and whole:
-        raise UsageError("choose one of -0/--null and --whole")
-    if values and (null or whole):
-        raise UsageError("-0/--null and --whole read stdin; they take no VALUE arguments")
+    mode = _input_mode(input_format, null, whole)
+    if values and mode != "lines":
+        raise UsageError("-0/--null, --whole and --input-format read stdin; they take no VALUE arguments")
+    if expect_ids and mode != "jsonl":
+        raise UsageError("--expect-ids needs --input-format jsonl (the only input that names ids)")
     routed = key is not None or key_sep is not None
     if not routed and stream is None:
         raise UsageError("missing STREAM (or give --key KEY / -K SEP to append to a sharded root)")
@@ -86,7 +97,6 @@ def append(
     if routed:
         from . import sharded_append
 
-        mode = "whole" if whole else "null" if null else "lines"
         sharded_append.run(root, stream, values, key=key, key_sep=key_sep, shards=shards, mode=mode, batch=batch,
                            linger=linger / 1000, options=options, quiet=quiet, json_out=json_out)
         return
@@ -94,10 +104,21 @@ def append(
         encoded = [v.encode("utf-8", "surrogateescape") for v in values]
         ranges = [append_values(root, stream, encoded, options, on_warning=warn)]
     else:
-        mode = "whole" if whole else "null" if null else "lines"
         ranges = append_from(root, stream, sys.stdin.fileno(), mode=mode, batch_size=batch,
-                             linger=linger / 1000, options=options, on_warning=warn)
+                             linger=linger / 1000, options=options, on_warning=warn, expect_ids=expect_ids)
     _report(stream, ranges, quiet, json_out)
+
+
+def _input_mode(input_format: EntryFormat | None, null: bool, whole: bool) -> str:
+    """The input mode of ops.append: --input-format, or its short forms -0 and --whole (never two)."""
+    from ..errors import UsageError
+
+    chosen = [name for name, given in (("-0/--null", null), ("--whole", whole),
+                                       ("--input-format", input_format is not None)) if given]
+    if len(chosen) > 1:
+        raise UsageError(f"choose one of {' and '.join(chosen)}")
+    fmt = input_format.value if input_format is not None else "null" if null else "raw" if whole else "line"
+    return {"line": "lines", "raw": "whole"}.get(fmt, fmt)
 
 
 def _report(stream: str, ranges, quiet: bool, json_out: bool) -> None:

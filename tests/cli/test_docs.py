@@ -159,7 +159,7 @@ def test_main_page_exit_status_matches_errors_module():
     codes = {v for k, v in vars(errors).items() if k.startswith("EXIT_")}
     table = section(roff_to_text(MAIN_PAGE.read_text()), "EXIT STATUS")
     documented = {int(c) for c in re.findall(r"^\.TP\n\.B (\d+)$", table, re.M)}
-    assert documented == codes == set(range(6))
+    assert documented == codes and set(range(6)) <= codes
 
 
 @pytest.mark.parametrize("page", sorted(MAN.glob("*.1")), ids=lambda p: p.name)
