@@ -25,6 +25,7 @@ COMMAND_MODULES = {
     "recover": "recover",
     "checkpoint": "checkpoint",
     "prune": "prune",
+    "stats": "stats",
 }
 
 
