@@ -9,7 +9,14 @@ import typer
 
 from ._app import RootOption, app, handles_errors, warn
 from .choices import EntryFormat, SyncMode
-from .params import parse_limit, parse_size
+from .write_options import (
+    CompressOption,
+    LockTimeoutOption,
+    MaxEntriesOption,
+    MaxSegmentSizeOption,
+    MinCompressSizeOption,
+    write_options,
+)
 
 INPUT_FORMAT_HELP = ("How stdin holds entries, as tail -F prints them: line (default), null, raw (all of "
                      "stdin is one entry), or one encoded entry per line: jsonl (b64, or text alone), hex, "
@@ -43,17 +50,11 @@ def append(
                                help="Milliseconds an arrived entry may wait for its batch to fill."),
     sync: SyncMode = typer.Option(SyncMode.strict, "--sync", envvar="IRONWAL_SYNC",
                                   help="strict: fdatasync every write; batch: every batch; async: never."),
-    compress: bool = typer.Option(False, "--compress/--no-compress", envvar="IRONWAL_COMPRESS",
-                                  help="LZ4-compress batches when that makes them smaller."),
-    min_compress_size: str = typer.Option("1024", "--min-compress-size", envvar="IRONWAL_MIN_COMPRESS_SIZE",
-                                          help="Smallest raw batch that is compressed (bytes; 4k, 1MiB...)."),
-    max_segment_size: str = typer.Option("64MiB", "--max-segment-size", envvar="IRONWAL_MAX_SEGMENT_SIZE",
-                                         help="Rotate segments at about this size (4k, 64MiB...)."),
-    max_entries_per_segment: str = typer.Option("unlimited", "--max-entries-per-segment",
-                                                envvar="IRONWAL_MAX_ENTRIES_PER_SEGMENT",
-                                                help="Rotate segments after this many entries."),
-    lock_timeout: float = typer.Option(10.0, "--lock-timeout", envvar="IRONWAL_LOCK_TIMEOUT", min=0,
-                                       help="Seconds to wait for another writer's lock."),
+    compress: bool = CompressOption,
+    min_compress_size: str = MinCompressSizeOption,
+    max_segment_size: str = MaxSegmentSizeOption,
+    max_entries_per_segment: str = MaxEntriesOption,
+    lock_timeout: float = LockTimeoutOption,
     hold_lock: bool = typer.Option(False, "--hold-lock",
                                    help="Keep the stream's lock from the first write until stdin ends: other "
                                    "writers and recover wait; each append skips the lock and the tail re-check."),
@@ -73,7 +74,6 @@ def append(
     In strict and batch sync modes an id is printed only after its batch was fsync'd, so a
     printed id is a promise a script can rely on.
     """
-    from ..engine.writer import WriteOptions
     from ..errors import UsageError
     from ..ops.append import append_from, append_values
 
@@ -85,15 +85,9 @@ def append(
     routed = key is not None or key_sep is not None
     if not routed and stream is None:
         raise UsageError("missing STREAM (or give --key KEY / -K SEP to append to a sharded root)")
-    options = WriteOptions(
-        max_segment_size=parse_size(max_segment_size, "--max-segment-size"),
-        max_entries_per_segment=parse_limit(max_entries_per_segment, "--max-entries-per-segment"),
-        sync=sync.value,
-        compress=compress,
-        min_compress_size=parse_size(min_compress_size, "--min-compress-size"),
-        lock_timeout=lock_timeout,
-        hold_lock=hold_lock,
-    )
+    options = write_options(max_segment_size=max_segment_size, max_entries_per_segment=max_entries_per_segment,
+                            sync=sync.value, compress=compress, min_compress_size=min_compress_size,
+                            lock_timeout=lock_timeout, hold_lock=hold_lock)
     if routed:
         from . import sharded_append
 

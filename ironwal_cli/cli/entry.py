@@ -26,6 +26,7 @@ COMMAND_MODULES = {
     "checkpoint": "checkpoint",
     "prune": "prune",
     "stats": "stats",
+    "copy": "copy",
 }
 
 
