@@ -116,9 +116,11 @@ def _compare(src: StreamReader, dst: StreamReader, first: int, stop: int) -> Non
             return
         if a != b:
             raise RefusedError(f"{dst.path}: holds a different entry at id {entry_id} than the source "
-                               f"({len(b)} bytes, not {len(a)} bytes{' alike' if len(a) == len(b) else ''}); "
-                               "refusing to copy over it")
+                               f"({len(b)} bytes there, {len(a)} in the source); refusing to copy over it")
         entry_id += 1
+    if entry_id < stop:  # one side ended early: never taken for a match
+        raise RefusedError(f"{dst.path}: its entries and the source's could be compared only up to id "
+                           f"{entry_id - 1}, not {stop - 1}; refusing to copy over it")
 
 
 def _create_stream_at(path: Path, first: int) -> None:
