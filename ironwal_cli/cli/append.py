@@ -83,6 +83,8 @@ def append(
     if expect_ids and mode != "jsonl":
         raise UsageError("--expect-ids needs --input-format jsonl (the only input that names ids)")
     routed = key is not None or key_sep is not None
+    if routed and expect_ids:
+        raise UsageError("--expect-ids is for one stream: a routed append (--key, -K) spreads ids over shards")
     if not routed and stream is None:
         raise UsageError("missing STREAM (or give --key KEY / -K SEP to append to a sharded root)")
     options = write_options(max_segment_size=max_segment_size, max_entries_per_segment=max_entries_per_segment,

@@ -160,7 +160,7 @@ def test_expect_ids_refuses_records_that_do_not_follow_each_other(tmp_path):
 
 
 @pytest.mark.parametrize("argv", [["-I", "hex", "-0"], ["--whole", "-I", "raw"], ["-I", "hex", "--expect-ids"],
-                                  ["-I", "jsonl", "value"]])
+                                  ["-I", "jsonl", "value"], ["-I", "jsonl", "--expect-ids", "--key", "k"]])
 def test_conflicting_input_options_are_usage_errors(tmp_path, argv):
     result = run("append", "-r", str(tmp_path / "wal"), "s", *argv)
     assert result.returncode == EXIT_USAGE and result.stderr.count(b"\n") == 1
