@@ -98,6 +98,20 @@ def test_damage_is_counted_and_the_walk_goes_on(tmp_path):
     assert (s["frames"], s["entries"], s["problems"], s["damaged_bytes"]) == (2, 2, 1, 40)
 
 
+def test_ids_lost_to_damage_are_counted_as_problems_not_entries(tmp_path):
+    """After recover, a filler frame stands for lost ids: the header walk counts it as damage."""
+    root = tmp_path / "wal"
+    for i in range(3):
+        append_values(root, "s", [b"frame-%d-a" % i, b"frame-%d-b" % i])
+    segment = next((root / "s").glob("*.wal"))
+    data = bytearray(segment.read_bytes())
+    data[data.index(b"frame-1-a")] ^= 1
+    segment.write_bytes(bytes(data))
+    assert run("recover", "-r", str(root)).returncode == 0
+    s = _stats(root, "s")["streams"][0]
+    assert (s["entries"], s["problems"], s["first_id"], s["last_id"]) == (4, 1, 0, 5)
+
+
 def test_sharded_root_has_a_row_per_shard_and_its_skew(tmp_path):
     root = tmp_path / "wal"
     keys = [f"user{i}" for i in range(40)]
