@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from . import write_options as shared
-from ._app import app, handles_errors, warn
+from ._app import RootOption, app, handles_errors, warn
 from .choices import SyncMode
 
 COLUMNS = ["stream", "first", "next", "kept", "copied"]
@@ -20,6 +20,8 @@ def copy(
     source: Path = typer.Argument(..., metavar="SRC", help="A root (every stream, and a sharded root's "
                                   "checkpoints), or ROOT/STREAM (one stream)."),
     destination: Path = typer.Argument(..., metavar="DST_ROOT", help="The root to copy into (created if need be)."),
+    root: Path = typer.Option(RootOption.default, "-r", "--root", envvar="IRONWAL_ROOT",
+                              help="Where SRC is looked up when it is not found as given (ironwal copy STREAM DST)."),
     batch: int = typer.Option(1000, "--batch", min=1, help="Merge consecutive source batches into frames of up "
                               "to this many entries (a source batch is never split)."),
     sync: SyncMode = typer.Option(SyncMode.batch, "--sync", envvar="IRONWAL_SYNC",
@@ -41,6 +43,8 @@ def copy(
     """
     from ..ops.copy import copy_root
 
+    if not source.exists() and (root / source).exists():
+        source = root / source
     options = shared.write_options(max_segment_size=max_segment_size,
                                    max_entries_per_segment=max_entries_per_segment, sync=sync.value,
                                    compress=compress, min_compress_size=min_compress_size, lock_timeout=lock_timeout)

@@ -165,6 +165,12 @@ def test_a_copy_into_its_own_source_is_refused(tmp_path, where):
     assert result.returncode == EXIT_USAGE and b"the destination is the source" in result.stderr
 
 
+def test_a_stream_name_is_looked_up_under_the_root(tmp_path):
+    src, dst = _source(tmp_path), tmp_path / "dst"
+    assert run("-r", str(src), "copy", "b", str(dst), "-q").returncode == 0  # -r before the command too
+    assert entries(dst, "b") == [b"only"] and not (dst / "a").exists()
+
+
 def test_a_missing_source(tmp_path):
     from ironwal_cli.errors import EXIT_NOT_FOUND
 
