@@ -84,6 +84,14 @@ class UndoRefusedError(RefusedError, FormatError):
     FormatError (path, kind ``undo_refused``) for callers that caught it as one."""
 
 
+class UnexpectedIdError(RefusedError):
+    """A write that names the id it must get (``append --expect-ids``, ``copy``) found another next id."""
+
+    def __init__(self, path: str | os.PathLike, expected: int, next_id: int):
+        self.expected, self.next_id = expected, next_id
+        super().__init__(f"{os.fspath(path)}: the next id is {next_id}, not {expected}")
+
+
 class LockTimeoutError(IronwalError):
     """Busy: another writer held the stream's lock for longer than the lock timeout."""
 

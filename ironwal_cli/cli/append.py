@@ -8,7 +8,6 @@ from pathlib import Path
 import typer
 
 from ._app import (
-    LockTimeoutOption,
     RootOption,
     app,
     handles_errors,
@@ -18,9 +17,20 @@ from ._app import (
     stream_argument,
     warn,
 )
-from .choices import SyncMode
+from .choices import EntryFormat, SyncMode
 from .force import ForceOption
-from .params import parse_limit, parse_size
+from .write_options import (
+    CompressOption,
+    LockTimeoutOption,
+    MaxEntriesOption,
+    MaxSegmentSizeOption,
+    MinCompressSizeOption,
+    write_options,
+)
+
+INPUT_FORMAT_HELP = ("How stdin holds entries, as tail -F prints them: line (default), null, raw (all of "
+                     "stdin is one entry), or one encoded entry per line: jsonl (b64, or text alone), hex, "
+                     "base64. A bad line is refused by number; nothing of its batch is written.")
 
 # Here, not in sharded_append: a plain append should not import that module (and json) to start.
 SHARDS_HELP = ("Shard count of a sharded root; checked against checkpoints.log, which supplies it when omitted. "
@@ -35,25 +45,24 @@ def append(
     values: list[str] | None = typer.Argument(None, metavar="VALUE", help="Entries; together one atomic batch. "
                                                  "Without VALUE, entries are read from stdin."),
     root: Path = RootOption,
-    null: bool = typer.Option(False, "-0", "--null", help="Stdin holds NUL-terminated entries."),
-    whole: bool = typer.Option(False, "--whole", help="All of stdin is one entry."),
+    input_format: EntryFormat | None = typer.Option(None, "--input-format", "-I", envvar="IRONWAL_INPUT_FORMAT",
+                                                    metavar="FORMAT", show_default=False, help=INPUT_FORMAT_HELP),
+    null: bool = typer.Option(False, "-0", "--null", help="Stdin holds NUL-terminated entries "
+                              "(--input-format null)."),
+    whole: bool = typer.Option(False, "--whole", help="All of stdin is one entry (--input-format raw)."),
+    expect_ids: bool = typer.Option(False, "--expect-ids", help="With -I jsonl: refuse a batch whose first "
+                                    "record's id is not the stream's next id (resumed copies never double or "
+                                    "skip)."),
     batch: int = typer.Option(1000, "--batch", envvar="IRONWAL_BATCH", min=1, metavar="N",
                               help="Entries per frame when reading stdin."),
     linger: int = typer.Option(50, "--linger", envvar="IRONWAL_LINGER", min=0, metavar="MS",
                                help="Milliseconds an arrived entry may wait for its batch to fill."),
     sync: SyncMode = typer.Option(SyncMode.strict, "--sync", envvar="IRONWAL_SYNC",
                                   help="strict: fdatasync every write; batch: every batch; async: never."),
-    compress: bool = typer.Option(False, "--compress/--no-compress", envvar="IRONWAL_COMPRESS",
-                                  help="LZ4-compress batches when that makes them smaller."),
-    min_compress_size: str = typer.Option("1024", "--min-compress-size", metavar="SIZE",
-                                          envvar="IRONWAL_MIN_COMPRESS_SIZE",
-                                          help="Smallest raw batch that is compressed (bytes; 4k, 1MiB...)."),
-    max_segment_size: str = typer.Option("64MiB", "--max-segment-size", metavar="SIZE",
-                                         envvar="IRONWAL_MAX_SEGMENT_SIZE",
-                                         help="Rotate segments at about this size (4k, 64MiB...)."),
-    max_entries_per_segment: str = typer.Option("unlimited", "--max-entries-per-segment",
-                                                envvar="IRONWAL_MAX_ENTRIES_PER_SEGMENT", metavar="N",
-                                                help="Rotate segments after this many entries."),
+    compress: bool = CompressOption,
+    min_compress_size: str = MinCompressSizeOption,
+    max_segment_size: str = MaxSegmentSizeOption,
+    max_entries_per_segment: str = MaxEntriesOption,
     lock_timeout: float = LockTimeoutOption,
     hold_lock: bool = typer.Option(False, "--hold-lock",
                                    help="Keep the stream's lock from the first write until stdin ends: other "
@@ -75,33 +84,27 @@ def append(
     In strict and batch sync modes an id is printed only after its batch was fsync'd, so a
     printed id is a promise a script can rely on.
     """
-    from ..engine.writer import WriteOptions
     from ..errors import UsageError
     from ..ops.append import append_from, append_values
 
     refuse_quiet_json(quiet, json_out)
-    if null and whole:
-        raise UsageError("choose one of -0/--null and --whole")
-    if values and (null or whole):
-        raise UsageError("-0/--null and --whole read stdin; they take no VALUE arguments")
+    mode = _input_mode(input_format, null, whole)
+    if values and mode != "lines":
+        raise UsageError("-0/--null, --whole and --input-format read stdin; they take no VALUE arguments")
+    if expect_ids and mode != "jsonl":
+        raise UsageError("--expect-ids needs --input-format jsonl (the only input that names ids)")
     routed = key is not None or key_sep is not None
+    if routed and expect_ids:
+        raise UsageError("--expect-ids is for one stream: a routed append (--key, -K) spreads ids over shards")
     stream, values = _stdin_dash(stream, values, routed)
     if not routed and stream is None:
         raise UsageError("missing STREAM (or give --key KEY / -K SEP to append to a sharded root)")
-    options = WriteOptions(
-        max_segment_size=parse_size(max_segment_size, "--max-segment-size"),
-        max_entries_per_segment=parse_limit(max_entries_per_segment, "--max-entries-per-segment"),
-        sync=sync.value,
-        compress=compress,
-        min_compress_size=parse_size(min_compress_size, "--min-compress-size"),
-        lock_timeout=lock_timeout,
-        hold_lock=hold_lock,
-        force=force,
-    )
+    options = write_options(max_segment_size=max_segment_size, max_entries_per_segment=max_entries_per_segment,
+                            sync=sync.value, compress=compress, min_compress_size=min_compress_size,
+                            lock_timeout=lock_timeout, hold_lock=hold_lock, force=force)
     if routed:
         from . import sharded_append
 
-        mode = "whole" if whole else "null" if null else "lines"
         sharded_append.run(root, stream, values, key=key, key_sep=key_sep, shards=shards, mode=mode, batch=batch,
                            linger=linger / 1000, options=options, quiet=quiet, json_out=json_out)
         return
@@ -109,10 +112,21 @@ def append(
         encoded = [v.encode("utf-8", "surrogateescape") for v in values]
         ranges = _once(lambda: append_values(root, stream, encoded, options, on_warning=warn))
     else:
-        mode = "whole" if whole else "null" if null else "lines"
         ranges = append_from(root, stream, sys.stdin.fileno(), mode=mode, batch_size=batch,
-                             linger=linger / 1000, options=options, on_warning=warn)
+                             linger=linger / 1000, options=options, on_warning=warn, expect_ids=expect_ids)
     _report(stream, ranges, quiet, json_out, root)
+
+
+def _input_mode(input_format: EntryFormat | None, null: bool, whole: bool) -> str:
+    """The input mode of ops.append: --input-format, or its short forms -0 and --whole (never two)."""
+    from ..errors import UsageError
+
+    chosen = [name for name, given in (("-0/--null", null), ("--whole", whole),
+                                       ("--input-format", input_format is not None)) if given]
+    if len(chosen) > 1:
+        raise UsageError(f"choose one of {' and '.join(chosen)}")
+    fmt = input_format.value if input_format is not None else "null" if null else "raw" if whole else "line"
+    return {"line": "lines", "raw": "whole"}.get(fmt, fmt)
 
 
 def _next_id_note(root: Path | None, stream: str) -> str:

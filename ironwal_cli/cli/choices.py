@@ -10,6 +10,8 @@ class SyncMode(StrEnum):
 
 
 class EntryFormat(StrEnum):
+    """How entries are written (``tail -F``) and read back (``append --input-format``, raw: all of stdin)."""
+
     line = "line"
     raw = "raw"
     null = "null"

@@ -25,6 +25,8 @@ COMMAND_MODULES = {
     "recover": "recover",
     "checkpoint": "checkpoint",
     "prune": "prune",
+    "stats": "stats",
+    "copy": "copy",
 }
 
 

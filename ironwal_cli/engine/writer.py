@@ -18,7 +18,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import DamagedTailError, FormatError, IronwalError, RefusedError, StorageError, UsageError
+from ..errors import (
+    DamagedTailError,
+    FormatError,
+    IronwalError,
+    RefusedError,
+    StorageError,
+    UnexpectedIdError,
+    UsageError,
+)
 from ..spec.codec import (
     FRAME_LZ4,
     FRAME_RAW,
@@ -154,11 +162,13 @@ class StreamWriter:
         """One batch: one frame when it fits, else chunked as the crate chunks. Synced unless async."""
         return self.append_batches([entries])[0]
 
-    def append_batches(self, batches: Sequence[Sequence[bytes]]) -> list[range]:
+    def append_batches(self, batches: Sequence[Sequence[bytes]], expect_first: int | None = None) -> list[range]:
         """Several batches under one lock: each is written as ``append_batch`` would write it.
 
         In batch mode the group shares one fdatasync (group commit); strict syncs each batch.
-        Every returned id is durable when this returns, except in async mode.
+        Every returned id is durable when this returns, except in async mode. With
+        ``expect_first``, the group is written only if that is the stream's next id, checked
+        under the lock (a resumed copy can then never write an entry twice or skip one).
         """
         if not any(batches):
             with self._locked(create=False) as ready:
@@ -166,6 +176,8 @@ class StreamWriter:
             return [range(nxt, nxt) for _ in batches]
         results = []
         with self._locked():
+            if expect_first is not None and self._next != expect_first:
+                raise UnexpectedIdError(self.path, expect_first, self._next)
             for entries in batches:
                 results.append(self._append_batch(entries))
                 if self.options.sync == "strict" and entries:

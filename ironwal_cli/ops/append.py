@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from ..engine.names import sanitize_key
 from ..engine.writer import StreamWriter, WriteOptions
-from ..errors import UsageError
+from ..errors import UnexpectedIdError, UsageError
 
 Warn = Callable[[str], None]  # told when the writer quarantines a torn tail before appending
 
@@ -38,10 +38,20 @@ def _entry_bytes(value: bytes | str, index: int) -> bytes:
     raise TypeError(f"values[{index}] is {type(value).__name__}: an entry is bytes (or str, stored as UTF-8)")
 
 
+INPUT_MODES = ("lines", "null", "whole", "jsonl", "hex", "base64")
+
+
 def append_from(root: str | os.PathLike, stream: str, fd: int, *, mode: str = "lines",
                 batch_size: int = 1000, linger: float = 0.05,
-                options: WriteOptions | None = None, on_warning: Warn | None = None) -> Iterator[range]:
+                options: WriteOptions | None = None, on_warning: Warn | None = None,
+                expect_ids: bool = False) -> Iterator[range]:
     """Append entries read from file descriptor ``fd``; yields each batch's ids once it is durable.
+
+    ``mode`` is how the input holds entries: ``lines``, ``null`` (NUL-terminated), ``whole`` (one
+    entry), or one entry per line as ``tail -F jsonl|hex|base64`` prints it (decoded; a bad line
+    raises ``InputError`` naming it before anything of its group is written). With
+    ``expect_ids`` (jsonl only), each group is written only when the stream's next id is the id
+    its first record names (``UnexpectedIdError`` otherwise).
 
     Each batch of up to ``batch_size`` entries is one frame (or one crate-style chunking of it).
     Batches that arrive together share one writer lock and, in batch mode, one fdatasync.
@@ -50,10 +60,26 @@ def append_from(root: str | os.PathLike, stream: str, fd: int, *, mode: str = "l
 
     if batch_size < 1:
         raise UsageError(f"--batch {batch_size}: must be at least 1")
+    if mode not in INPUT_MODES:
+        raise UsageError(f"input format {mode!r}: choose one of {', '.join(INPUT_MODES)}")
+    if expect_ids and mode != "jsonl":
+        raise UsageError("--expect-ids needs --input-format jsonl (the only input that names ids)")
     refuse_new_stream_in_sharded_root(root, stream)
     with StreamWriter(root, stream, options, on_warning) as writer:
-        for group in read_batches(fd, mode, batch_size, linger):
-            yield from writer.append_batches(group)
+        if mode in ("lines", "null", "whole"):
+            for group in read_batches(fd, mode, batch_size, linger):
+                yield from writer.append_batches(group)
+            return
+        from .input_formats import decode_groups, expected_first
+
+        for decoded in decode_groups(read_batches(fd, "lines", batch_size, linger), mode):
+            expect = expected_first(decoded) if expect_ids else None
+            try:
+                ranges = writer.append_batches([b.entries for b in decoded], expect_first=expect)
+            except UnexpectedIdError as err:  # say which input record it was
+                err.args = (f"stdin line {decoded[0].first_line}: {err} (--expect-ids)",)
+                raise
+            yield from ranges
 
 
 def refuse_new_stream_in_sharded_root(root: str | os.PathLike, stream: str) -> None:

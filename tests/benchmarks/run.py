@@ -436,6 +436,44 @@ def machine() -> str:
             f"load average {os.getloadavg()[0]:.2f}")
 
 
+def bench_copy(work: Path, root: Path) -> list[Row]:
+    """``ironwal copy`` of the big stream into a new root against ``cp -r`` of the same stream directory."""
+    figure = "copy of the big stream into a new root"
+    if not ironwal_exists("copy"):
+        return [na_row(figure, "n/a: no `ironwal copy` in this checkout")]
+    src = root / "big"
+    segs = segment_files(src)
+    total = sum(os.path.getsize(p) for p in segs)
+    warm(segs)
+    rows = []
+    cp = run(["cp", "-r", str(src), str(work / "cp-big")])
+    shutil.rmtree(work / "cp-big")
+    base = total / cp.seconds / 1e6
+    for sync, label in (("batch", "--sync batch (default: fdatasync per ~8 MiB)"), ("async", "--sync async")):
+        dst = work / f"copy-{sync}"
+        ours = run([*ironwal_cmd(), "copy", str(src), str(dst), "-q", "--sync", sync])
+        rate = total / ours.seconds / 1e6
+        rows.append(Row(f"{figure}, {total / 1e9:.2f} GB, {label}{_cpu_rate(total, ours)}", rate, "MB/s",
+                        "cp -r of the stream", base, rate / base, rss_mb=ours.peak_rss_mb))
+        shutil.rmtree(dst)
+    return rows
+
+
+def bench_stats(root: Path) -> list[Row]:
+    """``ironwal stats`` (CLI, start-up included) of the big stream against a bare header walk of its files."""
+    figure = "stats of the big stream (headers only)"
+    if not ironwal_exists("stats"):
+        return [na_row(figure, "n/a: no `ironwal stats` in this checkout")]
+    segs = segment_files(root / "big")
+    warm(segs)
+    wall, cpu, rss = median_wall([*ironwal_cmd(), "stats", "big", "-r", str(root), "--json"], 5)
+    base = worker("header_walk", *segs).json()
+    startup, _cpu, _rss = median_wall([sys.executable, "-c", "import typer"], 5, with_rss=False)
+    walk = base["seconds"] + startup  # the walk, plus the start-up every CLI pays
+    return [Row(f"{figure}, {base['frames']} frames (CPU {cpu * 1e3:.0f} ms)", wall * 1e3, "ms",
+                "header walk + python -c 'import typer'", walk * 1e3, wall / walk, rss_mb=rss)]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="small data, few repeats: a smoke run")
@@ -479,10 +517,12 @@ def main(argv: list[str] | None = None) -> int:
             ("verify, mixed lengths", lambda: [build_mixed(work, root, gb), *bench_verify_mixed(root)]),
             ("recover", lambda: bench_recover(root)),
             ("lz4", lambda: bench_lz4(root, 10 if quick else 100)),
+            ("copy", lambda: bench_copy(work, root)),
+            ("stats", lambda: bench_stats(root)),
         ]
         if args.only:
             wanted = set(args.only.split(","))
-            if wanted & {"tail", "verify", "recover", "get", "lz4"}:
+            if wanted & {"tail", "verify", "recover", "get", "lz4", "copy", "stats"}:
                 wanted.add("big stream")
             steps = [s for s in steps if {s[0].split(",")[0], s[0].split()[0]} & wanted]
         for name, step in steps:
