@@ -85,7 +85,7 @@ def verify_backup(dest: str | os.PathLike | Destination, generation: str | None 
         gens = [resolve_generation(destination, generation)]
     report = BackupReport()
     checked: dict[str, str | None] = {}  # digest -> problem message (None: good)
-    walked: dict[tuple, str | None] = {}  # a segment's pieces -> problem (shared by generations: walked once)
+    walked: dict[tuple, list] = {}  # a segment's pieces -> its problems (shared by generations: walked once)
     total = sum(seg["size"] for g in gens if g.manifest for s in g.manifest["streams"] for seg in s["segments"])
     done = [0]
     for gen in gens:
@@ -105,8 +105,7 @@ def verify_backup(dest: str | os.PathLike | Destination, generation: str | None 
                     done[0] += seg["size"]
                     if on_progress is not None:
                         on_progress(done[0], total)
-                if walked[key] is not None:
-                    kind, offset, message = walked[key]
+                for kind, offset, message in walked[key]:
                     report.problems.append(BackupProblem(gen.id, where, offset, kind, message))
     return report
 
@@ -130,31 +129,37 @@ def _piece(dest: Destination, part: list, checked: dict, report: BackupReport, g
     return data
 
 
-def _walk(dest: Destination, seg: dict, where: str, checked: dict, report: BackupReport):
-    """(kind, offset, message) of the first problem of a stored segment, or None."""
+def _walk(dest: Destination, seg: dict, where: str, checked: dict, report: BackupReport) -> list[tuple]:
+    """[(kind, offset, message)] of a stored segment: each missing or damaged piece, else the first
+    problem of its frames."""
     walk = FrameWalk(where, seg["start_id"])
+    problems: list[tuple] = []
     size = 0
     try:
         for part in seg["parts"]:
             try:
                 data = read_piece(dest, part)
             except FormatError as err:
-                if part[0] not in checked:
-                    checked[part[0]] = (err.kind, str(err))
-                return err.kind, size, str(err)
+                checked.setdefault(part[0], (err.kind, str(err)))
+                problems.append((err.kind, size, str(err)))
+                size += part[1]
+                continue
             if part[0] not in checked:
                 report.objects += 1
                 report.bytes += len(data)
                 checked[part[0]] = None
-            walk.feed(data)
+            if not problems:
+                walk.feed(data)
             size += len(data)
+        if problems:
+            return problems
         walk.finish()
     except FormatError as err:
-        return err.kind, err.offset, err.detail
+        return [(err.kind, err.offset, err.detail)]
     finally:
         report.frames += walk.frames
     if size != seg["size"]:
-        return "bad_size", size, f"{size} bytes stored, the manifest says {seg['size']}"
+        return [("bad_size", size, f"{size} bytes stored, the manifest says {seg['size']}")]
     if walk.expected != seg["next_id"]:
-        return "bad_ids", size, f"frames end at id {walk.expected}, the manifest says {seg['next_id']}"
-    return None
+        return [("bad_ids", size, f"frames end at id {walk.expected}, the manifest says {seg['next_id']}")]
+    return []

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...engine.scan import LOST_FILLER, TORN_HEADER, TORN_PAYLOAD, Frame, scan
-from ...errors import FormatError
+from ...errors import FormatError, UsageError
 from .destinations import Destination
 from .generations import object_key, sha256
 
@@ -51,10 +51,9 @@ class FrameWalk:
                     raise FormatError(self.where, self.base + item.offset, f"frame starts at id {h.start_id}, "
                                       f"expected {self.expected}", kind="id_sequence")
                 if self.cut_id is not None and self.cut_offset is None and self.expected < self.cut_id < h.end_id:
-                    raise FormatError(self.where, self.base + item.offset,
-                                      f"id {self.cut_id - 1} is inside the batch of ids {h.start_id}..{h.end_id - 1}"
-                                      f" (a batch is written whole): restore to id {h.start_id - 1} or "
-                                      f"{h.end_id - 1}", kind="inside_batch")
+                    raise UsageError(f"{self.where}: id {self.cut_id - 1} is inside the batch of ids "
+                                     f"{h.start_id}..{h.end_id - 1} (a batch is written whole): restore up to id "
+                                     f"{h.start_id - 1} or {h.end_id - 1}")
                 self.expected = h.end_id
                 self.frames += 1
                 consumed = item.offset + item.length if not isinstance(item, Frame) else item.end_offset

@@ -208,9 +208,7 @@ def _restore_stream(dest: Destination, tmp: Path, stream: dict, cut: int | None,
             _cut(path, walk.cut_offset)
         written.append(seg["start_id"])
     first = stream["first_id"]
-    index = written or ([first] if first or stream["index"] else [])
-    if index or stream["index"]:
-        _write(directory / INDEX_NAME, [encode_index(index or [0])])
+    _write(directory / INDEX_NAME, [encode_index(written or [first])])  # [0] alone: a stream created, empty
     if written and stream["head_state"]:
         _write(directory / HEAD_STATE_NAME, [encode_head_state(stream["segments"][len(written) - 1]["name"])])
     lost = [(a, min(b, stop)) for a, b in stream["lost"] if a < stop]
