@@ -124,8 +124,11 @@ def _cuts(body: dict, streams: dict, checkpoint: bytes | None, to_ids: dict[str,
         if name not in streams:
             raise NotFoundError(f"generation {body['generation']} holds no stream {name!r}")
         cuts[name] = last + 1
-    for name, stop in cuts.items():
+    for name, stop in list(cuts.items()):
         stream = streams.get(name)
+        if stream is None and stop == 0:  # a shard never written to: nothing to cut
+            del cuts[name]
+            continue
         if stream is None:
             raise NotFoundError(f"generation {body['generation']} holds no stream {name!r}")
         if stop > stream["next_id"]:
