@@ -70,7 +70,7 @@ ops = st.lists(st.one_of(
 ), min_size=1, max_size=25)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops, st.integers(1, 3))
 def test_every_kept_generation_restores_what_the_root_held_at_its_backup(tmp_path_factory, steps, keep):
     base = tmp_path_factory.mktemp("prop")

@@ -17,7 +17,7 @@ from ironwal_cli.ops.verify import verify_root
 
 def test_s3_round_trip_incremental_verify_and_retention_through_the_cli(tmp_path, bucket):
     root, url = tmp_path / "r", f"{bucket}/backups/prod"
-    fill(root, "s", batches=40)
+    fill(root, "s", batches=30)
     first = ironwal("backup", url, "-r", root, "--json", "--part-size", "4k")
     assert first.returncode == 0, first.stderr
     full = json.loads(first.stdout)

@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ...errors import FormatError, NotFoundError, RefusedError
-from .destinations import Destination
+from .destinations import Destination, Listed
 
 FORMAT = "ironwal-backup 1"
 MARKER = "ironwal-backup"
@@ -179,6 +181,29 @@ def init_destination(dest: Destination) -> None:
     dest.put(MARKER, FORMAT.encode() + b"\n")
 
 
+def pending_marker() -> bytes:
+    """What a run's ``pending/G`` holds: the host and process that make it."""
+    return f"{socket.gethostname()} {os.getpid()}\n".encode()
+
+
+def _live(dest: Destination, marker: Listed) -> bool:
+    """Whether a pending marker is a run still under way: not older than PENDING_STALE, and not one
+    of this host's whose process is gone (a killed run: its marker is removed here)."""
+    if time.time() - marker.mtime >= PENDING_STALE:
+        return False
+    host, _, pid = (dest.get(marker.key) or b"").decode("utf-8", "replace").strip().partition(" ")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        dest.delete(marker.key)
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
 @dataclass
 class Retention:
     deleted_generations: list[str]
@@ -203,9 +228,7 @@ def apply_retention(dest: Destination, keep: int, running: str | None = None) ->
     if any(g.manifest is None for g in kept):
         return Retention([g.id for g in doomed], 0, 0, 0)
     needed = set().union(*(g.referenced() for g in kept)) if kept else set()
-    now = time.time()
-    live = [p.mtime for p in dest.list(PENDING)
-            if p.key[len(PENDING):] != running and now - p.mtime < PENDING_STALE]
+    live = [p.mtime for p in dest.list(PENDING) if p.key[len(PENDING):] != running and _live(dest, p)]
     cutoff = min(live) - 60 if live else None  # a minute of slack for clocks between hosts
     count = size = kept_back = 0
     for obj in dest.list(OBJECTS):

@@ -55,6 +55,7 @@ from .generations import (
     load_generation,
     new_generation_id,
     object_key,
+    pending_marker,
     sha256,
 )
 
@@ -300,7 +301,7 @@ def backup_root(root: str | os.PathLike, dest: str | os.PathLike | Destination, 
         names = stream_names(root_path)
         run = _Run(destination, previous, part_size, checksum, on_progress, _root_size(root_path, names))
         pending = f"{PENDING}{gen}"
-        destination.put(pending, f"{socket.gethostname()} {os.getpid()}\n".encode())
+        destination.put(pending, pending_marker())
         files = []
         log_bytes = b""
         for name in (LOG_NAME, HEAD_NAME, COUNT_NAME):
