@@ -63,3 +63,12 @@ def test_without_boto3_an_s3_url_is_one_line_naming_the_extra_exit_2(tmp_path):
     proc = ironwal("backup", "s3://bucket/x", "-r", root, env=env)
     assert proc.returncode == 2
     assert proc.stderr.count(b"\n") == 1 and b"pip install 'ironwal-cli[s3]'" in proc.stderr
+
+
+def test_a_missing_bucket_is_not_found_6_and_a_missing_root_too(tmp_path, s3_env):
+    root = tmp_path / "r"
+    fill(root, "s", batches=1)
+    proc = ironwal("backup", "s3://no-such-bucket-here/x", "-r", root)
+    assert proc.returncode == 6 and proc.stderr.count(b"\n") == 1 and b"no such bucket" in proc.stderr
+    proc = ironwal("backup", "s3://no-such-bucket-here/x", "-r", tmp_path / "missing")
+    assert proc.returncode == 6 and b"no such WAL root" in proc.stderr

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import NamedTuple, TypeVar
 
 from ...engine.files import TEMP_SUFFIX, atomic_write, fsync_dir, make_dirs, read_file
-from ...errors import LockTimeoutError, StorageError, UsageError
+from ...errors import LockTimeoutError, NotFoundError, StorageError, UsageError
 
 T = TypeVar("T")
 
@@ -193,6 +193,8 @@ class S3Destination(Destination):
                 raise _Transient(f"{code or status}: {info.get('Message', '')}") from None
             if code in ("NoSuchKey", "404"):
                 raise FileNotFoundError(errno.ENOENT, "no such object") from None
+            if code == "NoSuchBucket":
+                raise NotFoundError(f"{self.url}: no such bucket {self.bucket!r}") from None
             raise StorageError(f"{self.url}: {code or status}: {info.get('Message', err)}") from None
         except self.retriable:
             raise
