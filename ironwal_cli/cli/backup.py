@@ -110,8 +110,8 @@ def push(
         report(run_once())
         return
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    runs = watch_loop(root, dest, 60.0 if interval is None else interval, stop=stop, on_result=report, keep=keep,
-                      checksum=checksum, part_size=size, on_retry=warn)
+    runs = watch_loop(root, dest, 60.0 if interval is None else interval, stop=stop, on_result=report,
+                      on_error=warn, keep=keep, checksum=checksum, part_size=size, on_retry=warn)
     if not quiet and not json_out:
         note(f"stopped after {runs} runs")
 

@@ -75,11 +75,18 @@ def test_a_backup_killed_at_random_moments_never_lists_a_generation_that_does_no
     mid_run = 0
     for attempt in range(6):
         append_values(root, "s0", [b"round %d" % attempt], SMALL)
+        markers = set((dest / "pending").glob("*"))  # killed runs leave theirs
         proc = subprocess.Popen(cli("backup", dest, "-r", root, "--part-size", "4k", "-q"), stderr=subprocess.PIPE)
-        time.sleep(rng.uniform(0.05, 0.6))
+        if attempt % 2:  # any moment: in start-up, mid-upload, or after the run
+            time.sleep(rng.uniform(0.05, 0.6))
+        else:  # a moment of the upload, however slowly the machine starts Python
+            deadline = time.monotonic() + 30
+            while set((dest / "pending").glob("*")) <= markers and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.002)
+            time.sleep(rng.uniform(0, 0.05))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-        mid_run += any((dest / "pending").glob("*")) if (dest / "pending").is_dir() else 0
+        mid_run += bool(set((dest / "pending").glob("*")) - markers)
         report = verify_backup(dest) if (dest / "ironwal-backup").exists() else None
         assert report is None or report.ok, report.problems
     record_property("count:backup runs killed mid-upload", mid_run)

@@ -256,3 +256,23 @@ def test_an_empty_stream_and_a_pruned_stream_restore(tmp_path):
     restore(dest, tmp_path / "out")
     assert entries(tmp_path / "out") == entries(root)
     assert verify_root(tmp_path / "out").ok
+
+
+def test_watch_goes_on_after_a_run_the_network_failed(tmp_path):
+    import threading
+
+    from ironwal_cli.ops.backup import watch
+
+    root = tmp_path / "r"
+    fill(root, "s", batches=3)
+    dest = Flaky(tmp_path / "d", failures=4)  # the first run's first put fails 4 times in a row
+    dest.retry_delays = (0.0,)  # 2 attempts per request
+    stop, errors, results = threading.Event(), [], []
+
+    def done(result):
+        results.append(result)
+        stop.set()
+
+    runs = watch(root, dest, 0.01, stop=stop, on_result=done, on_error=errors.append)
+    assert runs == 1 and len(errors) == 2 and "trying again" in errors[0]
+    assert verify_backup(tmp_path / "d").ok and len(list_generations(tmp_path / "d")) == 1

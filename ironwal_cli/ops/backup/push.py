@@ -29,14 +29,14 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ...engine.files import open_regular
 from ...engine.layout import StreamLayout
 from ...engine.names import COUNT_NAME, HEAD_NAME, LOG_NAME
 from ...engine.scan import LOST_FILLER, Frame, pread_scan
-from ...errors import FormatError, UsageError
+from ...errors import FormatError, StorageError, UsageError
 from ..listing import stream_names
 from .destinations import Destination, DirectoryDestination, open_destination
 from .generations import (
@@ -73,7 +73,6 @@ class BackupResult:
     reused_bytes: int  # taken from the previous generation without reading
     seconds: float
     retention: Retention | None = None
-    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -105,13 +104,14 @@ class _Run:
         if self.on_progress is not None:
             self.on_progress(self.done, max(self.total, self.done))
 
-    def store_file(self, fd: int, start: int, end: int, parts: list) -> list:
-        """``parts`` (pieces of [0, start)) plus the pieces of bytes [start, end) of ``fd``."""
+    def store_file(self, path: Path, fd: int, start: int, end: int, parts: list) -> list:
+        """``parts`` (pieces of [0, start)) plus the pieces of bytes [start, end) of ``fd`` (``path``)."""
         pos = start
         while pos < end:
             data = os.pread(fd, min(self.part_size, end - pos), pos)
             if not data:
-                raise FormatError(f"/proc/self/fd/{fd}", pos, "the file shrank while it was copied")
+                raise FormatError(path, pos, "the file shrank while it was copied (cut in place by another "
+                                  "program); run the backup again", kind="busy")
             parts.append(self.store(data))
             self.read_bytes += len(data)
             pos += len(data)
@@ -183,7 +183,7 @@ def _segment(run: _Run, stream: str, path: Path, start_id: int, last: bool) -> d
             run.advance(kept)
         end, next_id = _intact_end(path, fd, st.st_size, scan_from, expected, last)
         copied_from = sum(p[1] for p in parts)
-        run.store_file(fd, copied_from, end, parts)
+        run.store_file(path, fd, copied_from, end, parts)
         run.advance(st.st_size - end)
         return {"name": path.name, "start_id": start_id, "next_id": next_id, "size": end, "parts": parts,
                 "source": source}
@@ -332,16 +332,26 @@ def _utc_now() -> str:
 
 
 def watch(root: str | os.PathLike, dest: str | os.PathLike | Destination, interval: float, *,
-          stop: threading.Event, on_result: Callable[[BackupResult], None] | None = None, **options) -> int:
+          stop: threading.Event, on_result: Callable[[BackupResult], None] | None = None,
+          on_error: Callable[[str], None] | None = None, **options) -> int:
     """Back up every ``interval`` seconds until ``stop`` is set (a run under way finishes first);
-    the number of runs. The destination lags the root by at most ``interval`` plus one run."""
+    the number of runs that completed. The destination lags the root by at most ``interval``
+    plus one run. A run that fails on I/O or the network (after its retries) is told to
+    ``on_error`` and the next one is tried after the interval, so an outage of the destination
+    does not end the watch; any other error (damage, a usage error) does."""
     if not interval > 0:
         raise UsageError(f"--interval {interval}: give a number of seconds above 0")
     runs = 0
     while not stop.is_set():
-        result = backup_root(root, dest, **options)
-        runs += 1
-        if on_result is not None:
-            on_result(result)
+        try:
+            result = backup_root(root, dest, **options)
+        except StorageError as err:
+            if on_error is None:
+                raise
+            on_error(f"{err}; trying again in {interval:g} s")
+        else:
+            runs += 1
+            if on_result is not None:
+                on_result(result)
         stop.wait(interval)
     return runs
