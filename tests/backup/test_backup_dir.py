@@ -276,3 +276,38 @@ def test_watch_goes_on_after_a_run_the_network_failed(tmp_path):
     runs = watch(root, dest, 0.01, stop=stop, on_result=done, on_error=errors.append)
     assert runs == 1 and len(errors) == 2 and "trying again" in errors[0]
     assert verify_backup(tmp_path / "d").ok and len(list_generations(tmp_path / "d")) == 1
+
+
+def test_a_backup_takes_no_lock_a_writer_holding_its_lock_never_waits_for_it(tmp_path):
+    from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+
+    root, dest = tmp_path / "r", tmp_path / "d"
+    fill(root, "s", batches=5)
+    with StreamWriter(root, "s", WriteOptions(hold_lock=True, sync="async")) as writer:
+        writer.append(b"held")  # the stream's flock is held from here to the end of the block
+        result = backup_root(root, dest)
+        writer.append(b"after")
+    assert result.streams["s"] == [0, 21]
+
+
+@pytest.mark.parametrize("command", ["push", "verify", "restore"])
+def test_progress_goes_to_stderr_only_and_changes_no_output(tmp_path, command):
+    root, dest = tmp_path / "r", tmp_path / "d"
+    fill(root, "s", batches=30)
+    backup_root(root, dest)
+    runs = {}
+    for flag in ("--progress", "--no-progress"):
+        if command == "push":
+            args = ["backup", dest, "-r", root, "--json"]
+        elif command == "verify":
+            args = ["backup", "verify", dest]
+        else:
+            args = ["restore", dest, tmp_path / f"out{flag}", "--json"]
+        runs[flag] = ironwal(*args, flag)
+        assert runs[flag].returncode == 0, runs[flag].stderr
+    shown, quiet = runs["--progress"], runs["--no-progress"]
+    assert quiet.stderr == b"" and b"\x1b[" in shown.stderr  # the bar: control codes on stderr alone
+    if command == "verify":
+        assert shown.stdout == quiet.stdout
+    else:
+        assert json.loads(shown.stdout).keys() == json.loads(quiet.stdout).keys()

@@ -9,7 +9,7 @@ import json
 import pytest
 from backup_support import entries, fill, ironwal
 
-from ironwal_cli.errors import FormatError
+from ironwal_cli.errors import FormatError, StorageError
 from ironwal_cli.ops.append import append_values
 from ironwal_cli.ops.backup import backup_root, list_generations, restore, verify_backup
 from ironwal_cli.ops.verify import verify_root
@@ -72,3 +72,25 @@ def test_a_missing_bucket_is_not_found_6_and_a_missing_root_too(tmp_path, s3_env
     assert proc.returncode == 6 and proc.stderr.count(b"\n") == 1 and b"no such bucket" in proc.stderr
     proc = ironwal("backup", "s3://no-such-bucket-here/x", "-r", tmp_path / "missing")
     assert proc.returncode == 6 and b"no such WAL root" in proc.stderr
+
+
+def test_a_refused_connection_is_retried_then_one_error_exit_5(tmp_path, monkeypatch):
+    import socket
+
+    pytest.importorskip("boto3")
+    from ironwal_cli.ops.backup import S3Destination
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    for key, value in {"AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "x",
+                       "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(key, value)
+    root = tmp_path / "r"
+    fill(root, "s", batches=1)
+    dest = S3Destination("s3://bucket/p")
+    dest.retry_delays = (0.01, 0.01)
+    told = []
+    with pytest.raises(StorageError, match="gave up after 3 attempts"):
+        backup_root(root, dest, on_retry=told.append)
+    assert len(told) == 2 and "retrying in" in told[0]
