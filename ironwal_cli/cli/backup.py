@@ -74,16 +74,26 @@ def push(
     written last, so a run that fails or is killed leaves no generation listed. The progress
     bar is shown for a single run (not with --watch).
     """
-    from ..ops.backup import backup_root
-    from ..ops.backup import watch as watch_loop
     from .params import parse_size
 
     refuse_quiet_json(quiet, json_out)
-    size = parse_size(part_size, "--part-size")
-    if size < 4096:
+    part_size_bytes = parse_size(part_size, "--part-size")
+    if part_size_bytes < 4096:
         raise typer.BadParameter(f"--part-size {part_size}: at least 4k")
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # the run under way finishes, then exit 0
+    before = {sig: signal.signal(sig, lambda *_: stop.set())  # the run under way finishes, then exit 0
+              for sig in (signal.SIGTERM, *((signal.SIGINT,) if watch or interval is not None else ()))}
+    try:
+        _push(root, dest, keep, watch, interval, checksum, part_size_bytes, quiet, json_out, progress, stop)
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
+def _push(root, dest, keep, watch, interval, checksum, size, quiet, json_out, progress, stop) -> None:
+    from ..ops.backup import backup_root
+    from ..ops.backup import watch as watch_loop
+
     show = wanted(progress, quiet)
 
     def run_once():
@@ -109,7 +119,6 @@ def push(
     if not watch and interval is None:
         report(run_once())
         return
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
     runs = watch_loop(root, dest, 60.0 if interval is None else interval, stop=stop, on_result=report,
                       on_error=warn, keep=keep, checksum=checksum, part_size=size, on_retry=warn)
     if not quiet and not json_out:

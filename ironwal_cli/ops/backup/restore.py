@@ -64,7 +64,7 @@ def restore(dest: str | os.PathLike | Destination, root: str | os.PathLike, *, g
     body = gen.manifest
     streams = {s["name"]: s for s in body["streams"]}
     cuts, records_kept, head = _cuts(body, streams, checkpoint, to_ids or {})
-    target = Path(root)
+    target = Path(root).absolute()
     _refuse_target(target, force)
     tmp = target.with_name(f".{target.name}.restore-{gen.id}.tmp")
     if tmp.exists():
