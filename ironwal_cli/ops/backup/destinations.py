@@ -175,8 +175,8 @@ class S3Destination(Destination):
         self._client_error = ClientError
         self.retriable = (ConnectionError, HTTPClientError, _Transient)
         self._boto_error = BotoCoreError
-        # boto3's own retries stay short: the backoff and its messages are ours (RETRY_DELAYS)
-        self.client = client or boto3.client("s3", config=Config(retries={"max_attempts": 2, "mode": "standard"},
+        # no retries inside boto3: the backoff and its warnings are ours (RETRY_DELAYS)
+        self.client = client or boto3.client("s3", config=Config(retries={"max_attempts": 1, "mode": "standard"},
                                                                  connect_timeout=5, read_timeout=60))
 
     def _key(self, key: str) -> str:
