@@ -10,7 +10,7 @@ after ``--`` stay values.
 from __future__ import annotations
 
 ROOT_FLAGS = ("-r", "--root")
-GROUPS = frozenset({"checkpoint"})  # commands whose first argument names a subcommand (a test checks)
+GROUPS = frozenset({"checkpoint", "backup"})  # commands whose first argument names a subcommand (a test checks)
 
 
 def hoist_root(args: list[str]) -> list[str]:

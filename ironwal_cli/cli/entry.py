@@ -27,6 +27,8 @@ COMMAND_MODULES = {
     "prune": "prune",
     "stats": "stats",
     "copy": "copy",
+    "backup": "backup",
+    "restore": "restore",
 }
 
 

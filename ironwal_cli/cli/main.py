@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # Each module registers its commands on import.
-from . import append, checkpoint, copy, inspect, ls, prune, read, recover, stats, verify  # noqa: F401
+from . import append, backup, checkpoint, copy, inspect, ls, prune, read, recover, restore, stats, verify  # noqa: F401
 from ._app import app, run
 
 

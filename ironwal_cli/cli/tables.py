@@ -22,3 +22,8 @@ def print_table(columns: Sequence[str], rows: Sequence[Sequence[object]], title:
     for row in rows:
         table.add_row(*(str(v) for v in row))
     Console().print(table)
+
+
+def id_ranges(streams: dict[str, list[int]]) -> str:
+    """``s=0..99 t=-``: each stream's [first, next) ids as people read them (``-``: none)."""
+    return " ".join(f"{name}={a}..{b - 1}" if b > a else f"{name}=-" for name, (a, b) in streams.items()) or "-"

@@ -186,18 +186,24 @@ def scan(data, start: int = 0, end: int | None = None, *, check_crc: bool = True
 PREAD_BLOCK = 8 << 20
 
 
-def pread_scan(path: str | os.PathLike, start: int = 0) -> Iterator[tuple[Item, int]]:
+def pread_scan(path: str | os.PathLike, start: int = 0, *, fd: int | None = None,
+               size: int | None = None) -> Iterator[tuple[Item, int]]:
     """``scan`` of the file at ``path`` from ``start``, read with pread a block at a time instead of
     through a memory map: (item, the file's size) with offsets in the file.
 
     For a file another process may shorten while it is read (the last segment, under ``tail -f``):
     a memory map faults with SIGBUS, which kills the process, when it touches a page the file no
     longer has; pread just returns fewer bytes, which read as the end of the file. Memory: a
-    block (8 MiB), or one frame when a frame is bigger.
+    block (8 MiB), or one frame when a frame is bigger. With ``fd`` (an open descriptor of
+    ``path``, left open) that file is read, up to ``size`` when given (the size a caller saw at
+    its fstat: a backup copies what was there then, even while a writer appends).
     """
-    fd = open_regular(path)
+    own = fd is None
+    if own:
+        fd = open_regular(path)
     try:
-        size = os.fstat(fd).st_size
+        if size is None:
+            size = os.fstat(fd).st_size
         pos, block = start, PREAD_BLOCK
         while pos < size:
             data = os.pread(fd, min(block, size - pos), pos)
@@ -220,7 +226,8 @@ def pread_scan(path: str | os.PathLike, start: int = 0) -> Iterator[tuple[Item, 
                 return
             pos, block = at, max(PREAD_BLOCK, need)
     finally:
-        os.close(fd)
+        if own:
+            os.close(fd)
 
 
 def _moved(item: Item, by: int) -> Item:

@@ -474,6 +474,44 @@ def bench_stats(root: Path) -> list[Row]:
                 "header walk + python -c 'import typer'", walk * 1e3, wall / walk, rss_mb=rss)]
 
 
+def bench_backup(work: Path, root: Path, appends: int = 1000) -> list[Row]:
+    """``ironwal backup`` of the root (the big stream in it) into a directory against ``cp -r`` of the
+    root; then ``appends`` appended entries and an incremental run against the full one; then
+    ``ironwal restore`` of the latest generation against the same ``cp -r``."""
+    figure = "backup of the root into a directory"
+    if not ironwal_exists("backup"):
+        return [na_row(figure, "n/a: no `ironwal backup` in this checkout")]
+    segs = [str(p) for p in root.rglob("*.wal")]
+    total = sum(os.path.getsize(p) for p in segs)
+    warm(segs)
+    dest = work / "backup-dest"
+    cp = run(["cp", "-r", str(root), str(work / "cp-root")])
+    shutil.rmtree(work / "cp-root")
+    full = run([*ironwal_cmd(), "backup", str(dest), "-r", str(root), "-q"])
+    gb = f"{total / 1e9:.2f} GB"
+    rows = [Row(f"{figure}, full, {gb}{_cpu_rate(total, full)}", full.seconds, "s", "cp -r of the root", cp.seconds,
+                full.seconds / cp.seconds, rss_mb=full.peak_rss_mb)]
+    new = work / "appends.txt"
+    new.write_bytes(b"".join(b"appended entry %06d " % i + b"x" * 80 + b"\n" for i in range(appends)))
+    with open(new, "rb") as f:
+        run([*ironwal_cmd(), "append", "big", "-r", str(root), "-q", "--sync", "async"], stdin=f)
+    inc = run([*ironwal_cmd(), "backup", str(dest), "-r", str(root), "--json"])
+    import json
+
+    sent = json.loads(inc.stdout)["sent_bytes"]
+    rows.append(Row(f"{figure}, incremental after {appends} appends ({sent / 1e6:.1f} MB sent)", inc.seconds, "s",
+                    "the full backup", full.seconds, inc.seconds / full.seconds, "< 5% of full",
+                    inc.seconds / full.seconds < 0.05, rss_mb=inc.peak_rss_mb))
+    for extra, label in (([], "checked by verify"), (["--no-check"], "--no-check")):
+        out = work / "restored"
+        ours = run([*ironwal_cmd(), "restore", str(dest), str(out), "-q", *extra])
+        rows.append(Row(f"restore of the latest generation, {gb}, {label}{_cpu_rate(total, ours)}", ours.seconds,
+                        "s", "cp -r of the root", cp.seconds, ours.seconds / cp.seconds, rss_mb=ours.peak_rss_mb))
+        shutil.rmtree(out)
+    shutil.rmtree(dest)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="small data, few repeats: a smoke run")
@@ -519,10 +557,11 @@ def main(argv: list[str] | None = None) -> int:
             ("lz4", lambda: bench_lz4(root, 10 if quick else 100)),
             ("copy", lambda: bench_copy(work, root)),
             ("stats", lambda: bench_stats(root)),
+            ("backup", lambda: bench_backup(work, root)),
         ]
         if args.only:
             wanted = set(args.only.split(","))
-            if wanted & {"tail", "verify", "recover", "get", "lz4", "copy", "stats"}:
+            if wanted & {"tail", "verify", "recover", "get", "lz4", "copy", "stats", "backup"}:
                 wanted.add("big stream")
             steps = [s for s in steps if {s[0].split(",")[0], s[0].split()[0]} & wanted]
         for name, step in steps:
