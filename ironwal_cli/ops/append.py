@@ -56,7 +56,7 @@ def append_from(root: str | os.PathLike, stream: str, fd: int, *, mode: str = "l
     Each batch of up to ``batch_size`` entries is one frame (or one crate-style chunking of it).
     Batches that arrive together share one writer lock and, in batch mode, one fdatasync.
     """
-    from .entry_input import read_batches  # stdin only: `ironwal append s v` does without it
+    from .entry_input import read_batches, read_raw_batches  # stdin only: `ironwal append s v` does without it
 
     if batch_size < 1:
         raise UsageError(f"--batch {batch_size}: must be at least 1")
@@ -67,7 +67,9 @@ def append_from(root: str | os.PathLike, stream: str, fd: int, *, mode: str = "l
     refuse_new_stream_in_sharded_root(root, stream)
     with StreamWriter(root, stream, options, on_warning) as writer:
         if mode in ("lines", "null", "whole"):
-            for group in read_batches(fd, mode, batch_size, linger):
+            groups = read_batches(fd, mode, batch_size, linger) if mode == "whole" else \
+                read_raw_batches(fd, mode, batch_size, linger)  # encoded as read: no object per entry
+            for group in groups:
                 yield from writer.append_batches(group)
             return
         from .input_formats import decode_groups, expected_first

@@ -1,5 +1,5 @@
 /* The walk over a raw batch's u32 length prefixes, in C: the hot loop of verify and of every read
- * for entries of mixed lengths.
+ * for entries of mixed lengths; and its inverse for the bulk append, encode_records (below).
  *
  * end(buffer, count) -> the offset just past `count` length-prefixed entries (u32 little-endian
  * length, then that many bytes), or -1 when a length prefix or an entry runs past the end of the
@@ -11,6 +11,7 @@
 #include <Python.h>
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
 #include <unistd.h>
 
 /* The u32 little-endian length prefix at p[pos..pos+4). */
@@ -239,7 +240,84 @@ chain_fd(PyObject *self, PyObject *args)
     return Py_BuildValue("(nKni)", (Py_ssize_t)pos, (unsigned long long)next, frames, why);
 }
 
+/* encode_records(prefix_size, data, sep, first, size) -> ([(payload, count), ...], consumed): every
+ * `sep`-terminated record of `data` as raw batches (each record: its length as a `prefix_size`-byte
+ * little-endian prefix, the spec's entry length (codec.ENTRY_LENGTH), then its bytes, the
+ * separator dropped); the first batch holds at most `first` records, the others at most `size`.
+ * `consumed` is the offset just past the last separator (the unterminated rest is the caller's).
+ * What spec/records.py encode_records computes in Python (split, then encode_raw_batch); here no
+ * Python object per record: memchr finds them, memcpy copies them into each batch's bytes. */
+static PyObject *
+encode_records(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    Py_ssize_t prefix, first, size;
+    char sep;
+    if (!PyArg_ParseTuple(args, "ny*cnn", &prefix, &view, &sep, &first, &size))
+        return NULL;
+    if (prefix < 1 || prefix > 8 || first < 1 || size < 1) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "encode_records: prefix size 1..8, batch sizes >= 1");
+        return NULL;
+    }
+    const uint64_t max_len = prefix == 8 ? UINT64_MAX : ((uint64_t)1 << (8 * prefix)) - 1;
+    const char *p = (const char *)view.buf, *end = p + view.len, *at = p;
+    PyObject *out = PyList_New(0);
+    if (out == NULL) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    Py_ssize_t take = first;
+    for (;;) {
+        /* pass 1: how many records the batch takes, and how far they reach */
+        const char *q = at;
+        Py_ssize_t n = 0;
+        while (n < take) {
+            const char *hit = memchr(q, sep, (size_t)(end - q));
+            if (hit == NULL)
+                break;
+            if ((uint64_t)(hit - q) > max_len) {
+                PyErr_SetString(PyExc_OverflowError, "encode_records: a record too long for its length prefix");
+                goto fail;
+            }
+            q = hit + 1;
+            n++;
+        }
+        if (n == 0)
+            break;
+        /* pass 2: the batch's bytes (the span, less n separators, plus n prefixes) */
+        PyObject *payload = PyBytes_FromStringAndSize(NULL, (q - at) - n + n * prefix);
+        if (payload == NULL)
+            goto fail;
+        char *w = PyBytes_AS_STRING(payload);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            const char *hit = memchr(at, sep, (size_t)(q - at));
+            uint64_t len = (uint64_t)(hit - at);
+            for (Py_ssize_t k = 0; k < prefix; k++)
+                *w++ = (char)((len >> (8 * k)) & 0xFF);
+            memcpy(w, at, (size_t)len);
+            w += len;
+            at = hit + 1;
+        }
+        PyObject *item = Py_BuildValue("(Nn)", payload, n);
+        if (item == NULL || PyList_Append(out, item) < 0) {
+            Py_XDECREF(item);
+            goto fail;
+        }
+        Py_DECREF(item);
+        take = size;
+    }
+    PyBuffer_Release(&view);
+    return Py_BuildValue("(Nn)", out, (Py_ssize_t)(at - p));
+fail:
+    Py_DECREF(out);
+    PyBuffer_Release(&view);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
+    {"encode_records", encode_records, METH_VARARGS,
+     "encode_records(prefix_size, data, sep, first, size): sep-terminated records as raw batches (see _walk.c)."},
     {"chain_fd", chain_fd, METH_VARARGS,
      "chain_fd(fd, file_size, offset, expected, stop_id, max_frames, layout): chain() read with pread."},
     {"chain", chain, METH_VARARGS,
