@@ -16,15 +16,18 @@ from ..spec.codec import encode_raw_batch
 from ..spec.records import RawBatch, encode_records
 
 CHUNK = 1 << 20
+GROUP_BYTES = 8 << 20  # batch mode: input read into one group at most, while more is there without waiting
 SEPARATORS = {"lines": b"\n", "null": b"\0"}
 
 
 def read_batches(fd: int, mode: str = "lines", batch_size: int = 1000,
-                 linger: float = 0.05) -> Iterator[list[list[bytes]]]:
+                 linger: float = 0.05, group_bytes: int = 0) -> Iterator[list[list[bytes]]]:
     """Yield groups of batches (each at most ``batch_size`` entries) as input arrives.
 
     A group is what can be written at once: every full batch available, or a partial one
-    whose first entry has waited ``linger`` seconds, or the rest at end of input.
+    whose first entry has waited ``linger`` seconds, or the rest at end of input. With
+    ``group_bytes``, a group with full batches takes in whatever else input has arrived (read
+    without waiting), up to about that many bytes: batch mode's group commit, one fdatasync each.
     """
     if mode == "whole":
         chunks = []
@@ -32,17 +35,17 @@ def read_batches(fd: int, mode: str = "lines", batch_size: int = 1000,
             chunks.append(chunk)
         yield [[b"".join(chunks)]]
         return
-    yield from _groups(fd, _Entries(SEPARATORS[mode], batch_size), linger)
+    yield from _groups(fd, _Entries(SEPARATORS[mode], batch_size), linger, group_bytes)
 
 
 def read_raw_batches(fd: int, mode: str = "lines", batch_size: int = 1000,
-                     linger: float = 0.05) -> Iterator[list[RawBatch]]:
+                     linger: float = 0.05, group_bytes: int = 0) -> Iterator[list[RawBatch]]:
     """``read_batches`` with each batch already encoded (``spec.records.RawBatch``): the same groups
     of the same entries, cut without a Python object per entry (the bulk append's path)."""
-    yield from _groups(fd, _Encoded(SEPARATORS[mode], batch_size), linger)
+    yield from _groups(fd, _Encoded(SEPARATORS[mode], batch_size), linger, group_bytes)
 
 
-def _groups(fd: int, batches: _Entries | _Encoded, linger: float) -> Iterator[list]:
+def _groups(fd: int, batches: _Entries | _Encoded, linger: float, group_bytes: int) -> Iterator[list]:
     """The reading loop of both: whole batches as they fill, a partial one after ``linger``."""
     deadline = None
     selectable = _is_selectable(fd)
@@ -56,18 +59,34 @@ def _groups(fd: int, batches: _Entries | _Encoded, linger: float) -> Iterator[li
                 continue
         had = batches.pending
         full = batches.read(fd)
-        if full is None:  # end of input: the unterminated rest is an entry too
+        ended = full is None
+        if full:  # what else has arrived joins the group (one lock, one fdatasync in batch mode)
+            got = batches.got
+            while got < group_bytes and (not selectable or _ready(fd)):
+                more = batches.read(fd)
+                if more is None:
+                    ended = True
+                    break
+                full += more
+                got += batches.got
+            yield full
+            deadline = time.monotonic() + linger if batches.pending else None
+        if ended:  # end of input: the unterminated rest is an entry too
             if batches.pending:
                 yield batches.flush()
             return
         if full:
-            yield full
-            deadline = time.monotonic() + linger if batches.pending else None
-        elif batches.pending and not had:
+            continue
+        if batches.pending and not had:
             deadline = time.monotonic() + linger
         elif batches.pending and deadline is not None and time.monotonic() >= deadline:
             yield batches.flush()
             deadline = None
+
+
+def _ready(fd: int) -> bool:
+    """Input is there to read without waiting."""
+    return bool(select.select([fd], [], [], 0)[0])
 
 
 class _Entries:
@@ -77,6 +96,7 @@ class _Entries:
         self.sep, self.size = sep, size
         self._pending: list[bytes] = []
         self._rest = b""  # the start of a record whose separator has not come yet
+        self.got = 0  # bytes taken by the last read
 
     @property
     def pending(self) -> int:
@@ -85,6 +105,7 @@ class _Entries:
     def read(self, fd: int) -> list[list[bytes]] | None:
         """Read once: the batches the input filled (None at its end)."""
         chunk = os.read(fd, CHUNK)
+        self.got = len(chunk)
         if not chunk:
             if self._rest:
                 self._pending.append(self._rest)
@@ -117,6 +138,7 @@ class _Encoded:
         self.pending = 0  # its entry count
         self._buf = bytearray(2 * CHUNK)
         self._have = 0  # bytes of an unterminated record at the buffer's start
+        self.got = 0  # bytes taken by the last read
 
     def read(self, fd: int) -> list[RawBatch] | None:
         """Read once: the batches the input filled (None at its end)."""
@@ -124,7 +146,7 @@ class _Encoded:
             self._buf.extend(bytes(len(self._buf)))
         view = memoryview(self._buf)
         try:
-            got = os.readv(fd, [view[self._have:self._have + CHUNK]])
+            got = self.got = os.readv(fd, [view[self._have:self._have + CHUNK]])
             if not got:
                 if self._have:
                     self._parts.append(encode_raw_batch([view[:self._have].tobytes()]))

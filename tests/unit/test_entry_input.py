@@ -117,3 +117,20 @@ def test_c_encode_records_equals_the_python_one(data, sep, first, size):
     parts = data[:consumed].split(sep)[:-1] if consumed else []
     assert [p for payload, n in batches for p in decode_raw_batch(payload, n)] == parts
     assert all(0 < n <= (first if i == 0 else size) for i, (_, n) in enumerate(batches))
+
+
+@settings(max_examples=30, deadline=None)
+@given(inputs(), st.sampled_from([read_batches, read_raw_batches]))
+def test_group_bytes_gathers_what_has_arrived_into_one_group(case, reader):
+    """With group_bytes (batch mode's group commit), the input there to read joins the group of the
+    first full batch, up to about that many bytes: the same batches, in fewer groups."""
+    mode, entries, data, _cuts, batch = case
+    with tempfile.TemporaryFile() as f, mock.patch.object(entry_input, "CHUNK", 8):
+        f.write(data)
+        f.seek(0)
+        alone = list(reader(f.fileno(), mode, batch, linger=60.0))
+        f.seek(0)
+        gathered = list(reader(f.fileno(), mode, batch, linger=60.0, group_bytes=1 << 20))
+    assert [b for g in gathered for b in g] == [b for g in alone for b in g]
+    # the full batches together, then (maybe) the partial rest at the end: never more groups
+    assert len(gathered) <= min(len(alone), 2)
