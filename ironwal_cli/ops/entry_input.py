@@ -49,6 +49,7 @@ def _groups(fd: int, batches: _Entries | _Encoded, linger: float, group_bytes: i
     """The reading loop of both: whole batches as they fill, a partial one after ``linger``."""
     deadline = None
     selectable = _is_selectable(fd)
+    _widen_pipe(fd)
     while True:
         if batches.pending and selectable:
             timeout = max(0.0, deadline - time.monotonic())
@@ -82,6 +83,20 @@ def _groups(fd: int, batches: _Entries | _Encoded, linger: float, group_bytes: i
         elif batches.pending and deadline is not None and time.monotonic() >= deadline:
             yield batches.flush()
             deadline = None
+
+
+def _widen_pipe(fd: int) -> None:
+    """Let a pipe hold a whole read (Linux: 64 KiB by default): the writer on the other end then
+    runs ahead a whole CHUNK, and each read takes a CHUNK, not 64 KiB (16x fewer reads and wake-ups)."""
+    import fcntl
+    import stat
+
+    setsize = getattr(fcntl, "F_SETPIPE_SZ", None)
+    try:
+        if setsize is not None and stat.S_ISFIFO(os.fstat(fd).st_mode):
+            fcntl.fcntl(fd, setsize, CHUNK)
+    except OSError:  # over /proc/sys/fs/pipe-max-size, or not allowed: the pipe stays as it is
+        pass
 
 
 def _ready(fd: int) -> bool:
