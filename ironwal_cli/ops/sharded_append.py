@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from itertools import chain
 from pathlib import Path
 
 from ..engine.files import make_dirs
@@ -111,26 +112,34 @@ def append_routed_from(root: str | os.PathLike, fd: int, sep: bytes, *, shards: 
         for group in read_batches(fd, mode, batch_size, linger):
             routes: list[int] = []
             per_shard: dict[int, list[bytes]] = {}
+            # The one loop per record, kept tight (~0.3 us each): no call but partition and the dict looks.
+            append_route, cached, grouped = routes.append, cache.get, per_shard.get
             for batch in group:
                 for record in batch:
-                    number += 1
-                    key, value = split_record(record, sep, number)
-                    shard = cache.get(key)
+                    key, found, value = record.partition(sep)
+                    if not found:
+                        split_record(record, sep, number + len(routes) + 1)  # raises, naming the record
+                    shard = cached(key)
                     if shard is None:
-                        shard = cache[key] = route(key, count)
-                        if len(cache) > 100_000:
+                        if len(cache) >= 100_000:
                             cache.clear()
-                    routes.append(shard)
-                    per_shard.setdefault(shard, []).append(value)
+                        shard = cache[key] = route(key, count)
+                    append_route(shard)
+                    values = grouped(shard)
+                    if values is None:
+                        per_shard[shard] = [value]
+                    else:
+                        values.append(value)
+            number += len(routes)
             cursors = {}
             for shard, values in per_shard.items():
                 writer = writers.get(shard)
                 if writer is None:
                     writer = writers[shard] = StreamWriter(root, shard_name(shard), options, on_warning)
                 chunks = [values[i:i + batch_size] for i in range(0, len(values), batch_size)]
-                ids = [i for r in writer.append_batches(chunks) for i in r]
-                cursors[shard] = iter(ids)
-            yield [(shard, next(cursors[shard])) for shard in routes]
+                cursors[shard] = chain.from_iterable(writer.append_batches(chunks))
+            # each record's (shard, id) in input order, by C-level iteration over the ids written
+            yield list(zip(routes, map(next, map(cursors.__getitem__, routes)), strict=True))
     finally:
         for writer in writers.values():
             writer.close()
