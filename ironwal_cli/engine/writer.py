@@ -168,7 +168,9 @@ class StreamWriter:
         """Several batches under one lock: each is written as ``append_batch`` would write it.
 
         In batch mode the group shares one fdatasync (group commit); strict syncs each batch.
-        Every returned id is durable when this returns, except in async mode. With
+        Every returned id is durable when this returns, except in async mode. On an error, its
+        ``completed`` attribute holds the ranges written whole before it (synced in strict mode;
+        none in batch mode, where the group's sync did not happen). With
         ``expect_first``, the group is written only if that is the stream's next id, checked
         under the lock (a resumed copy can then never write an entry twice or skip one).
         """
@@ -177,15 +179,22 @@ class StreamWriter:
                 nxt = self._next if ready else 0
             return [range(nxt, nxt) for _ in batches]
         results = []
-        with self._locked():
-            if expect_first is not None and self._next != expect_first:
-                raise UnexpectedIdError(self.path, expect_first, self._next)
-            for entries in batches:
-                results.append(self._append_batch(entries))
-                if self.options.sync == "strict" and entries:
+        try:
+            with self._locked():
+                if expect_first is not None and self._next != expect_first:
+                    raise UnexpectedIdError(self.path, expect_first, self._next)
+                for entries in batches:
+                    ids = self._append_batch(entries)
+                    if self.options.sync == "strict" and entries:
+                        self.sync()
+                    results.append(ids)
+                if self.options.sync == "batch":
                     self.sync()
-            if self.options.sync == "batch":
-                self.sync()
+        except Exception as err:
+            # The batches written whole before the failure (synced, in strict mode) are the caller's to
+            # acknowledge; in batch mode none is, their group's fdatasync never came.
+            err.completed = results if self.options.sync != "batch" else []  # type: ignore[attr-defined]
+            raise
         return results
 
     def sync(self) -> None:

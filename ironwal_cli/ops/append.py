@@ -72,7 +72,12 @@ def append_from(root: str | os.PathLike, stream: str, fd: int, *, mode: str = "l
             groups = read_batches(fd, mode, batch_size, linger) if mode == "whole" else \
                 read_raw_batches(fd, mode, batch_size, linger, group)  # encoded as read: no object per entry
             for group in groups:
-                yield from writer.append_batches(group)
+                try:
+                    ranges = writer.append_batches(group)
+                except Exception as err:  # what was written whole (synced, strict) before it is acknowledged
+                    yield from getattr(err, "completed", ())
+                    raise
+                yield from ranges
             return
         from .input_formats import decode_groups, expected_first
 
