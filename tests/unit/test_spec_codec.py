@@ -37,8 +37,9 @@ def frames(draw) -> dict:
     else:
         payload = draw(st.binary(max_size=96))
         count, usize = draw(st.integers(0, U32)), draw(st.integers(0, U32))
-    # ids are u64: a frame ends at 2^64 at most (one running past it is damage, id_overflow, for the scanner)
-    return {"start_id": draw(st.integers(0, U64 + 1 - count)), "entry_count": count, "frame_type": frame_type,
+    # ids are u64: a frame ends at 2^64 at most (one running past it is damage, id_overflow, for the scanner),
+    # and its start_id is a u64 even when it holds no entry
+    return {"start_id": draw(st.integers(0, min(U64, U64 + 1 - count))), "entry_count": count, "frame_type": frame_type,
             "uncompressed_size": usize, "payload": payload}
 
 
