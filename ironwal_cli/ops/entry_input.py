@@ -28,7 +28,8 @@ def read_batches(fd: int, mode: str = "lines", batch_size: int = 1000,
     A group is what can be written at once: every full batch available, or a partial one
     whose first entry has waited ``linger`` seconds, or the rest at end of input. With
     ``group_bytes``, a group with full batches takes in whatever else input has arrived (read
-    without waiting), up to about that many bytes: batch mode's group commit, one fdatasync each.
+    without waiting), up to about that many bytes or ``linger`` seconds: batch mode's group
+    commit, one fdatasync each.
     """
     if mode == "whole":
         chunks = []
@@ -64,7 +65,8 @@ def _groups(fd: int, batches: _Entries | _Encoded, linger: float, group_bytes: i
         ended = full is None
         if full:  # what else has arrived joins the group (one lock, one fdatasync in batch mode)
             got = batches.got
-            while got < group_bytes and (not selectable or _ready(fd)):
+            until = time.monotonic() + linger if group_bytes else 0.0  # a full batch never waits longer
+            while got < group_bytes and (not selectable or _ready(fd)) and time.monotonic() < until:
                 more = batches.read(fd)
                 if more is None:
                     ended = True
