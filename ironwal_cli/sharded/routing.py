@@ -71,12 +71,12 @@ except ImportError:  # no siphash24: the Python definition above routes every ke
 else:
     SIPHASH_IMPLEMENTATION = "siphash24"
     _KEY = struct.Struct("<QQ")
-    _ZERO_KEY = _KEY.pack(0, 0)
 
     def siphash13(message: bytes, k0: int = 0, k1: int = 0) -> int:  # noqa: F811 (the C override)
-        """SipHash-1-3 by the ``siphash24`` package: the same function as the Python one above."""
-        key = _KEY.pack(k0, k1) if k0 or k1 else _ZERO_KEY
-        return _siphash13_c(message, key=key).intdigest() & MASK
+        """SipHash-1-3 by the ``siphash24`` package: the same function as the Python one above
+        (its default key is the zero key, the one routing uses: no key argument to parse)."""
+        h = _siphash13_c(message, key=_KEY.pack(k0, k1)) if k0 or k1 else _siphash13_c(message)
+        return h.intdigest() & MASK
 
 
 def key_hash(key: bytes) -> int:
