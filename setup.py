@@ -1,4 +1,5 @@
-"""The optional C speed-up of verify's batch walk, and the man pages; everything else is in pyproject.toml.
+"""The optional C speed-ups (spec/_walk.c: verify's batch walk, the bulk append's encoders) and the man
+pages; everything else is in pyproject.toml.
 
 ``optional=True``: without a C compiler the install still succeeds, and the pure-Python walk is used.
 The man pages go to ``<prefix>/share/man/man1``, where ``man`` finds them once the environment's

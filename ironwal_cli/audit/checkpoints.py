@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import NamedTuple
-from zlib import crc32
 
 from ..engine.scan import MappedPages, find_in_windows
 from ..spec.codec import (
@@ -23,6 +22,7 @@ from ..spec.codec import (
     Checkpoint,
 )
 from ..spec.codec import decode_checkpoint_payload as _decode
+from ..spec.crc import crc32
 from .kinds import (
     CHECKPOINT_BAD_CRC,
     CHECKPOINT_BAD_LENGTH,

@@ -47,16 +47,25 @@ def _report(groups: Iterable[list[tuple[int, int]]], quiet: bool, json_out: bool
     from ..sharded.routing import shard_name
 
     out = sys.stdout
+    if quiet:  # nothing to print: only drive the appends
+        for _placed in groups:
+            pass
+        return
     totals: dict[int, dict] = {}
     for placed in groups:
-        if not quiet and not json_out and placed:
-            out.write("".join(f"{s} {i}\n" for s, i in placed))
-            out.flush()
+        if not json_out:
+            if placed:
+                out.write("".join(f"{s} {i}\n" for s, i in placed))
+                out.flush()
+            continue
         for s, i in placed:
-            t = totals.setdefault(s, {"shard": s, "stream": shard_name(s), "first": i, "count": 0, "next": i})
+            t = totals.get(s)
+            if t is None:
+                t = totals[s] = {"shard": s, "stream": shard_name(s), "first": i, "count": 0, "next": i}
             t["count"] += 1
-            t["next"] = max(t["next"], i + 1)
-    if json_out and not quiet:
+            if i >= t["next"]:
+                t["next"] = i + 1
+    if json_out:
         for s in sorted(totals):
             out.write(json.dumps(totals[s]) + "\n")
         out.flush()

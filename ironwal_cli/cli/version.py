@@ -1,8 +1,10 @@
-"""``ironwal --version``: the version, and which optional speed-ups this install runs with.
+"""``ironwal --version``: the version, and which speed-ups this install runs with.
 
 The C module (``spec/_walk.c``) is built by ``pip install`` only where a C compiler is there;
 without it every walk runs in Python, with the same answers, slower (see README, "Set up").
-Nothing else would tell a user which of the two they have, so the version says it.
+The CRC-32 is ISA-L's (``isal``) and key routing's SipHash-1-3 is ``siphash24``'s, each where
+its package imports, else a fallback with the same answers (zlib's CRC, SipHash in Python).
+Nothing else would tell a user which they have, so the version says it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import platform
 from importlib import metadata
 
 # The libraries whose versions change what ironwal does or how fast it does it.
-LIBRARIES = ("typer", "rich", "lz4", "construct", "crcmod")  # typer bundles its own click
+LIBRARIES = ("typer", "rich", "lz4", "construct", "crcmod", "isal", "siphash24")  # typer bundles its own click
 
 
 def native_status() -> str:
@@ -22,6 +24,18 @@ def native_status() -> str:
         return ("C speed-up (ironwal_cli.spec._walk): not built, the Python walks run instead (same answers, "
                 "slower; install a C compiler and run pip install again to build it)")
     return f"C speed-up (ironwal_cli.spec._walk): built ({NATIVE.__file__})"
+
+
+def library_status() -> str:
+    """Two lines: which CRC-32 and which SipHash-1-3 run (a C library, or the fallback)."""
+    from ..sharded.routing import SIPHASH_IMPLEMENTATION
+    from ..spec.crc import CRC_IMPLEMENTATION
+
+    crc = ("isal (ISA-L, C)" if CRC_IMPLEMENTATION == "isal"
+           else "zlib (isal not importable: same values, slower on large buffers)")
+    sip = ("siphash24 (C)" if SIPHASH_IMPLEMENTATION == "siphash24"
+           else "Python (siphash24 not importable: same shards, slower)")
+    return f"CRC-32: {crc}\nSipHash-1-3 (key routing): {sip}"
 
 
 def _installed(name: str) -> str:
@@ -35,5 +49,5 @@ def version_text() -> str:
     from .. import __version__
 
     libraries = ", ".join(f"{name} {_installed(name)}" for name in LIBRARIES)
-    return (f"ironwal {__version__} (IronWal 0.6 format)\n{native_status()}\n"
+    return (f"ironwal {__version__} (IronWal 0.6 format)\n{native_status()}\n{library_status()}\n"
             f"Python {platform.python_version()} ({platform.python_implementation()}); {libraries}\n")

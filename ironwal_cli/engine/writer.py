@@ -38,6 +38,7 @@ from ..spec.codec import (
     encode_raw_batch,
     encode_single_frame,
 )
+from ..spec.records import RawBatch
 from . import compression, crashpoints
 from .active_segment import measure_active
 from .files import (
@@ -159,14 +160,17 @@ class StreamWriter:
             raise _storage_error(err) from None
 
     def append_batch(self, entries: Sequence[bytes]) -> range:
-        """One batch: one frame when it fits, else chunked as the crate chunks. Synced unless async."""
+        """One batch: one frame when it fits, else chunked as the crate chunks. Synced unless async.
+        ``entries`` may be a ``spec.records.RawBatch`` (already encoded): written the same way."""
         return self.append_batches([entries])[0]
 
     def append_batches(self, batches: Sequence[Sequence[bytes]], expect_first: int | None = None) -> list[range]:
         """Several batches under one lock: each is written as ``append_batch`` would write it.
 
         In batch mode the group shares one fdatasync (group commit); strict syncs each batch.
-        Every returned id is durable when this returns, except in async mode. With
+        Every returned id is durable when this returns, except in async mode. On an error, its
+        ``completed`` attribute holds the ranges written whole before it (synced in strict mode;
+        none in batch mode, where the group's sync did not happen). With
         ``expect_first``, the group is written only if that is the stream's next id, checked
         under the lock (a resumed copy can then never write an entry twice or skip one).
         """
@@ -175,15 +179,22 @@ class StreamWriter:
                 nxt = self._next if ready else 0
             return [range(nxt, nxt) for _ in batches]
         results = []
-        with self._locked():
-            if expect_first is not None and self._next != expect_first:
-                raise UnexpectedIdError(self.path, expect_first, self._next)
-            for entries in batches:
-                results.append(self._append_batch(entries))
-                if self.options.sync == "strict" and entries:
+        try:
+            with self._locked():
+                if expect_first is not None and self._next != expect_first:
+                    raise UnexpectedIdError(self.path, expect_first, self._next)
+                for entries in batches:
+                    ids = self._append_batch(entries)
+                    if self.options.sync == "strict" and entries:
+                        self.sync()
+                    results.append(ids)
+                if self.options.sync == "batch":
                     self.sync()
-            if self.options.sync == "batch":
-                self.sync()
+        except Exception as err:
+            # The batches written whole before the failure (synced, in strict mode) are the caller's to
+            # acknowledge; in batch mode none is, their group's fdatasync never came.
+            err.completed = results if self.options.sync != "batch" else []  # type: ignore[attr-defined]
+            raise
         return results
 
     def sync(self) -> None:
@@ -564,6 +575,11 @@ class StreamWriter:
         if self._size > 0 and self._over_limit():  # fix 2: no more into a full segment
             self._rotate()
         max_size = self.options.max_segment_size
+        if isinstance(entries, RawBatch):  # encoded as read (bulk append): one frame when it fits whole
+            if entries.entry_bytes + ENTRY_OVERHEAD * n <= max(max_size - self._size, 0):
+                self._write_raw(entries.payload, n)
+                return range(first, self._next)
+            entries = entries.entries()  # the crate's cut below needs each entry's length
         i = 0
         while i < n:
             avail = max(max_size - self._size, 0)
@@ -585,14 +601,17 @@ class StreamWriter:
         return range(first, self._next)
 
     def _write_frame(self, entries: Sequence[bytes]) -> None:
-        raw = encode_raw_batch(entries)
+        self._write_raw(encode_raw_batch(entries), len(entries))
+
+    def _write_raw(self, raw: bytes, count: int) -> None:
+        """One frame of ``count`` entries whose raw batch is ``raw`` (LZ4 when that is smaller)."""
         frame_type, payload = FRAME_RAW, raw
         if self.options.compress and len(raw) >= self.options.min_compress_size:
             packed = compression.compress(raw)
             if len(packed) < len(raw):
                 frame_type, payload = FRAME_LZ4, packed
-        header = encode_frame_header(self._next, len(entries), frame_type, payload, len(raw))
-        self._write_parts([header, payload], len(entries))  # no copy of the payload into a frame
+        header = encode_frame_header(self._next, count, frame_type, payload, len(raw))
+        self._write_parts([header, payload], count)  # no copy of the payload into a frame
 
     def _write_parts(self, parts: list, count: int) -> None:
         """Write one frame given as buffers (header first) holding ``count`` entries, in one syscall."""

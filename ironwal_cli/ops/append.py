@@ -54,9 +54,10 @@ def append_from(root: str | os.PathLike, stream: str, fd: int, *, mode: str = "l
     its first record names (``UnexpectedIdError`` otherwise).
 
     Each batch of up to ``batch_size`` entries is one frame (or one crate-style chunking of it).
-    Batches that arrive together share one writer lock and, in batch mode, one fdatasync.
+    Batches that arrive together share one writer lock and, in batch mode, one fdatasync (there,
+    what has arrived by the time a batch fills joins its group, up to ``GROUP_BYTES``).
     """
-    from .entry_input import read_batches  # stdin only: `ironwal append s v` does without it
+    from .entry_input import GROUP_BYTES, read_batches, read_raw_batches  # stdin only: not for `append s v`
 
     if batch_size < 1:
         raise UsageError(f"--batch {batch_size}: must be at least 1")
@@ -67,8 +68,16 @@ def append_from(root: str | os.PathLike, stream: str, fd: int, *, mode: str = "l
     refuse_new_stream_in_sharded_root(root, stream)
     with StreamWriter(root, stream, options, on_warning) as writer:
         if mode in ("lines", "null", "whole"):
-            for group in read_batches(fd, mode, batch_size, linger):
-                yield from writer.append_batches(group)
+            group = GROUP_BYTES if writer.options.sync == "batch" else 0  # group commit: one fdatasync per group
+            groups = read_batches(fd, mode, batch_size, linger) if mode == "whole" else \
+                read_raw_batches(fd, mode, batch_size, linger, group)  # encoded as read: no object per entry
+            for group in groups:
+                try:
+                    ranges = writer.append_batches(group)
+                except Exception as err:  # what was written whole (synced, strict) before it is acknowledged
+                    yield from getattr(err, "completed", ())
+                    raise
+                yield from ranges
             return
         from .input_formats import decode_groups, expected_first
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from itertools import chain
 from pathlib import Path
 
 from ..engine.files import make_dirs
@@ -18,9 +19,11 @@ from ..engine.writer import StreamWriter, WriteOptions
 from ..errors import UsageError
 from ..sharded.checkpoints import ensure_log, log_path
 from ..sharded.foreign import refuse_log_writer
+from ..sharded.routed_records import route_records
 from ..sharded.routing import parse_shard_name, route, shard_name
 from ..sharded.shard_count import remember
 from ..sharded.shards import resolve_shard_count
+from ..spec.records import RawBatch
 from .append import Warn, append_from, append_values
 from .entry_input import read_batches
 
@@ -107,30 +110,28 @@ def append_routed_from(root: str | os.PathLike, fd: int, sep: bytes, *, shards: 
     writers: dict[int, StreamWriter] = {}
     number = 0
     cache: dict[bytes, int] = {}
+
+    def shard_for(key: bytes) -> int:
+        return route(key, count)
+
     try:
         for group in read_batches(fd, mode, batch_size, linger):
-            routes: list[int] = []
-            per_shard: dict[int, list[bytes]] = {}
-            for batch in group:
-                for record in batch:
-                    number += 1
-                    key, value = split_record(record, sep, number)
-                    shard = cache.get(key)
-                    if shard is None:
-                        shard = cache[key] = route(key, count)
-                        if len(cache) > 100_000:
-                            cache.clear()
-                    routes.append(shard)
-                    per_shard.setdefault(shard, []).append(value)
+            records = group[0] if len(group) == 1 else list(chain.from_iterable(group))
+            routed = route_records(records, sep, cache, shard_for, batch_size)
+            if routed is None:  # a record without the separator: name it (nothing of the group is written)
+                for i, record in enumerate(records):
+                    split_record(record, sep, number + i + 1)
+            routes, per_shard = routed
+            number += len(routes)
             cursors = {}
-            for shard, values in per_shard.items():
+            for shard, batches in per_shard.items():
                 writer = writers.get(shard)
                 if writer is None:
                     writer = writers[shard] = StreamWriter(root, shard_name(shard), options, on_warning)
-                chunks = [values[i:i + batch_size] for i in range(0, len(values), batch_size)]
-                ids = [i for r in writer.append_batches(chunks) for i in r]
-                cursors[shard] = iter(ids)
-            yield [(shard, next(cursors[shard])) for shard in routes]
+                ranges = writer.append_batches([RawBatch(payload, n) for payload, n in batches])
+                cursors[shard] = chain.from_iterable(ranges)
+            # each record's (shard, id) in input order, by C-level iteration over the ids written
+            yield list(zip(routes, map(next, map(cursors.__getitem__, routes)), strict=True))
     finally:
         for writer in writers.values():
             writer.close()

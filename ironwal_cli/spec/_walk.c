@@ -1,5 +1,5 @@
 /* The walk over a raw batch's u32 length prefixes, in C: the hot loop of verify and of every read
- * for entries of mixed lengths.
+ * for entries of mixed lengths; and its inverse for the bulk append, encode_records (below).
  *
  * end(buffer, count) -> the offset just past `count` length-prefixed entries (u32 little-endian
  * length, then that many bytes), or -1 when a length prefix or an entry runs past the end of the
@@ -11,6 +11,7 @@
 #include <Python.h>
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
 #include <unistd.h>
 
 /* The u32 little-endian length prefix at p[pos..pos+4). */
@@ -239,7 +240,234 @@ chain_fd(PyObject *self, PyObject *args)
     return Py_BuildValue("(nKni)", (Py_ssize_t)pos, (unsigned long long)next, frames, why);
 }
 
+/* encode_records(prefix_size, data, sep, first, size) -> ([(payload, count), ...], consumed): every
+ * `sep`-terminated record of `data` as raw batches (each record: its length as a `prefix_size`-byte
+ * little-endian prefix, the spec's entry length (codec.ENTRY_LENGTH), then its bytes, the
+ * separator dropped); the first batch holds at most `first` records, the others at most `size`.
+ * `consumed` is the offset just past the last separator (the unterminated rest is the caller's).
+ * What spec/records.py encode_records computes in Python (split, then encode_raw_batch); here no
+ * Python object per record: memchr finds them, memcpy copies them into each batch's bytes. */
+static PyObject *
+encode_records(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    Py_ssize_t prefix, first, size;
+    char sep;
+    if (!PyArg_ParseTuple(args, "ny*cnn", &prefix, &view, &sep, &first, &size))
+        return NULL;
+    if (prefix < 1 || prefix > 8 || first < 1 || size < 1) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "encode_records: prefix size 1..8, batch sizes >= 1");
+        return NULL;
+    }
+    const uint64_t max_len = prefix == 8 ? UINT64_MAX : ((uint64_t)1 << (8 * prefix)) - 1;
+    const char *p = (const char *)view.buf, *end = p + view.len, *at = p;
+    PyObject *out = PyList_New(0);
+    if (out == NULL) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    Py_ssize_t take = first;
+    for (;;) {
+        /* pass 1: how many records the batch takes, and how far they reach */
+        const char *q = at;
+        Py_ssize_t n = 0;
+        while (n < take) {
+            const char *hit = memchr(q, sep, (size_t)(end - q));
+            if (hit == NULL)
+                break;
+            if ((uint64_t)(hit - q) > max_len) {
+                PyErr_SetString(PyExc_OverflowError, "encode_records: a record too long for its length prefix");
+                goto fail;
+            }
+            q = hit + 1;
+            n++;
+        }
+        if (n == 0)
+            break;
+        /* pass 2: the batch's bytes (the span, less n separators, plus n prefixes) */
+        PyObject *payload = PyBytes_FromStringAndSize(NULL, (q - at) - n + n * prefix);
+        if (payload == NULL)
+            goto fail;
+        char *w = PyBytes_AS_STRING(payload);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            const char *hit = memchr(at, sep, (size_t)(q - at));
+            uint64_t len = (uint64_t)(hit - at);
+            for (Py_ssize_t k = 0; k < prefix; k++)
+                *w++ = (char)((len >> (8 * k)) & 0xFF);
+            memcpy(w, at, (size_t)len);
+            w += len;
+            at = hit + 1;
+        }
+        PyObject *item = Py_BuildValue("(Nn)", payload, n);
+        if (item == NULL || PyList_Append(out, item) < 0) {
+            Py_XDECREF(item);
+            goto fail;
+        }
+        Py_DECREF(item);
+        take = size;
+    }
+    PyBuffer_Release(&view);
+    return Py_BuildValue("(Nn)", out, (Py_ssize_t)(at - p));
+fail:
+    Py_DECREF(out);
+    PyBuffer_Release(&view);
+    return NULL;
+}
+
+/* A shard's batches being built by route_records: finished (payload, count) tuples, and the
+ * current batch's bytes. */
+struct shard_out {
+    PyObject *batches; /* list */
+    char *buf;
+    Py_ssize_t len, cap, count;
+};
+
+static int
+finish_batch(struct shard_out *o)
+{
+    PyObject *item = Py_BuildValue("(y#n)", o->buf, o->len, o->count);
+    if (item == NULL || PyList_Append(o->batches, item) < 0) {
+        Py_XDECREF(item);
+        return -1;
+    }
+    Py_DECREF(item);
+    o->len = o->count = 0;
+    return 0;
+}
+
+/* route_records(prefix_size, cache_keys, records, sep, shard_of, route, size) -> (routes, {shard:
+ * [(payload, count)]}) or None when a record holds no `sep`: each KEY<sep>VALUE record's shard
+ * (shard_of[key], else route(key), remembered in shard_of, which is emptied first when it holds
+ * `cache_keys` keys), in input order, and each
+ * shard's values as raw batches of at most `size` entries (length prefix of `prefix_size` bytes,
+ * the spec's entry length, then the bytes). What ops/sharded_append.py route_records computes in
+ * Python; here no Python object per record but its key. */
+static PyObject *
+route_records(PyObject *self, PyObject *args)
+{
+    Py_ssize_t prefix, cache_keys, size;
+    PyObject *records, *shard_of, *route;
+    char sep;
+    if (!PyArg_ParseTuple(args, "nnO!cO!On", &prefix, &cache_keys, &PyList_Type, &records, &sep, &PyDict_Type,
+                          &shard_of, &route, &size))
+        return NULL;
+    if (prefix < 1 || prefix > 8 || size < 1) {
+        PyErr_SetString(PyExc_ValueError, "route_records: prefix size 1..8, batch size >= 1");
+        return NULL;
+    }
+    const uint64_t max_len = prefix == 8 ? UINT64_MAX : ((uint64_t)1 << (8 * prefix)) - 1;
+    Py_ssize_t n = PyList_GET_SIZE(records);
+    PyObject *routes = PyList_New(n), *outs = PyDict_New(), *result = NULL;
+    struct shard_out *slots = NULL; /* indexed by shard number, grown as shards appear */
+    Py_ssize_t nslots = 0;
+    if (routes == NULL || outs == NULL)
+        goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *rec = PyList_GET_ITEM(records, i);
+        if (!PyBytes_Check(rec)) {
+            PyErr_SetString(PyExc_TypeError, "route_records: records are bytes");
+            goto done;
+        }
+        const char *p = PyBytes_AS_STRING(rec);
+        Py_ssize_t len = PyBytes_GET_SIZE(rec);
+        const char *hit = memchr(p, sep, (size_t)len);
+        if (hit == NULL) {
+            Py_INCREF(Py_None);
+            result = Py_None;
+            goto done;
+        }
+        PyObject *key = PyBytes_FromStringAndSize(p, hit - p);
+        if (key == NULL)
+            goto done;
+        PyObject *shard = PyDict_GetItemWithError(shard_of, key); /* borrowed */
+        if (shard != NULL) {
+            Py_INCREF(shard);
+        } else if (PyErr_Occurred()) {
+            Py_DECREF(key);
+            goto done;
+        } else {
+            if (PyDict_Size(shard_of) >= cache_keys)
+                PyDict_Clear(shard_of);
+            shard = PyObject_CallOneArg(route, key);
+            if (shard == NULL || PyDict_SetItem(shard_of, key, shard) < 0) {
+                Py_XDECREF(shard);
+                Py_DECREF(key);
+                goto done;
+            }
+        }
+        Py_DECREF(key);
+        Py_ssize_t s = PyLong_AsSsize_t(shard);
+        PyList_SET_ITEM(routes, i, shard); /* the reference goes to the list */
+        if (s < 0) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "route_records: a shard number is >= 0");
+            goto done;
+        }
+        if (s >= nslots) {
+            Py_ssize_t grow = s + 1 > 2 * nslots ? s + 1 : 2 * nslots;
+            struct shard_out *more = PyMem_Realloc(slots, (size_t)grow * sizeof *slots);
+            if (more == NULL) {
+                PyErr_NoMemory();
+                goto done;
+            }
+            memset(more + nslots, 0, (size_t)(grow - nslots) * sizeof *slots);
+            slots = more;
+            nslots = grow;
+        }
+        struct shard_out *o = &slots[s];
+        if (o->batches == NULL) {
+            o->batches = PyList_New(0);
+            if (o->batches == NULL || PyDict_SetItem(outs, shard, o->batches) < 0)
+                goto done;
+            Py_DECREF(o->batches); /* outs holds it */
+        }
+        uint64_t vlen = (uint64_t)(len - (hit + 1 - p));
+        if (vlen > max_len) {
+            PyErr_SetString(PyExc_OverflowError, "route_records: a value too long for its length prefix");
+            goto done;
+        }
+        if (o->len + prefix + (Py_ssize_t)vlen > o->cap) {
+            Py_ssize_t cap = 2 * o->cap + prefix + (Py_ssize_t)vlen + 4096;
+            char *buf = PyMem_Realloc(o->buf, (size_t)cap);
+            if (buf == NULL) {
+                PyErr_NoMemory();
+                goto done;
+            }
+            o->buf = buf;
+            o->cap = cap;
+        }
+        for (Py_ssize_t k = 0; k < prefix; k++)
+            o->buf[o->len++] = (char)((vlen >> (8 * k)) & 0xFF);
+        memcpy(o->buf + o->len, hit + 1, (size_t)vlen);
+        o->len += (Py_ssize_t)vlen;
+        if (++o->count == size && finish_batch(o) < 0)
+            goto done;
+    }
+    for (Py_ssize_t s = 0; s < nslots; s++)
+        if (slots[s].batches != NULL && slots[s].count > 0 && finish_batch(&slots[s]) < 0)
+            goto done;
+    result = Py_BuildValue("(OO)", routes, outs);
+done:
+    for (Py_ssize_t s = 0; s < nslots; s++)
+        PyMem_Free(slots[s].buf);
+    PyMem_Free(slots);
+    if (routes != NULL) {
+        /* entries past a failure are still NULL: a list may hold NULLs only while it is being built */
+        for (Py_ssize_t i = 0; i < n; i++)
+            if (PyList_GET_ITEM(routes, i) == NULL)
+                PyList_SET_ITEM(routes, i, Py_NewRef(Py_None));
+        Py_DECREF(routes);
+    }
+    Py_XDECREF(outs);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"route_records", route_records, METH_VARARGS,
+     "route_records(prefix_size, cache_keys, records, sep, shard_of, route, size): records by shard (_walk.c)."},
+    {"encode_records", encode_records, METH_VARARGS,
+     "encode_records(prefix_size, data, sep, first, size): sep-terminated records as raw batches (see _walk.c)."},
     {"chain_fd", chain_fd, METH_VARARGS,
      "chain_fd(fd, file_size, offset, expected, stop_id, max_frames, layout): chain() read with pread."},
     {"chain", chain, METH_VARARGS,

@@ -2,7 +2,7 @@
 
 Nothing here restates the layout: every ``struct`` format comes from ``_layout.LAYOUT``, which
 ``generate.py`` derives from the construct declarations. Importing this module costs only
-``struct`` and ``zlib``, which keeps ``ironwal append`` quick to start.
+``struct`` and the CRC (spec/crc.py), which keeps ``ironwal append`` quick to start.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from itertools import chain, pairwise
 from typing import NamedTuple
-from zlib import crc32
 
 from ._layout import LAYOUT
+from .crc import crc32
 from .native import NATIVE
 
 _C = LAYOUT["constants"]

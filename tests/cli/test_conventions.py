@@ -35,6 +35,33 @@ def test_version_says_so_when_the_c_speed_up_is_missing():
     assert "C speed-up (ironwal_cli.spec._walk): not built, the Python walks run instead" in proc.stdout.decode()
 
 
+def test_version_names_the_crc_and_siphash_libraries_in_use():
+    from ironwal_cli.sharded.routing import SIPHASH_IMPLEMENTATION
+    from ironwal_cli.spec.crc import CRC_IMPLEMENTATION
+
+    out = ironwal("--version").stdout.decode()
+    assert ("CRC-32: isal (ISA-L, C)" in out) == (CRC_IMPLEMENTATION == "isal")
+    assert ("SipHash-1-3 (key routing): siphash24 (C)" in out) == (SIPHASH_IMPLEMENTATION == "siphash24")
+
+
+def test_without_isal_and_siphash24_the_fallbacks_run_and_say_so(tmp_path):
+    """Where neither package imports, the version says so, and appends (CRC) and routed appends
+    (SipHash) still work: the entries read back and land in the shard the Python routing picks."""
+    hide = ("import sys; sys.modules['isal'] = sys.modules['isal.isal_zlib'] = sys.modules['siphash24'] = None; "
+            "sys.argv = ['ironwal', *sys.argv[1:]]; from ironwal_cli.cli.entry import main; main()")
+    root, sharded = str(tmp_path / "r"), str(tmp_path / "sharded")
+    out = subprocess.run([sys.executable, "-c", hide, "--version"], capture_output=True, timeout=60).stdout.decode()
+    assert "CRC-32: zlib (isal not importable" in out and "SipHash-1-3 (key routing): Python (siphash24 not" in out
+    for args in (["append", "s", "a", "b", "-r", root], ["append", "--key", "k1", "v", "-r", sharded, "--shards", "4"]):
+        assert subprocess.run([sys.executable, "-c", hide, *args], capture_output=True, timeout=60).returncode == 0
+    from ironwal_cli.sharded.routing import route, siphash13_python
+
+    assert ironwal("tail", "s", "-r", root).stdout == b"a\nb\n"
+    shard = siphash13_python(b"\x02" + b"\0" * 7 + b"k1") % 4
+    assert shard == route(b"k1", 4)
+    assert ironwal("tail", f"shard_{shard:02d}", "-r", sharded).stdout == b"v\n"
+
+
 def test_show_completion_prints_a_script_for_the_shell():
     proc = ironwal("--show-completion", "bash")
     assert proc.returncode == 0 and b"_ironwal_completion" in proc.stdout and b"complete " in proc.stdout

@@ -202,6 +202,20 @@ def test_append_key_option_routes_as_the_crate(tmp_path):
         assert int(out[0]) == route(4, key.encode())[0]
 
 
+@settings(max_examples=10, deadline=None)
+@given(shards=st.integers(1, 65535),
+       keys=st.lists(st.one_of(st.binary(max_size=40), st.binary(min_size=100, max_size=3000)), min_size=1,
+                     max_size=40))
+def test_both_siphash13s_route_as_the_crate(shards, keys):
+    """The active SipHash-1-3 (siphash24's C where it imports) and the Python definition both
+    pick the crate's shard for any bytes as a key, empty and long ones too."""
+    from ironwal_cli.sharded import routing
+
+    expected = route(shards, *keys)
+    assert [routing.route(k, shards) for k in keys] == expected
+    assert [routing.siphash13_python(len(k).to_bytes(8, "little") + k) % shards for k in keys] == expected
+
+
 def dump_sharded(root: Path, shards: int) -> list[dict]:
     return json_lines(run_iwref("dump-sharded", root, shards).stdout)
 

@@ -1,15 +1,20 @@
-"""Cutting stdin into entries: whatever the chunking of the input, the entries come out exact."""
+"""Cutting stdin into entries: whatever the chunking of the input, the entries come out exact, as lists of
+entries and encoded as read (the bulk append's RawBatch), which are the same batches."""
 
 from __future__ import annotations
 
 import os
 import tempfile
 import threading
+from unittest import mock
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ironwal_cli.ops.entry_input import read_batches
+from ironwal_cli.ops import entry_input
+from ironwal_cli.ops.entry_input import read_batches, read_raw_batches
+from ironwal_cli.spec import records
+from ironwal_cli.spec.codec import decode_raw_batch
 
 SEP = {"lines": b"\n", "null": b"\0"}
 
@@ -74,3 +79,58 @@ def test_separator_rules():
             f.write(data)
             f.seek(0)
             assert [e for b in collect(f.fileno(), "lines", 1000) for e in b] == want, data
+
+
+# ----- the bulk append's path: records encoded as read (spec.records) --------------------------
+
+
+def collect_raw(fd: int, mode: str, batch: int) -> list[list[bytes]]:
+    return [b.entries() for group in read_raw_batches(fd, mode, batch, linger=0.0) for b in group]
+
+
+@settings(max_examples=60, deadline=None)
+@given(inputs(), st.sampled_from([1, 3, 16, 1 << 20]))
+def test_encoded_batches_are_the_same_batches(case, chunk):
+    """read_raw_batches gives the batches read_batches gives, entry for entry, for any input and
+    any read size (records cut across reads, longer than the buffer, a last one unterminated)."""
+    mode, entries, data, _cuts, batch = case
+    with tempfile.TemporaryFile() as f, mock.patch.object(entry_input, "CHUNK", chunk):
+        f.write(data)
+        f.seek(0)
+        plain = collect(f.fileno(), mode, batch)
+        f.seek(0)
+        raw = collect_raw(f.fileno(), mode, batch)
+    assert raw == plain
+    assert [e for b in raw for e in b] == entries
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300).map(lambda b: b.replace(b"x", b"\n")), st.sampled_from([b"\n", b"\0"]),
+       st.integers(1, 6), st.integers(1, 6))
+def test_c_encode_records_equals_the_python_one(data, sep, first, size):
+    """spec.records.encode_records (C where built) gives exactly the Python twin's batches, and each
+    batch is the raw-batch encoding of its records."""
+    want = records.encode_records_python(data, sep, first, size)
+    assert records.encode_records(data, sep, first, size) == want
+    assert records.encode_records(memoryview(data), sep, first, size) == want
+    batches, consumed = want
+    parts = data[:consumed].split(sep)[:-1] if consumed else []
+    assert [p for payload, n in batches for p in decode_raw_batch(payload, n)] == parts
+    assert all(0 < n <= (first if i == 0 else size) for i, (_, n) in enumerate(batches))
+
+
+@settings(max_examples=30, deadline=None)
+@given(inputs(), st.sampled_from([read_batches, read_raw_batches]))
+def test_group_bytes_gathers_what_has_arrived_into_one_group(case, reader):
+    """With group_bytes (batch mode's group commit), the input there to read joins the group of the
+    first full batch, up to about that many bytes: the same batches, in fewer groups."""
+    mode, entries, data, _cuts, batch = case
+    with tempfile.TemporaryFile() as f, mock.patch.object(entry_input, "CHUNK", 8):
+        f.write(data)
+        f.seek(0)
+        alone = list(reader(f.fileno(), mode, batch, linger=60.0))
+        f.seek(0)
+        gathered = list(reader(f.fileno(), mode, batch, linger=60.0, group_bytes=1 << 20))
+    assert [b for g in gathered for b in g] == [b for g in alone for b in g]
+    # the full batches together, then (maybe) the partial rest at the end: never more groups
+    assert len(gathered) <= min(len(alone), 2)

@@ -1,13 +1,15 @@
-"""Routing equals a from-scratch SipHash-1-3 written here, for 10,000 random keys and several shard counts."""
+"""Routing equals a from-scratch SipHash-1-3 written here, for 10,000 random keys and several shard counts;
+the C SipHash-1-3 (siphash24) equals the Python definition."""
 
 from __future__ import annotations
 
 import random
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ironwal_cli.sharded import routing
 from ironwal_cli.sharded.routing import key_hash, parse_shard_name, route, shard_name
 
 M64 = (1 << 64) - 1
@@ -89,3 +91,26 @@ def test_shard_names(number, name):
 @pytest.mark.parametrize("name", ["shard_7", "shard_007", "shard_", "shard_ab", "shard_01x", "xshard_01"])
 def test_not_shard_names(name):
     assert parse_shard_name(name) is None
+
+
+# ----- the C SipHash-1-3 (siphash24) against the Python definition -----------------------------
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.one_of(st.binary(max_size=64), st.binary(min_size=1000, max_size=5000)),
+       st.integers(0, M64), st.integers(0, M64))
+def test_the_active_siphash13_equals_the_python_definition(message, k0, k1):
+    """``routing.siphash13`` (siphash24's C where it imports) gives what the Python one gives, for any keys."""
+    assert routing.siphash13(message) == routing.siphash13_python(message)
+    assert routing.siphash13(message, k0, k1) == routing.siphash13_python(message, k0, k1)
+
+
+def test_siphash24_routes_where_it_imports():
+    try:
+        import siphash24  # noqa: F401
+    except ImportError:
+        expected = "python"
+    else:
+        expected = "siphash24"
+    assert routing.SIPHASH_IMPLEMENTATION == expected
+    assert (routing.siphash13 is routing.siphash13_python) == (expected == "python")

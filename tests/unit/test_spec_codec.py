@@ -3,7 +3,8 @@
 ``spec/declarations.py`` is the single source of truth; ``spec/codec.py`` is derived from it
 through the generated ``spec/_layout.py``. These properties are what makes that derivation
 trustworthy: random values built by either side give the same bytes, and bytes parsed by
-either side give the same values. The CRC's crcmod definition is proven equal to zlib's.
+either side give the same values. The CRC's crcmod definition is proven equal to
+each fast CRC the process may use (zlib's, ISA-L's).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ironwal_cli.engine.scan import Frame, scan
-from ironwal_cli.spec import codec
+from ironwal_cli.spec import codec, crc
 from ironwal_cli.spec import declarations as decl
 from ironwal_cli.spec.crc import reference_crc32
 from ironwal_cli.spec.generate import LAYOUT_PATH, build_layout, render
@@ -36,8 +37,8 @@ def frames(draw) -> dict:
     else:
         payload = draw(st.binary(max_size=96))
         count, usize = draw(st.integers(0, U32)), draw(st.integers(0, U32))
-    # ids are u64 (start_id at most 2^64-1): a frame ends at 2^64 at most (one running past it is damage,
-    # id_overflow, for the scanner)
+    # ids are u64: a frame ends at 2^64 at most (one running past it is damage, id_overflow, for the scanner),
+    # and its start_id is a u64 even when it holds no entry
     return {"start_id": draw(st.integers(0, min(U64, U64 + 1 - count))), "entry_count": count, "frame_type": frame_type,
             "uncompressed_size": usize, "payload": payload}
 
@@ -224,25 +225,47 @@ def test_head_agrees(checkpoint_id):
 # ----- the CRC -------------------------------------------------------------------------------
 
 
-@settings(deadline=None)
-@given(st.binary(max_size=512))
-def test_crcmod_definition_equals_zlib(data):
-    assert reference_crc32(data) == zlib.crc32(data)
+# Every CRC implementation the process may run with: zlib's, ISA-L's where the package imports,
+# and ``crc.crc32``, the one the package uses (whichever of the two spec/crc.py chose).
+CRC_IMPLEMENTATIONS = {"zlib": zlib.crc32, "active": crc.crc32}
+try:
+    from isal.isal_zlib import crc32 as _isal_crc32
+except ImportError:  # the fallback is then the only fast one, and it is tested
+    pass
+else:
+    CRC_IMPLEMENTATIONS["isal"] = _isal_crc32
+crc_impl_st = st.sampled_from(sorted(CRC_IMPLEMENTATIONS))
 
 
 @settings(deadline=None)
-@given(st.lists(st.binary(max_size=128), min_size=1, max_size=5))
-def test_crcmod_definition_equals_zlib_chained(parts):
-    ref = fast = 0
+@given(crc_impl_st, st.one_of(st.binary(max_size=512), st.binary(min_size=4096, max_size=70000)))
+def test_crcmod_definition_equals_each_fast_crc(name, data):
+    fast = CRC_IMPLEMENTATIONS[name]
+    assert reference_crc32(data) == fast(data) == fast(memoryview(data)) == fast(bytearray(data))
+
+
+@settings(deadline=None)
+@given(crc_impl_st, st.lists(st.binary(max_size=128), min_size=1, max_size=5), st.integers(0, 2**32 - 1))
+def test_crcmod_definition_equals_each_fast_crc_chained(name, parts, seed):
+    fast_fn = CRC_IMPLEMENTATIONS[name]
+    ref = fast = seed
     for part in parts:
-        ref, fast = reference_crc32(part, ref), zlib.crc32(part, fast)
+        ref, fast = reference_crc32(part, ref), fast_fn(part, fast)
         assert ref == fast
-    assert ref == zlib.crc32(b"".join(parts))
+    assert ref == reference_crc32(b"".join(parts), seed)
 
 
 def test_crc_check_value():
-    """The catalogue check value of CRC-32/ISO-HDLC."""
-    assert reference_crc32(b"123456789") == zlib.crc32(b"123456789") == 0xCBF43926
+    """The catalogue check value of CRC-32/ISO-HDLC, by every implementation."""
+    assert reference_crc32(b"123456789") == 0xCBF43926
+    assert {name: fn(b"123456789") for name, fn in CRC_IMPLEMENTATIONS.items()} == dict.fromkeys(
+        CRC_IMPLEMENTATIONS, 0xCBF43926)
+
+
+def test_isal_is_the_crc_where_it_imports():
+    """spec/crc.py picks ISA-L whenever it imports, and says which one it picked."""
+    assert crc.CRC_IMPLEMENTATION == ("isal" if "isal" in CRC_IMPLEMENTATIONS else "zlib")
+    assert crc.crc32 is CRC_IMPLEMENTATIONS.get("isal", zlib.crc32)
 
 
 # ----- the generated layout ------------------------------------------------------------------
