@@ -15,10 +15,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.engine.names import sanitize_key
-from ironwal_cli.engine.reader import StreamReader
-from ironwal_cli.engine.scan import Frame, map_file, scan
+from ironwal_cli.engine.frames.scan import Frame, map_file, scan
+from ironwal_cli.engine.reader.reader import StreamReader
+from ironwal_cli.engine.store.listing import StreamLayout
+from ironwal_cli.engine.store.names import sanitize_key
 from ironwal_cli.errors import FormatError, GapError
 from ironwal_cli.ops.verify import verify_root
 

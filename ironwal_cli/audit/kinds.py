@@ -6,9 +6,9 @@ so a name is never changed once released. The scanner's own kinds are reused as 
 
 from __future__ import annotations
 
-from ..engine.files import NOT_REGULAR_FILE
-from ..engine.layout import OVERSIZED_FILE
-from ..engine.scan import BAD_CRC, BAD_LENGTH, BAD_MAGIC, ID_OVERFLOW, TORN_HEADER, TORN_PAYLOAD
+from ..engine.frames.scan import BAD_CRC, BAD_LENGTH, BAD_MAGIC, ID_OVERFLOW, TORN_HEADER, TORN_PAYLOAD
+from ..engine.store.files import NOT_REGULAR_FILE
+from ..engine.store.listing import OVERSIZED_FILE
 
 # per frame
 BAD_FRAME_TYPE = "bad_frame_type"

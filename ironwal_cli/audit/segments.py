@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..engine.files import NOT_REGULAR_FILE, NotRegularFileError
-from ..engine.scan import BAD_MAGIC, LOST_FILLER, TORN_HEADER, TORN_PAYLOAD, Frame, MappedPages, map_file, scan
+from ..engine.frames.scan import BAD_MAGIC, LOST_FILLER, TORN_HEADER, TORN_PAYLOAD, Frame, MappedPages, map_file, scan
+from ..engine.store.files import NOT_REGULAR_FILE, NotRegularFileError
 from ..spec.codec import FRAME_LZ4, FRAME_MAGIC_BYTES, HEADER_SIZE, frame_crc
 from .frames import frame_problems
 from .kinds import IDS_BACKWARDS, IDS_SKIP, NOT_A_SEGMENT, SEGMENT_START_MISMATCH, TRAILING_BYTES, UNREADABLE

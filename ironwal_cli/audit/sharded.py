@@ -13,14 +13,14 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..engine.files import NOT_REGULAR_FILE, NotRegularFileError, read_small
-from ..engine.layout import OVERSIZED_FILE
-from ..engine.scan import map_file
+from ..engine.frames.scan import map_file
+from ..engine.store.files import NOT_REGULAR_FILE, NotRegularFileError, read_small
+from ..engine.store.listing import OVERSIZED_FILE
 from ..sharded.checkpoints import HEAD_LIMIT, HEAD_NAME, LOG_NAME, display_id
+from ..sharded.log_walk import Record, walk_records
 from ..sharded.routing import parse_shard_name, shard_name
 from ..sharded.shard_count import COUNT_NAME
 from ..spec.codec import decode_head
-from .checkpoints import Record, walk_records
 from .kinds import (
     CHECKPOINT_OFFSET_BEYOND_END,
     CHECKPOINT_TORN,

@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
 from pathlib import Path
 
-from ..engine.files import TEMP_SUFFIX
-from ..engine.layout import StreamLayout
-from ..engine.lost_ids import LOST_NAME, covers, merge
-from ..engine.names import INDEX_NAME, MAX_ID, name_overflows, parse_segment_name
+from ..engine.store.files import TEMP_SUFFIX
+from ..engine.store.listing import StreamLayout
+from ..engine.store.lost_ids import LOST_NAME, covers, merge
+from ..engine.store.names import INDEX_NAME, MAX_ID, name_overflows, parse_segment_name
 from ..spec.codec import INDEX_ID
 from .kinds import (
     HEAD_STATE_INVALID,

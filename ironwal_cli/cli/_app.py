@@ -160,7 +160,7 @@ def handles_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from ..engine import lock
+        from ..engine.store import locks as lock
 
         lock.on_wait = note  # a command waiting for a lock says so after a second, not silently
         try:

@@ -39,7 +39,7 @@ def stream_argument(help: str = "Stream key.", required: bool = True):
 def _finite_seconds(value: float) -> float:
     """nan would wait for ever (every comparison with it is false), inf too: refused (exit 2) as
     the command line is read, by the lock's own rule."""
-    from ..engine.lock import check_timeout
+    from ..engine.store.locks import check_timeout
 
     try:
         return check_timeout(value)

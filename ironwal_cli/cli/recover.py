@@ -24,7 +24,7 @@ def _install_kill_hook() -> None:
         return
     import signal
 
-    from ..engine import files
+    from ..engine.store import files
 
     count = 0
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 
-from ..engine.names import sanitize_key
-from ..engine.writer import StreamWriter, WriteOptions
+from ..engine.store.names import sanitize_key
+from ..engine.writer.writer import StreamWriter, WriteOptions
 from ..errors import UnexpectedIdError, UsageError
 
 Warn = Callable[[str], None]  # told when the writer quarantines a torn tail before appending

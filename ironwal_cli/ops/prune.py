@@ -13,12 +13,12 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..engine.files import atomic_write, fsync_dir
-from ..engine.foreign_writers import refuse_foreign_writers, refuse_index_holders, segment_paths
-from ..engine.layout import StreamLayout
-from ..engine.lock import DEFAULT_LOCK_TIMEOUT, locked_dir
-from ..engine.names import INDEX_NAME, sanitize_key, segment_name
-from ..engine.roots import foreign_stream_message, require_root
+from ..engine.store.files import atomic_write, fsync_dir
+from ..engine.store.foreign_writers import refuse_foreign_writers, refuse_index_holders, segment_paths
+from ..engine.store.listing import StreamLayout
+from ..engine.store.locks import DEFAULT_LOCK_TIMEOUT, locked_dir
+from ..engine.store.names import INDEX_NAME, sanitize_key, segment_name
+from ..engine.store.roots import foreign_stream_message, require_root
 from ..errors import NotFoundError, UsageError
 from ..sharded.checkpoints import CheckpointLog, check_id, display_id, log_path
 from ..sharded.foreign import refuse_foreign_sharded

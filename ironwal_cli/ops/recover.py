@@ -18,17 +18,17 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..engine.confined import ConfinedRoot
-from ..engine.foreign_writers import refuse_foreign_writers, refuse_index_holders, segment_paths
-from ..engine.lock import DEFAULT_LOCK_TIMEOUT, locked_dir
-from ..engine.names import INDEX_NAME, parse_segment_name, sanitize_key
-from ..engine.quarantine import QuarantineRun, check_outside, default_quarantine, read_manifest, write_manifest
-from ..engine.repair_apply import apply_plan
-from ..engine.repair_plan import KEEP, Plan
-from ..engine.repair_stream import StreamPlanner, plan_stream
-from ..engine.roots import require_wal_root
-from ..engine.seals import SEALS_NAME
-from ..engine.undo import apply_undo, checked_entries, plan_undo, refusal
+from ..engine.repair.apply import apply_plan
+from ..engine.repair.plan import KEEP, Plan
+from ..engine.repair.quarantine import QuarantineRun, check_outside, default_quarantine, read_manifest, write_manifest
+from ..engine.repair.stream import StreamPlanner, plan_stream
+from ..engine.repair.undo import apply_undo, checked_entries, plan_undo, refusal
+from ..engine.store.confined import ConfinedRoot
+from ..engine.store.foreign_writers import refuse_foreign_writers, refuse_index_holders, segment_paths
+from ..engine.store.locks import DEFAULT_LOCK_TIMEOUT, locked_dir
+from ..engine.store.names import INDEX_NAME, parse_segment_name, sanitize_key
+from ..engine.store.roots import require_wal_root
+from ..engine.store.seals import SEALS_NAME
 from ..errors import NotFoundError, UsageError
 from ..sharded.checkpoints import is_sharded_root, log_path
 from ..sharded.repair import checkpoint_floors, plan_checkpoints

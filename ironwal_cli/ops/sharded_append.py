@@ -11,10 +11,10 @@ import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from ..engine.files import make_dirs
-from ..engine.lock import locked_dir
-from ..engine.roots import refuse_foreign_root
-from ..engine.writer import StreamWriter, WriteOptions
+from ..engine.store.files import make_dirs
+from ..engine.store.locks import locked_dir
+from ..engine.store.roots import refuse_foreign_root
+from ..engine.writer.writer import StreamWriter, WriteOptions
 from ..errors import UsageError
 from ..sharded.checkpoints import ensure_log, log_path
 from ..sharded.foreign import refuse_log_writer

@@ -16,9 +16,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..engine.layout import StreamLayout
-from ..engine.names import sanitize_key
-from ..engine.scan import Frame, headers, map_file, scan
+from ..engine.frames.scan import Frame, headers, map_file, scan
+from ..engine.store.listing import StreamLayout
+from ..engine.store.names import sanitize_key
 from ..errors import NotFoundError
 from ..spec.codec import FRAME_LZ4, HEADER_SIZE, LOST_FILLER_FRAME_SIZE, FrameHeader, unpack_header
 from .listing import stream_names

@@ -25,8 +25,8 @@ from ..audit.sharded import (
     is_sharded,
 )
 from ..audit.streams import audit_stream, audit_streams, check_strays
-from ..engine.names import INDEX_NAME, SEGMENT_SUFFIX, parse_segment_name, sanitize_key
-from ..engine.roots import foreign_stream_message, is_foreign_stream, require_root, require_wal_root
+from ..engine.store.names import INDEX_NAME, SEGMENT_SUFFIX, parse_segment_name, sanitize_key
+from ..engine.store.roots import foreign_stream_message, is_foreign_stream, require_root, require_wal_root
 from ..errors import NotFoundError, UsageError
 
 __all__ = ["Problem", "StreamTotals", "VerifyReport", "Target", "resolve_target", "verify_root"]
@@ -68,7 +68,7 @@ def _owner_root(stream_dir: Path, root: Path) -> Path:
 
 def resolve_target(root: str | os.PathLike, target: str | os.PathLike) -> Target:
     """A stream name (under ``root``), a stream directory, a root, or a segment file; NotFoundError
-    for a directory that is neither an IronWal stream nor root (engine/roots.py)."""
+    for a directory that is neither an IronWal stream nor root (engine/store/roots.py)."""
     found = _resolve_target(root, target)
     if found.kind == "root":
         require_wal_root(found.path)
@@ -202,7 +202,7 @@ def verify_root(root: str | os.PathLike, targets: Iterable[str | os.PathLike] | 
 def damage_behind_seals(root: str | os.PathLike, report: VerifyReport) -> list[str]:
     """The segments (root-relative) with problems whose seal still matches: damage that kept their
     size and times (bit rot), which a plain ``recover`` trusts its seal over; ``recover --full`` reads them."""
-    from ..engine.seals import matching, read_seals
+    from ..engine.store.seals import matching, read_seals
 
     found = []
     for problem in report.problems:

@@ -13,11 +13,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..audit.checkpoints import RecordProblem, walk_records
-from ..engine.files import append_synced, atomic_write, fsync_dir, make_dirs, read_small
-from ..engine.names import HEAD_NAME, LOG_NAME
-from ..engine.roots import refuse_foreign_root
-from ..engine.scan import map_file
+from ..engine.frames.scan import map_file
+from ..engine.store.files import append_synced, atomic_write, fsync_dir, make_dirs, read_small
+from ..engine.store.names import HEAD_NAME, LOG_NAME
+from ..engine.store.roots import refuse_foreign_root
 from ..errors import FormatError, NotFoundError, UsageError
 from ..spec.codec import (
     Checkpoint,
@@ -25,6 +24,7 @@ from ..spec.codec import (
     encode_checkpoint_record,
     encode_head,
 )
+from .log_walk import RecordProblem, walk_records
 from .shard_count import COUNT_NAME
 
 ARCHIVE_NAME = "checkpoints-archive.log"
@@ -59,7 +59,7 @@ class CheckpointLog:
     def read(cls, path: str | os.PathLike) -> CheckpointLog:
         path = Path(path)
         try:
-            data = map_file(path)  # a long log is walked in place, never read whole (audit.checkpoints)
+            data = map_file(path)  # a long log is walked in place, never read whole (log_walk)
         except FileNotFoundError:
             data = b""
         log = cls(path, size=len(data))
@@ -97,7 +97,7 @@ class CheckpointLog:
 def parse_records(data: bytes, start: int = 0):
     """Yield each intact ``Record`` from ``start`` on, then ``(offset, message)`` at the first damage, if any.
 
-    The walk is ``audit.checkpoints.walk_records`` (shared with ``verify``), cut at its first problem.
+    The walk is ``log_walk.walk_records`` (shared with ``verify``), cut at its first problem.
     """
     for item in walk_records(data, start):
         if isinstance(item, RecordProblem):

@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..engine.foreign_writers import refuse_foreign_writers, refuse_index_holders
-from ..engine.lock import locked_dir
-from ..engine.names import INDEX_NAME
+from ..engine.store.foreign_writers import refuse_foreign_writers, refuse_index_holders
+from ..engine.store.locks import locked_dir
+from ..engine.store.names import INDEX_NAME
 from .checkpoints import log_path
 from .shards import existing_shards
 

@@ -131,7 +131,7 @@ chain_step(const unsigned char *h, const struct layout *L, uint64_t size, uint64
     if (length_at(h, L->magic_at) != L->magic || size - *pos - L->header_size < disk)
         return END; /* not sound */
     if (count > 0 && first > UINT64_MAX - count + 1)
-        return END; /* ids past 2^64 - 1: not sound either (engine/scan.py ID_OVERFLOW) */
+        return END; /* ids past 2^64 - 1: not sound either (engine/frames/scan.py ID_OVERFLOW) */
     if (first != *expected)
         return GAP;
     if (frames == max_frames)
@@ -144,7 +144,7 @@ chain_step(const unsigned char *h, const struct layout *L, uint64_t size, uint64
 }
 
 /* chain(buffer, offset, expected, stop_id, max_frames, layout) -> (offset, expected, frames, why):
- * the header walk of engine/scan.py chain_python, in C. From `offset`, walks frames whose magic
+ * the header walk of engine/frames/scan.py chain_python, in C. From `offset`, walks frames whose magic
  * and bounds are good and whose start id is `expected`, and stops at the first frame that is
  * not sound or lies past the end (why 3: END), starts at another id (2: GAP), ends above
  * `stop_id` (1: FOUND) or comes after `max_frames` frames (0: MORE); the offset returned is that
@@ -177,7 +177,7 @@ chain(PyObject *self, PyObject *args)
 
 /* chain_fd(fd, file_size, offset, expected, stop_id, max_frames, layout): chain() over a file
  * read with pread instead of a memory map, in blocks that grow from 512 bytes to 256 KiB over
- * small frames and shrink back over big ones (as engine/scan.py headers does): touching every
+ * small frames and shrink back over big ones (as engine/frames/scan.py headers does): touching every
  * header of a fresh map would fault in (and keep in RSS) a page per frame far apart. Bounds are
  * checked against `file_size` (the size the caller mapped); a file cut shorter since ends the
  * walk like the end of the file. */

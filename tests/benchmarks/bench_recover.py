@@ -16,9 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.engine.scan import Frame, map_file, scan
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.frames.scan import Frame, map_file, scan
+from ironwal_cli.engine.store.listing import StreamLayout
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.ops.recover import recover, undo_recover
 
 

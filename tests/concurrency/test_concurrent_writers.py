@@ -11,8 +11,8 @@ import time
 
 from wal_invariants import CLI, damage_outside_tail, read_until_damage
 
-from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.engine.scan import Frame, map_file, scan
+from ironwal_cli.engine.frames.scan import Frame, map_file, scan
+from ironwal_cli.engine.store.listing import StreamLayout
 
 WRITERS = 4
 PER_WRITER = 250

@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 from ironwal_cli.audit.kinds import UNREADABLE
-from ironwal_cli.engine import scan
-from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.frames import scan
+from ironwal_cli.engine.store.listing import StreamLayout
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.ops.verify import verify_root
 
 SEGMENTS = 1500

@@ -20,8 +20,8 @@ from typer.testing import CliRunner
 from wal_checks import walk_headers
 
 from ironwal_cli.cli.main import app
-from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.engine.reader import StreamReader
+from ironwal_cli.engine.reader.reader import StreamReader
+from ironwal_cli.engine.store.listing import StreamLayout
 from ironwal_cli.errors import EXIT_DAMAGED, FormatError
 
 

@@ -1,6 +1,6 @@
 """A model of what a power cut leaves on disk, driven by the writer's own fsync calls.
 
-``engine.files.sync_hook`` sees every fsync/fdatasync (files and directories). The model
+``engine.store.files.sync_hook`` sees every fsync/fdatasync (files and directories). The model
 records, at each one, how many bytes of that file (by inode) are durable, the content of
 small files, and which names each synced directory held. ``cut()`` then turns the real
 directory tree into one a power cut could leave behind:
@@ -20,7 +20,7 @@ import shutil
 import stat
 from pathlib import Path
 
-from ironwal_cli.engine import files
+from ironwal_cli.engine.store import files
 
 SMALL = 64 * 1024  # files up to this size have their synced content remembered (index, head.state)
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from wal_invariants import CLI, check_stream, cli, read_until_damage
 
-from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.store.listing import StreamLayout
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.errors import EXIT_IO, StorageError
 
 ENTRIES = [f"entry-{i:05d}-".encode() + b"z" * (i % 200) for i in range(3000)]
@@ -236,7 +236,7 @@ def test_permission_denied(tmp_path, record_property, target):
 
 FD_SCRIPT = textwrap.dedent("""
     import sys
-    from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+    from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
     from ironwal_cli.errors import IronwalError
     writers = []
     try:

@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wal_invariants import CLI, FUZZ_DEADLINE, FUZZ_EXAMPLES, cli
 
-from ironwal_cli.engine.names import sanitize_key
-from ironwal_cli.engine.reader import StreamReader
-from ironwal_cli.engine.writer import StreamWriter
+from ironwal_cli.engine.reader.reader import StreamReader
+from ironwal_cli.engine.store.names import sanitize_key
+from ironwal_cli.engine.writer.writer import StreamWriter
 from ironwal_cli.errors import StorageError, UsageError
 
 ALLOWED = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")

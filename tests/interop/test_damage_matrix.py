@@ -29,11 +29,11 @@ from pathlib import Path
 import pytest
 from crate_oracle import RootReplay, StreamReplay, dump, dump_sharded, record_damage_row, write
 
-from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.engine.lost_ids import covers
-from ironwal_cli.engine.reader import StreamReader
-from ironwal_cli.engine.scan import Frame, map_file, scan
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.frames.scan import Frame, map_file, scan
+from ironwal_cli.engine.reader.reader import StreamReader
+from ironwal_cli.engine.store.listing import StreamLayout
+from ironwal_cli.engine.store.lost_ids import covers
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.ops.append import append_values
 from ironwal_cli.ops.recover import recover
 from ironwal_cli.ops.sharded_append import append_keyed

@@ -14,8 +14,8 @@ from recover_damage import STREAM, build_root, damage, snapshot
 from typer.testing import CliRunner
 
 from ironwal_cli.cli.main import app
-from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.engine.lock import locked_dir
+from ironwal_cli.engine.store.listing import StreamLayout
+from ironwal_cli.engine.store.locks import locked_dir
 
 runner = CliRunner()
 

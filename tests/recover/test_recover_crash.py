@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from recover_damage import build_root, damage, snapshot
 
-from ironwal_cli.engine import files
-from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.engine.reader import StreamReader
+from ironwal_cli.engine.reader.reader import StreamReader
+from ironwal_cli.engine.store import files
+from ironwal_cli.engine.store.listing import StreamLayout
 from ironwal_cli.errors import FormatError
 from ironwal_cli.ops.listing import stream_names
 from ironwal_cli.ops.recover import recover, undo_recover

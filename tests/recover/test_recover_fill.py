@@ -21,11 +21,11 @@ from recover_damage import assert_clean, frames_of, independent_read
 from typer.testing import CliRunner
 
 from ironwal_cli.cli.main import app
-from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.engine.reader import StreamReader
-from ironwal_cli.engine.scan import LOST_FILLER, Frame, scan
-from ironwal_cli.engine.seals import matching, read_seals
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.frames.scan import LOST_FILLER, Frame, scan
+from ironwal_cli.engine.reader.reader import StreamReader
+from ironwal_cli.engine.store.listing import StreamLayout
+from ironwal_cli.engine.store.seals import matching, read_seals
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.errors import EXIT_NOT_FOUND, GapError, NotFoundError
 from ironwal_cli.ops.recover import recover
 from ironwal_cli.spec.codec import MAX_FRAME_ENTRIES, encode_frame, encode_lost_fillers, encode_raw_batch

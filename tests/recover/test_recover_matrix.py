@@ -25,8 +25,8 @@ from recover_damage import (
     snapshot,
 )
 
-from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.engine.writer import StreamWriter
+from ironwal_cli.engine.store.listing import StreamLayout
+from ironwal_cli.engine.writer.writer import StreamWriter
 from ironwal_cli.ops.recover import recover, undo_recover
 
 _built: dict[bool, tuple[Path, dict]] = {}

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from recover_damage import STREAM, assert_clean, build_root, frames_of, read_all, snapshot
 
-from ironwal_cli.engine.layout import StreamLayout
+from ironwal_cli.engine.store.listing import StreamLayout
 from ironwal_cli.ops.recover import recover, undo_recover
 
 _SOURCES: dict[bool, tuple[Path, dict]] = {}

@@ -2,7 +2,7 @@
 re-read a closed segment whose stat still matches its seal, unless ``--full``.
 
 That recover did not read a segment is proven by counting the files its planner maps
-(``engine.repair_stream.map_file``, the one place recover reads a segment's bytes), and by bit
+(``engine.repair.stream.map_file``, the one place recover reads a segment's bytes), and by bit
 rot hidden behind a matching seal, which only ``--full`` finds.
 """
 
@@ -18,9 +18,9 @@ from recover_damage import read_all
 from typer.testing import CliRunner
 
 from ironwal_cli.cli.main import app
-from ironwal_cli.engine import repair_stream
-from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.engine.seals import (
+from ironwal_cli.engine.repair import stream as repair_stream
+from ironwal_cli.engine.store.listing import StreamLayout
+from ironwal_cli.engine.store.seals import (
     SEALS_NAME,
     SEALS_TEMP,
     matching,
@@ -29,7 +29,7 @@ from ironwal_cli.engine.seals import (
     seal_of,
     unambiguous_stat,
 )
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.errors import DamagedTailError
 from ironwal_cli.ops.prune import prune_stream
 from ironwal_cli.ops.recover import recover

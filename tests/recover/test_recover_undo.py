@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from recover_damage import STREAM, build_root, damage, snapshot
 
-from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.engine.writer import StreamWriter
+from ironwal_cli.engine.store.listing import StreamLayout
+from ironwal_cli.engine.writer.writer import StreamWriter
 from ironwal_cli.errors import FormatError
 from ironwal_cli.ops.recover import recover, undo_recover
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ironwal_cli.engine import files
-from ironwal_cli.engine.writer import WriteOptions
+from ironwal_cli.engine.store import files
+from ironwal_cli.engine.writer.writer import WriteOptions
 from ironwal_cli.ops.append import append_from, append_values
 
 

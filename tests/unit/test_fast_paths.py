@@ -97,7 +97,7 @@ def _segment(sizes: list[int]) -> bytes:
 
 def _sound_frames(data: bytes) -> list[tuple[int, int, int, int]]:
     """What headers() must yield: scan's frames (headers only) up to its first problem."""
-    from ironwal_cli.engine.scan import Frame, scan
+    from ironwal_cli.engine.frames.scan import Frame, scan
 
     frames = []
     for item in scan(data, check_crc=False, headers_only=True):
@@ -112,7 +112,7 @@ def _sound_frames(data: bytes) -> list[tuple[int, int, int, int]]:
 def test_headers_and_seek_agree_with_scan(tmp_path_factory, sizes, data):
     import os
 
-    from ironwal_cli.engine.scan import headers, seek
+    from ironwal_cli.engine.frames.scan import headers, seek
 
     seg = bytearray(_segment(sizes))
     if seg and data.draw(st.booleans()):  # damage: a flipped byte, then maybe a cut
@@ -152,7 +152,7 @@ def test_frame_encoding_matches_spec(start_id, entries, frame_type, uncompressed
 def test_header_walk_by_pread_stops_where_the_file_ends_early(tmp_path):
     import os
 
-    from ironwal_cli.engine.scan import headers
+    from ironwal_cli.engine.frames.scan import headers
 
     seg = _segment([3, 2, 4])
     path = tmp_path / "s.wal"
@@ -172,7 +172,7 @@ def test_header_walk_by_pread_grows_and_shrinks_its_reads(tmp_path_factory, runs
     512 bytes): the pread walk and seek see exactly the frames of the mapped walk."""
     import os
 
-    from ironwal_cli.engine.scan import headers, seek
+    from ironwal_cli.engine.frames.scan import headers, seek
     from ironwal_cli.spec.codec import FRAME_RAW, encode_frame
 
     parts, next_id = [], 0
@@ -220,7 +220,7 @@ def walked_segments(draw):
 @settings(max_examples=300, deadline=None)
 @given(walked_segments(), st.data())
 def test_chain_in_c_walks_as_the_python_chain(case, data):
-    from ironwal_cli.engine import scan
+    from ironwal_cli.engine.frames import scan
 
     if scan._chain_c is None:
         pytest.skip("the C module was not built (no compiler at install)")
@@ -241,7 +241,7 @@ def test_chain_by_pread_walks_as_the_python_chain(tmp_path_factory, case, repeat
     Python one reading it the same way; long runs of small frames make the blocks grow."""
     import os
 
-    from ironwal_cli.engine import scan
+    from ironwal_cli.engine.frames import scan
     from ironwal_cli.spec.codec import FRAME_RAW, encode_frame
 
     if scan._chain_fd_c is None:

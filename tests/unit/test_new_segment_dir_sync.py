@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from ironwal_cli.engine import files
+from ironwal_cli.engine.store import files
 from ironwal_cli.ops.append import append_values
 
 SEGMENT = "00000000000000000000.wal"

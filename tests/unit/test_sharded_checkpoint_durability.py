@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import ironwal_cli
-from ironwal_cli.engine import files
-from ironwal_cli.engine.writer import WriteOptions
+from ironwal_cli.engine.store import files
+from ironwal_cli.engine.writer.writer import WriteOptions
 
 
 @pytest.fixture

@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 from wal_invariants import CLI
 
 from ironwal_cli import StreamWriter, WriteOptions
-from ironwal_cli.engine import files
-from ironwal_cli.engine.lock import locked_dir
-from ironwal_cli.engine.reader import StreamReader
-from ironwal_cli.engine.seals import read_seals
+from ironwal_cli.engine.reader.reader import StreamReader
+from ironwal_cli.engine.store import files
+from ironwal_cli.engine.store.locks import locked_dir
+from ironwal_cli.engine.store.seals import read_seals
 from ironwal_cli.errors import DamagedTailError, LockTimeoutError, StorageError
 
 BIG = 20_000  # above the one-buffer limit: the general frame path

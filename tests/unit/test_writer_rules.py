@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wal_checks import check_stream, walk_headers
 
-from ironwal_cli.engine import files
-from ironwal_cli.engine.reader import StreamReader
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.reader.reader import StreamReader
+from ironwal_cli.engine.store import files
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.errors import DamagedTailError
 from ironwal_cli.spec.codec import decode_head_state, decode_index
 

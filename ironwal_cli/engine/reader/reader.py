@@ -15,15 +15,9 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from ..errors import FormatError, GapError, NotFoundError, UsageError
-from ..spec.codec import FRAME_LZ4, FRAME_RAW, FrameHeader, decode_raw_batch
-from .files import open_regular
-from .layout import StreamLayout
-from .lost_ids import covers, range_holding
-from .marks import SegmentMarks
-from .names import sanitize_key
-from .roots import foreign_stream_message, require_root
-from .scan import (
+from ...errors import FormatError, GapError, NotFoundError, UsageError
+from ...spec.codec import FRAME_LZ4, FRAME_RAW, FrameHeader, decode_raw_batch
+from ..frames.scan import (
     BAD_CRC,
     CHAIN_GAP,
     LOST_FILLER,
@@ -36,6 +30,12 @@ from .scan import (
     scan,
     seek,
 )
+from ..store.files import open_regular
+from ..store.listing import StreamLayout
+from ..store.lost_ids import covers, range_holding
+from ..store.names import sanitize_key
+from ..store.roots import foreign_stream_message, require_root
+from .marks import SegmentMarks
 
 Warn = Callable[[str], None]
 
@@ -46,7 +46,7 @@ def decode_frame(path: Path, offset: int, header: FrameHeader, payload) -> list[
         if header.frame_type == FRAME_RAW:
             raw = payload
         elif header.frame_type == FRAME_LZ4:
-            from .compression import decompress
+            from ..frames.compression import decompress
 
             raw = decompress(payload, header.uncompressed_size)
         else:

@@ -7,7 +7,7 @@ a fresh empty segment takes any entry or chunk (no duplicate index id); every se
 behind is synced. Each write holds the stream's flock and re-reads the tail first, so
 several processes can append to one stream without interleaving; the segment is open for
 writing only while the flock is held, so a process that holds it open for writing while we hold
-the flock is not an ironwal writer, and is refused (``engine/foreign_writers.py``).
+the flock is not an ironwal writer, and is refused (``engine/store/foreign_writers.py``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import (
+from ...errors import (
     DamagedTailError,
     FormatError,
     IronwalError,
@@ -27,7 +27,7 @@ from ..errors import (
     UnexpectedIdError,
     UsageError,
 )
-from ..spec.codec import (
+from ...spec.codec import (
     FRAME_LZ4,
     FRAME_RAW,
     HEADER_SIZE,
@@ -38,9 +38,10 @@ from ..spec.codec import (
     encode_raw_batch,
     encode_single_frame,
 )
-from . import compression, crashpoints
-from .active_segment import measure_active
-from .files import (
+from .. import seams as crashpoints  # the writer uses the crash points of the test seams
+from ..frames import compression
+from ..frames.scan import ID_LIMIT, ID_OVERFLOW, TORN_HEADER, TORN_PAYLOAD
+from ..store.files import (
     SMALL_WRITE,
     append_synced,
     atomic_write,
@@ -51,13 +52,13 @@ from .files import (
     write_all,
     writev_all,
 )
-from .foreign_writers import lease_conflicts, open_probe, refuse_foreign_writers
-from .layout import OVERSIZED_FILE, StreamLayout
-from .lock import DEFAULT_LOCK_TIMEOUT, acquire
-from .names import HEAD_STATE_NAME, INDEX_NAME, sanitize_key, segment_name
-from .roots import foreign_stream_message, refuse_foreign_root, require_root
-from .scan import ID_LIMIT, ID_OVERFLOW, TORN_HEADER, TORN_PAYLOAD
-from .seals import add_seal, matching, read_seals, seal_of, unambiguous_stat
+from ..store.foreign_writers import lease_conflicts, open_probe, refuse_foreign_writers
+from ..store.listing import OVERSIZED_FILE, StreamLayout
+from ..store.locks import DEFAULT_LOCK_TIMEOUT, acquire
+from ..store.names import HEAD_STATE_NAME, INDEX_NAME, sanitize_key, segment_name
+from ..store.roots import foreign_stream_message, refuse_foreign_root, require_root
+from ..store.seals import add_seal, matching, read_seals, seal_of, unambiguous_stat
+from .active_segment import measure_active
 
 MIB = 1024 * 1024
 SYNC_MODES = ("strict", "batch", "async")
@@ -141,7 +142,7 @@ class StreamWriter:
             return self._next
         if not self.path.is_dir():
             return 0
-        from .reader import StreamReader
+        from ..reader.reader import StreamReader
 
         reader = StreamReader(self.root, self.name, name_is_dir=True)
         return max(reader.next_id(), reader.layout.active_id() or 0)
@@ -405,7 +406,7 @@ class StreamWriter:
         try:
             self._size, self._count, self._next = measure_active(seg_path, active, known)
         except DamagedTailError as err:
-            from .tail_repair import is_torn_write
+            from ..repair.tail import is_torn_write
 
             if err.kind not in (TORN_HEADER, TORN_PAYLOAD) or not is_torn_write(seg_path, err.offset):
                 raise  # a torn final frame is the only damage the writer repairs itself
@@ -417,7 +418,7 @@ class StreamWriter:
 
     def _cut_torn_tail(self, seg_path: Path, err: DamagedTailError) -> None:
         """Move an unacknowledged partial write to quarantine (undoable, as recover does) and say so."""
-        from .tail_repair import REASON, cut_torn_tail
+        from ..repair.tail import REASON, cut_torn_tail
 
         message = err.detail.split(";")[0]
         removed = os.path.getsize(seg_path) - err.offset

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from ..spec.codec import decode_index, encode_index
+from ...spec.codec import decode_index, encode_index
 
 LOST_NAME = "lost.idx"
 

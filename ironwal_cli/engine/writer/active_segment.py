@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import DamagedTailError
-from .scan import LOST_FILLER, Frame, map_file, scan
+from ...errors import DamagedTailError
+from ..frames.scan import LOST_FILLER, Frame, map_file, scan
 
 
 def measure_active(path: Path, start_id: int, known: tuple[int, int, int] | None = None) -> tuple[int, int, int]:

@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from ..spec.codec import (
+from ...spec.codec import (
     CHAIN_LAYOUT,
     FRAME_MAGIC,
     FRAME_MAGIC_BYTES,
@@ -27,8 +27,8 @@ from ..spec.codec import (
     lost_filler_range,
     unpack_header,
 )
-from ..spec.native import NATIVE
-from .files import open_regular
+from ...spec.native import NATIVE
+from ..store.files import open_regular
 
 # Problem kinds found by the scanner (the verifier adds more of its own).
 TORN_HEADER = "torn_header"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 
-from ..spec.codec import HEAD_STATE_PREFIX, INDEX_ID, decode_head_state, decode_index
+from ...spec.codec import HEAD_STATE_PREFIX, INDEX_ID, decode_head_state, decode_index
 from .files import NOT_REGULAR_FILE, NotRegularFileError, read_small
 from .lost_ids import LOST_NAME, decode_lost
 from .names import HEAD_STATE_NAME, INDEX_NAME, parse_segment_name, segment_name
@@ -47,7 +47,7 @@ class StreamLayout:
     other_files: list[str] = field(default_factory=list)
     lost: list[tuple[int, int]] = field(default_factory=list)  # ranges recover recorded in lost.idx
     lost_error: str | None = None
-    foreign: bool = False  # holds files, none of them a stream's (engine/roots.py): not a stream
+    foreign: bool = False  # holds files, none of them a stream's (engine/store/roots.py): not a stream
     # small file name -> (problem kind, message) when it is no regular file or is oversized: then it
     # is not decoded at all (its *_error says so) and verify reports that kind instead
     unsound: dict[str, tuple[str, str]] = field(default_factory=dict)

@@ -12,7 +12,14 @@ from collections.abc import Iterator
 from typing import NamedTuple
 from zlib import crc32
 
-from ..engine.scan import MappedPages, find_in_windows
+from ..audit.kinds import (
+    CHECKPOINT_BAD_CRC,
+    CHECKPOINT_BAD_LENGTH,
+    CHECKPOINT_BAD_MAGIC,
+    CHECKPOINT_BAD_VERSION,
+    CHECKPOINT_TORN,
+)
+from ..engine.frames.scan import MappedPages, find_in_windows
 from ..spec.codec import (
     CHECKPOINT_ID_PREFIX,
     CHECKPOINT_MAGIC,
@@ -23,13 +30,6 @@ from ..spec.codec import (
     Checkpoint,
 )
 from ..spec.codec import decode_checkpoint_payload as _decode
-from .kinds import (
-    CHECKPOINT_BAD_CRC,
-    CHECKPOINT_BAD_LENGTH,
-    CHECKPOINT_BAD_MAGIC,
-    CHECKPOINT_BAD_VERSION,
-    CHECKPOINT_TORN,
-)
 
 PREFIX = CHECKPOINT_RECORD_PREFIX.size
 

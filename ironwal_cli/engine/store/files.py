@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-from ..errors import FormatError, StorageError
-from . import crashpoints
+from ...errors import FormatError, StorageError
+from .. import seams
 
 TEMP_SUFFIX = ".tmp"
 
@@ -215,8 +215,8 @@ def _replace(path: str | os.PathLike, fill: Callable[[int], None]) -> None:
         _name(err, path)
         raise
     os.close(fd)
-    if crashpoints.ARMED:
-        crashpoints.reached("atomic-before-rename")
+    if seams.ARMED:
+        seams.reached("atomic-before-rename")
     try:
         os.replace(tmp, path)
     except BaseException:  # a directory where the file should be, a read-only dir...: no temp left behind

@@ -7,11 +7,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..spec.codec import FRAME_MAGIC_BYTES
+from ...spec.codec import FRAME_MAGIC_BYTES
+from ..frames.scan import map_file
+from .apply import apply_plan
+from .plan import SHRINK, FileChange, Piece, Plan, Removal
 from .quarantine import QuarantineRun
-from .repair_apply import apply_plan
-from .repair_plan import SHRINK, FileChange, Piece, Plan, Removal
-from .scan import map_file
 
 REASON = "torn tail before append"
 

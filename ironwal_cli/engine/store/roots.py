@@ -25,7 +25,7 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..errors import NotFoundError, RefusedError, StorageError
+from ...errors import NotFoundError, RefusedError, StorageError
 from .files import TEMP_SUFFIX
 from .lost_ids import LOST_NAME
 from .names import COUNT_NAME, HEAD_NAME, HEAD_STATE_NAME, INDEX_NAME, LOG_NAME, name_overflows, parse_segment_name
