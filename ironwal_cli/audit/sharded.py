@@ -17,7 +17,7 @@ from ..engine.frames.scan import map_file
 from ..engine.store.files import NOT_REGULAR_FILE, NotRegularFileError, read_small
 from ..engine.store.listing import OVERSIZED_FILE
 from ..sharded.checkpoints import HEAD_LIMIT, HEAD_NAME, LOG_NAME, display_id
-from ..sharded.log_walk import Record, walk_records
+from ..sharded.log_walk import IntactRecord, walk_records
 from ..sharded.routing import parse_shard_name, shard_name
 from ..sharded.shard_count import COUNT_NAME
 from ..spec.codec import decode_head
@@ -59,7 +59,7 @@ def shard_dirs_present(root: Path) -> bool:
 
 @dataclass
 class ShardedState:
-    records: list[Record] = field(default_factory=list)
+    records: list[IntactRecord] = field(default_factory=list)
     shard_count: int | None = None
 
 
@@ -82,7 +82,7 @@ def audit_checkpoints(rec: Recorder, root: Path) -> ShardedState:
         data = b""
     problems = []
     for item in walk_records(data):
-        if isinstance(item, Record):
+        if isinstance(item, IntactRecord):
             state.records.append(item)
         else:
             problems.append(item)

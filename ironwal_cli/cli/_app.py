@@ -160,9 +160,9 @@ def handles_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from ..engine.store import locks as lock
+        from ..ops.locking import tell_lock_waits
 
-        lock.on_wait = note  # a command waiting for a lock says so after a second, not silently
+        tell_lock_waits(note)  # a command waiting for a lock says so after a second, not silently
         try:
             return fn(*args, **kwargs)
         except IronwalError as err:

@@ -97,7 +97,7 @@ class BatchedOutput:
         if parts:
             self.parts, self.size = [], 0
             if self.fd is not None and len(parts) > 1:
-                from ..engine.store.files import writev_all
+                from ..fdio import writev_all
 
                 self.stream.flush()  # whatever went through the stream's own buffer comes first
                 writev_all(self.fd, parts)

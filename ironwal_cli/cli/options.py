@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from ..errors import IronwalError
+from ..ops.locking import DEFAULT_LOCK_TIMEOUT
 
 ROOT_HELP = "WAL root directory (default: ./wal_data)."
 RootOption = typer.Option(Path("./wal_data"), "-r", "--root", envvar="IRONWAL_ROOT", help=ROOT_HELP,
@@ -39,7 +40,7 @@ def stream_argument(help: str = "Stream key.", required: bool = True):
 def _finite_seconds(value: float) -> float:
     """nan would wait for ever (every comparison with it is false), inf too: refused (exit 2) as
     the command line is read, by the lock's own rule."""
-    from ..engine.store.locks import check_timeout
+    from ..ops.locking import check_timeout
 
     try:
         return check_timeout(value)
@@ -48,8 +49,8 @@ def _finite_seconds(value: float) -> float:
 
 
 LOCK_TIMEOUT_HELP = "Seconds to wait for another writer's lock (a note on stderr after 1 s of waiting)."
-LockTimeoutOption = typer.Option(10.0, "--lock-timeout", envvar="IRONWAL_LOCK_TIMEOUT", metavar="SECONDS",
-                                 callback=_finite_seconds, help=LOCK_TIMEOUT_HELP)
+LockTimeoutOption = typer.Option(DEFAULT_LOCK_TIMEOUT, "--lock-timeout", envvar="IRONWAL_LOCK_TIMEOUT",
+                                 metavar="SECONDS", callback=_finite_seconds, help=LOCK_TIMEOUT_HELP)
 
 
 def shards_option(help: str):

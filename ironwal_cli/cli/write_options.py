@@ -27,7 +27,7 @@ MaxEntriesOption = typer.Option("unlimited", "--max-entries-per-segment", metava
 def write_options(*, max_segment_size: str, max_entries_per_segment: str, sync: str, compress: bool,
                   min_compress_size: str, lock_timeout: float, hold_lock: bool = False, force: bool = False):
     """The ``WriteOptions`` the command line asked for, each size parsed and named on error."""
-    from ..engine.writer.writer import WriteOptions
+    from .. import WriteOptions  # the public API's (the writer's own options)
     from .params import parse_limit, parse_size
 
     return WriteOptions(

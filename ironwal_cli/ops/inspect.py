@@ -32,7 +32,7 @@ from ..engine.store.names import HEAD_STATE_NAME, INDEX_NAME, SEGMENT_SUFFIX, pa
 from ..engine.store.seals import SEALS_LIMIT, SEALS_NAME, matching
 from ..errors import FormatError, NotFoundError, UsageError
 from ..sharded.checkpoints import HEAD_LIMIT, HEAD_NAME, LOG_NAME, display_id
-from ..sharded.log_walk import Record, walk_records
+from ..sharded.log_walk import IntactRecord, walk_records
 from ..spec.codec import (
     FRAME_LZ4,
     FRAME_RAW,
@@ -158,7 +158,7 @@ def _checkpoint_rows(data: bytes) -> list[dict]:
     for item in walk_records(data):
         row = dict.fromkeys(CHECKPOINT_COLUMNS)
         row.update(offset=item.offset, length=item.length)
-        if isinstance(item, Record):
+        if isinstance(item, IntactRecord):
             cp = item.checkpoint
             row.update(checkpoint_id=display_id(cp.checkpoint_id), checkpoint_id_hex=cp.checkpoint_id.hex(),
                        timestamp_ns=cp.timestamp_ns, shard_count=cp.shard_count, offsets=list(cp.offsets),

@@ -18,6 +18,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..engine import seams
 from ..engine.repair.apply import apply_plan
 from ..engine.repair.plan import KEEP, Plan
 from ..engine.repair.quarantine import QuarantineRun, check_outside, default_quarantine, read_manifest, write_manifest
@@ -126,6 +127,7 @@ def recover(root: str | os.PathLike, streams: list[str] | None = None, *, dry_ru
     A repair is refused (ForeignWriterError) while a process that is not ironwal holds a stream
     open (a running IronWal application); ``force`` repairs anyway (dangerous).
     """
+    seams.kill_after_syncs_from_env()
     root = require_wal_root(root)
     report = RecoverReport(str(root), dry_run, full=full)
     run = QuarantineRun(root, quarantine)  # checks the location even for a dry run; creates nothing yet
@@ -229,6 +231,7 @@ def undo_recover(root: str | os.PathLike, run: str | os.PathLike, *, quarantine=
 
     A run already undone is left alone: the report's ``already_undone`` says when it was undone.
     """
+    seams.kill_after_syncs_from_env()
     root = Path(root)
     if not root.is_dir():
         raise NotFoundError(f"{root}: no such WAL root")

@@ -97,7 +97,7 @@ def test_hold_lock_checks_once_when_the_lock_is_taken(root):
 def test_batch_mode_sync_outside_the_lock_still_syncs(root, monkeypatch):
     """The segment is closed between locks; ``sync()`` then syncs the file through a new descriptor."""
     synced = []
-    monkeypatch.setattr("ironwal_cli.engine.store.files.sync_hook", synced.append)
+    monkeypatch.setattr("ironwal_cli.engine.seams.sync_hook", synced.append)
     with StreamWriter(root, "s", WriteOptions(sync="batch")) as writer:
         writer.append(b"a")
         synced.clear()

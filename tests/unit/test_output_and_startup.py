@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ironwal_cli import DamagedTailError, StreamWriter, WriteOptions
+from ironwal_cli import DamagedTailError, StreamWriter, WriteOptions, fdio
 from ironwal_cli.cli.entry import COMMAND_MODULES
 from ironwal_cli.cli.entry_output import BatchedOutput, renderer
 from ironwal_cli.cli.pipes import PIPE_SIZE, grow_pipe
-from ironwal_cli.engine.store import files
 
 # ----- the console script's table of commands ----------------------------------------------------
 
@@ -128,10 +127,10 @@ def test_writev_all_finishes_a_short_write(tmp_path, monkeypatch):
     def short_writev(fd, parts):
         return real_write(fd, bytes(parts[0][:3]))  # the OS took only 3 bytes
 
-    monkeypatch.setattr(files.os, "writev", short_writev)
+    monkeypatch.setattr(fdio.os, "writev", short_writev)
     fd = os.open(tmp_path / "f", os.O_WRONLY | os.O_CREAT)
     try:
-        files.writev_all(fd, [b"header", b"payload", b""])
+        fdio.writev_all(fd, [b"header", b"payload", b""])
     finally:
         os.close(fd)
     assert (tmp_path / "f").read_bytes() == b"headerpayload"

@@ -24,8 +24,9 @@ import time
 from pathlib import Path
 
 from ...errors import UndoRefusedError, UsageError
+from ...fdio import write_all
 from ..store.confined import FILE, FileState
-from ..store.files import append_synced, atomic_write, fsync_dir, fsync_fd, make_dirs, open_for_write, write_all
+from ..store.files import append_synced, atomic_write, fsync_dir, fsync_fd, make_dirs, open_for_write
 from .plan import DELETE, KEEP, Plan, digest, sha256_in_steps, undo_recipes
 
 MANIFEST = "manifest.json"

@@ -27,6 +27,7 @@ from ...errors import (
     UnexpectedIdError,
     UsageError,
 )
+from ...fdio import SMALL_WRITE, write_all, writev_all
 from ...spec.codec import (
     FRAME_LZ4,
     FRAME_RAW,
@@ -42,15 +43,12 @@ from .. import seams as crashpoints  # the writer uses the crash points of the t
 from ..frames import compression
 from ..frames.scan import ID_LIMIT, ID_OVERFLOW, TORN_HEADER, TORN_PAYLOAD
 from ..store.files import (
-    SMALL_WRITE,
     append_synced,
     atomic_write,
     fsync_dir,
     fsync_fd,
     make_dirs,
     open_for_write,
-    write_all,
-    writev_all,
 )
 from ..store.foreign_writers import lease_conflicts, open_probe, refuse_foreign_writers
 from ..store.listing import OVERSIZED_FILE, StreamLayout
