@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "StreamWriter": "engine.writer.writer",
     "WriteOptions": "engine.writer.writer",
+    "SYNC_MODES": "engine.writer.writer",
     "StreamReader": "engine.reader.reader",
     "append_values": "ops.append",
     "append_from": "ops.append",
@@ -55,7 +56,7 @@ __all__ = sorted(_EXPORTS)
 if TYPE_CHECKING:  # what a type checker and an IDE see; at run time __getattr__ imports on first use
     from .engine.reader.reader import StreamReader
     from .engine.store.names import sanitize_key
-    from .engine.writer.writer import StreamWriter, WriteOptions
+    from .engine.writer.writer import SYNC_MODES, StreamWriter, WriteOptions
     from .errors import (
         DamagedTailError,
         FormatError,

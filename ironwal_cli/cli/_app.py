@@ -14,6 +14,7 @@ import typer.core
 from .. import __version__
 from ..errors import BUG_REPORT, DEBUG_ENV, EXIT_INTERNAL, EXIT_IO, EXIT_USAGE, IronwalError
 from .options import (  # noqa: F401 - the command modules import the shared options from here too
+    FormatOption,
     LockTimeoutOption,
     RootOption,
     json_option,

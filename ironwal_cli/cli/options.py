@@ -11,6 +11,8 @@ import typer
 
 from ..errors import IronwalError
 from ..ops.locking import DEFAULT_LOCK_TIMEOUT
+from .choices import EntryFormat
+from .entry_output import FORMAT_HELP
 
 ROOT_HELP = "WAL root directory (default: ./wal_data)."
 RootOption = typer.Option(Path("./wal_data"), "-r", "--root", envvar="IRONWAL_ROOT", help=ROOT_HELP,
@@ -51,6 +53,10 @@ def _finite_seconds(value: float) -> float:
 LOCK_TIMEOUT_HELP = "Seconds to wait for another writer's lock (a note on stderr after 1 s of waiting)."
 LockTimeoutOption = typer.Option(DEFAULT_LOCK_TIMEOUT, "--lock-timeout", envvar="IRONWAL_LOCK_TIMEOUT",
                                  metavar="SECONDS", callback=_finite_seconds, help=LOCK_TIMEOUT_HELP)
+
+
+FormatOption = typer.Option(EntryFormat.line, "--format", "-F", envvar="IRONWAL_FORMAT", metavar="FORMAT",
+                            help=FORMAT_HELP)  # how tail, get and inspect --entries print entries
 
 
 def shards_option(help: str):

@@ -8,9 +8,15 @@ The lock timeout is the one of every command (``options.LockTimeoutOption``).
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import typer
 
+from .. import SYNC_MODES
 from .options import LockTimeoutOption  # noqa: F401  (re-exported: the writing commands take it from here)
+
+# The writer's sync modes, as typer wants them (``async`` is a keyword: its member is ``async_``).
+SyncMode = StrEnum("SyncMode", {f"{mode}_" if mode == "async" else mode: mode for mode in SYNC_MODES})
 
 CompressOption = typer.Option(False, "--compress/--no-compress", envvar="IRONWAL_COMPRESS",
                               help="LZ4-compress batches when that makes them smaller.")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..engine.frames.scan import map_file
+from ..engine.repair.quarantine import default_quarantine
 from ..engine.store.files import append_synced, atomic_write, fsync_dir, make_dirs, read_small
 from ..engine.store.names import HEAD_NAME, LOG_NAME
 from ..engine.store.roots import refuse_foreign_root
@@ -146,9 +147,9 @@ def head_path(root: str | os.PathLike) -> Path:
 
 
 def archive_path(root: str | os.PathLike) -> Path:
-    """``<root>.quarantine/checkpoints-archive.log``: beside the root, never inside it (a subdirectory is a stream)."""
-    root = Path(root).absolute()
-    return root.parent / f"{root.name}.quarantine" / ARCHIVE_NAME
+    """``<root>.quarantine/checkpoints-archive.log``: in the default quarantine of recover, beside the
+    root, never inside it (a subdirectory is a stream)."""
+    return default_quarantine(root) / ARCHIVE_NAME
 
 
 def is_sharded_root(root: str | os.PathLike) -> bool:

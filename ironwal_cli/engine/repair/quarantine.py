@@ -36,6 +36,8 @@ QUARANTINE_SUFFIX = ".quarantine"
 
 
 def default_quarantine(root: str | os.PathLike) -> Path:
+    """``<root>.quarantine`` beside the root, the root's symbolic links resolved: the one rule for
+    where recover's runs and the checkpoint archive go by default."""
     root = Path(root).resolve()
     return root.parent / (root.name + QUARANTINE_SUFFIX)
 
