@@ -17,8 +17,8 @@ from ..engine.store.files import atomic_write, fsync_dir
 from ..engine.store.foreign_writers import refuse_foreign_writers, refuse_index_holders, segment_paths
 from ..engine.store.listing import StreamLayout
 from ..engine.store.locks import DEFAULT_LOCK_TIMEOUT, locked_dir
-from ..engine.store.names import INDEX_NAME, sanitize_key, segment_name
-from ..engine.store.roots import foreign_stream_message, require_root
+from ..engine.store.names import INDEX_NAME, segment_name
+from ..engine.store.roots import foreign_stream_message, require_root, stream_path
 from ..errors import NotFoundError, UsageError
 from ..sharded.checkpoints import CheckpointLog, check_id, display_id, log_path
 from ..sharded.foreign import refuse_foreign_sharded
@@ -105,7 +105,7 @@ def prune_dir(path: Path, before: int, *, dry_run: bool = False, lock_timeout: f
 def prune_stream(root: str | os.PathLike, stream: str, before: int, *, dry_run: bool = False,
                  lock_timeout: float = DEFAULT_LOCK_TIMEOUT, force: bool = False) -> StreamPrune:
     """Delete the segments of ``stream`` whose ids all lie below the segment holding ``before``."""
-    return prune_dir(Path(root) / sanitize_key(stream), before, dry_run=dry_run, lock_timeout=lock_timeout,
+    return prune_dir(stream_path(root, stream), before, dry_run=dry_run, lock_timeout=lock_timeout,
                      force=force)
 
 

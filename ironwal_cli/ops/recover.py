@@ -27,8 +27,8 @@ from ..engine.repair.undo import apply_undo, checked_entries, plan_undo, refusal
 from ..engine.store.confined import ConfinedRoot
 from ..engine.store.foreign_writers import refuse_foreign_writers, refuse_index_holders, segment_paths
 from ..engine.store.locks import DEFAULT_LOCK_TIMEOUT, locked_dir
-from ..engine.store.names import INDEX_NAME, parse_segment_name, sanitize_key
-from ..engine.store.roots import require_wal_root
+from ..engine.store.names import INDEX_NAME, parse_segment_name
+from ..engine.store.roots import require_wal_root, stream_path
 from ..engine.store.seals import SEALS_NAME
 from ..errors import NotFoundError, UsageError
 from ..sharded.checkpoints import is_sharded_root, log_path
@@ -93,10 +93,10 @@ def _stream_dirs(root: Path, streams) -> list[str]:
         return stream_names(root)
     names = []
     for key in streams:
-        name = sanitize_key(key)
-        if not (root / name).is_dir() or (root / name).is_symlink():
-            raise NotFoundError(f"{root / name}: no such stream")
-        names.append(name)
+        path = stream_path(root, key)
+        if not path.is_dir():
+            raise NotFoundError(f"{path}: no such stream")
+        names.append(path.name)
     return names
 
 

@@ -33,8 +33,7 @@ from ..frames.scan import (
 from ..store.files import open_regular
 from ..store.listing import StreamLayout
 from ..store.lost_ids import covers, range_holding
-from ..store.names import sanitize_key
-from ..store.roots import foreign_stream_message, require_root
+from ..store.roots import foreign_stream_message, require_root, stream_path
 from .marks import SegmentMarks
 
 Warn = Callable[[str], None]
@@ -74,8 +73,8 @@ class StreamReader:
 
     def __init__(self, root: str | os.PathLike, key: str, *, allow_gaps: bool = False,
                  on_warning: Warn | None = None, name_is_dir: bool = False):
-        self.name = key if name_is_dir else sanitize_key(key)
-        self.path = Path(root) / self.name
+        self.path = stream_path(root, key, name_is_dir=name_is_dir)
+        self.name = self.path.name
         if not self.path.is_dir():
             require_root(root)  # a missing root is named as such, not as a missing stream
             raise NotFoundError(f"{self.path}: no such stream")

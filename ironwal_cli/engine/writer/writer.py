@@ -53,8 +53,8 @@ from ..store.files import (
 from ..store.foreign_writers import lease_conflicts, open_probe, refuse_foreign_writers
 from ..store.listing import OVERSIZED_FILE, StreamLayout
 from ..store.locks import DEFAULT_LOCK_TIMEOUT, acquire
-from ..store.names import HEAD_STATE_NAME, INDEX_NAME, sanitize_key, segment_name
-from ..store.roots import foreign_stream_message, refuse_foreign_root, require_root
+from ..store.names import HEAD_STATE_NAME, INDEX_NAME, segment_name
+from ..store.roots import foreign_stream_message, refuse_foreign_root, require_root, stream_path
 from ..store.seals import add_seal, matching, read_seals, seal_of, unambiguous_stat
 from .active_segment import measure_active
 
@@ -87,14 +87,6 @@ class WriteOptions:
             raise UsageError(f"max entries per segment {self.max_entries_per_segment}: must be at least 1")
 
 
-def stream_dir(root: str | os.PathLike, key: str) -> Path:
-    """The directory of stream ``key`` under ``root``; refuses keys and symlinks that leave the root."""
-    path = Path(root) / sanitize_key(key)
-    if path.is_symlink():
-        raise UsageError(f"{path}: the stream directory is a symbolic link; refusing to follow it")
-    return path
-
-
 class StreamWriter:
     """Appends to one stream. Use as a context manager, or call ``close()``."""
 
@@ -103,8 +95,8 @@ class StreamWriter:
         self.options = options or WriteOptions()
         self.on_warning = on_warning or (lambda message: None)  # told when a torn tail is quarantined
         self.root = Path(root)
-        self.name = sanitize_key(key)
-        self.path = stream_dir(root, key)
+        self.path = stream_path(root, key)
+        self.name = self.path.name
         self._dir_fd: int | None = None
         self._fd: int | None = None
         self._active = 0  # start id of the active segment
