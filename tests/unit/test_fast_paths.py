@@ -221,17 +221,19 @@ def walked_segments(draw):
 @given(walked_segments(), st.data())
 def test_chain_in_c_walks_as_the_python_chain(case, data):
     from ironwal_cli.engine.frames import scan
+    from ironwal_cli.spec.native import twin
 
-    if scan._chain_c is None:
+    chain = twin("ironwal_cli.engine.frames.scan.chain")
+    if chain.c is None:
         pytest.skip("the C module was not built (no compiler at install)")
     seg, start, last = case
     offset = data.draw(st.sampled_from([0, 0, len(seg), len(seg) + 40, data.draw(st.integers(0, len(seg)))]))
     expected = data.draw(st.sampled_from([start, last, data.draw(st.integers(0, 2**64 - 1))]))
     stop = data.draw(st.sampled_from([scan.NO_STOP, start, last, data.draw(st.integers(0, 2**64 - 1))]))
     max_frames = data.draw(st.integers(0, 14))
-    want = scan.chain_python(seg, offset, expected, stop, max_frames)
-    assert scan._chain_c(seg, offset, expected, stop, max_frames, scan.CHAIN_LAYOUT) == want
-    assert scan._chain_c(memoryview(seg), offset, expected, stop, max_frames, scan.CHAIN_LAYOUT) == want
+    want = chain.python(seg, offset, expected, stop, max_frames)
+    assert chain.c(seg, offset, expected, stop, max_frames) == want
+    assert chain.c(memoryview(seg), offset, expected, stop, max_frames) == want
 
 
 @settings(max_examples=150, deadline=None)
@@ -243,8 +245,10 @@ def test_chain_by_pread_walks_as_the_python_chain(tmp_path_factory, case, repeat
 
     from ironwal_cli.engine.frames import scan
     from ironwal_cli.spec.codec import FRAME_RAW, encode_frame
+    from ironwal_cli.spec.native import twin
 
-    if scan._chain_fd_c is None:
+    chain = twin("ironwal_cli.engine.frames.scan.chain")
+    if chain.c is None:
         pytest.skip("the C module was not built (no compiler at install)")
     seg, start, last = case
     one = encode_raw_batch([b"x"])
@@ -258,8 +262,8 @@ def test_chain_by_pread_walks_as_the_python_chain(tmp_path_factory, case, repeat
     max_frames = data.draw(st.sampled_from([0, 5, 256, 100_000]))
     fd = os.open(path, os.O_RDONLY)
     try:
-        want = scan.chain_python(seg, offset, expected, stop, max_frames, fd=fd)
-        assert scan.chain_python(seg, offset, expected, stop, max_frames) == want
-        assert scan._chain_fd_c(fd, len(seg), offset, expected, stop, max_frames, scan.CHAIN_LAYOUT) == want
+        want = chain.python(seg, offset, expected, stop, max_frames, fd=fd)
+        assert chain.python(seg, offset, expected, stop, max_frames) == want
+        assert chain.c(seg, offset, expected, stop, max_frames, fd=fd) == want
     finally:
         os.close(fd)
