@@ -57,17 +57,29 @@ parse_args(PyObject *const *args, Py_ssize_t nargs, const char *name, Py_buffer 
     return PyObject_GetBuffer(args[0], view, PyBUF_SIMPLE);
 }
 
-static PyObject *
-batch_end(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+/* The end of the walk of (buffer, count): the offset past the last entry walked whole, or -1 when
+ * fewer than `count` were; *size the buffer's length. -2 with an exception set when the arguments
+ * are wrong. */
+static long long
+walk_args(PyObject *const *args, Py_ssize_t nargs, const char *name, uint64_t *size)
 {
     Py_buffer view;
     Py_ssize_t count;
-    if (parse_args(args, nargs, "batch_end", &view, &count) < 0)
-        return NULL;
+    if (parse_args(args, nargs, name, &view, &count) < 0)
+        return -2;
     uint64_t pos;
     Py_ssize_t walked = walk((const unsigned char *)view.buf, (uint64_t)view.len, count, &pos);
+    *size = (uint64_t)view.len;
     PyBuffer_Release(&view);
-    return PyLong_FromLongLong(walked == count ? (long long)pos : -1LL);
+    return count >= 0 && walked == count ? (long long)pos : -1LL;
+}
+
+static PyObject *
+batch_end(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    uint64_t size;
+    long long end = walk_args(args, nargs, "batch_end", &size);
+    return end == -2 ? NULL : PyLong_FromLongLong(end);
 }
 
 /* batch_fits(buffer, count) -> whether the buffer is exactly `count` length-prefixed entries
@@ -75,15 +87,9 @@ batch_end(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 batch_fits(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    Py_buffer view;
-    Py_ssize_t count;
-    if (parse_args(args, nargs, "batch_fits", &view, &count) < 0)
-        return NULL;
-    uint64_t pos;
-    Py_ssize_t walked = walk((const unsigned char *)view.buf, (uint64_t)view.len, count, &pos);
-    int fits = count >= 0 && walked == count && pos == (uint64_t)view.len;
-    PyBuffer_Release(&view);
-    return PyBool_FromLong(fits);
+    uint64_t size;
+    long long end = walk_args(args, nargs, "batch_fits", &size);
+    return end == -2 ? NULL : PyBool_FromLong(end >= 0 && (uint64_t)end == size);
 }
 
 /* split(buffer, count) -> the `count` entries as a list of bytes, or None unless they fill the
