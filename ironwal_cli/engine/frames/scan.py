@@ -61,6 +61,19 @@ class Problem(NamedTuple):
     kind: str
     message: str
     header: FrameHeader | None = None  # the header found there, when one could be read
+    # The one torn-versus-garbage rule (``incomplete``): a write cut short, not garbage. Follow mode
+    # waits on it, the verifier calls it torn (else trailing bytes), the writer cuts it off itself.
+    incomplete: bool = False
+
+
+def incomplete(data, offset: int, end: int, kind: str) -> bool:
+    """Whether the problem ``kind`` at ``offset``, running to ``end`` (the end of the data), is a
+    write cut short: a torn payload (its header whole, magic good), or a torn header whose bytes
+    begin as a header does (a prefix of the magic). Anything else at the end is garbage or damage."""
+    if kind == TORN_PAYLOAD:
+        return True
+    head = bytes(data[offset:min(end, offset + len(FRAME_MAGIC_BYTES))])
+    return kind == TORN_HEADER and bool(head) and FRAME_MAGIC_BYTES.startswith(head)
 
 
 Item = Frame | Problem
@@ -178,7 +191,7 @@ def scan(data, start: int = 0, end: int | None = None, *, check_crc: bool = True
         if kind == TORN_PAYLOAD and nxt < end:
             # An intact frame follows, so this was no torn write: the length field is damaged.
             kind, message = BAD_LENGTH, message + f"; an intact frame follows at offset {nxt}"
-        yield Problem(offset, nxt - offset, kind, message, header)
+        yield Problem(offset, nxt - offset, kind, message, header, nxt == end and incomplete(buf, offset, end, kind))
         offset = nxt
 
 
@@ -215,7 +228,9 @@ def pread_scan(path: str | os.PathLike, start: int = 0) -> Iterator[tuple[Item, 
             at = pos + cut.offset
             need = HEADER_SIZE + (cut.header.disk_size if cut.kind == TORN_PAYLOAD else 0)
             if at + need > size:  # torn against the file itself: nothing to read again
-                yield cut._replace(offset=at, length=size - at), size
+                head = os.pread(fd, HEADER_SIZE, at)  # the rule judged the block's bytes: judge the file's
+                yield cut._replace(offset=at, length=size - at,
+                                   incomplete=incomplete(head, 0, len(head), cut.kind)), size
                 return
             pos, block = at, max(PREAD_BLOCK, need)
     finally:

@@ -21,8 +21,6 @@ from ..frames.scan import (
     BAD_CRC,
     CHAIN_GAP,
     LOST_FILLER,
-    TORN_HEADER,
-    TORN_PAYLOAD,
     Frame,
     MappedPages,
     map_file,
@@ -197,7 +195,7 @@ class StreamReader:
                     continue
                 if not isinstance(item, Frame):
                     if (follow and last and item.offset + item.length == size
-                            and item.kind in (TORN_HEADER, TORN_PAYLOAD, BAD_CRC)):
+                            and (item.incomplete or item.kind == BAD_CRC)):
                         return  # a writer is probably mid-write: look again on the next poll
                     raise FormatError(path, item.offset, item.message, kind=item.kind)
                 h = item.header

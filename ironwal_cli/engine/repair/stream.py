@@ -30,7 +30,7 @@ from ...spec.codec import (
     encode_index,
     encode_lost_fillers,
 )
-from ..frames.scan import BAD_CRC, LOST_FILLER, TORN_HEADER, TORN_PAYLOAD, Problem, map_file, map_or_none
+from ..frames.scan import BAD_CRC, LOST_FILLER, TORN_PAYLOAD, Problem, map_file, map_or_none
 from ..store import seals
 from ..store.files import TEMP_SUFFIX, read_file
 from ..store.listing import StreamLayout
@@ -161,7 +161,7 @@ class StreamPlanner:
                 start_id, end_id = item.header.start_id, item.header.end_id
                 self._found.append((start_id, end_id))
             elif isinstance(item, Problem):
-                torn = item.kind in (TORN_HEADER, TORN_PAYLOAD) and item.offset + item.length == len(data)
+                torn = item.incomplete and item.offset + item.length == len(data)
                 label = "torn tail" if torn else item.kind
                 removals.append(Removal(rel, item.offset, item.length, f"{label}: {item.message}"))
                 damage = item

@@ -41,7 +41,7 @@ from ...spec.codec import (
 )
 from .. import seams as crashpoints  # the writer uses the crash points of the test seams
 from ..frames import compression
-from ..frames.scan import ID_LIMIT, ID_OVERFLOW, TORN_HEADER, TORN_PAYLOAD
+from ..frames.scan import ID_LIMIT, ID_OVERFLOW
 from ..store.files import (
     append_synced,
     atomic_write,
@@ -396,9 +396,7 @@ class StreamWriter:
         try:
             self._size, self._count, self._next = measure_active(seg_path, active, known)
         except DamagedTailError as err:
-            from ..repair.tail import is_torn_write
-
-            if err.kind not in (TORN_HEADER, TORN_PAYLOAD) or not is_torn_write(seg_path, err.offset):
+            if not err.incomplete:
                 raise  # a torn final frame is the only damage the writer repairs itself
             self._cut_torn_tail(seg_path, err)
             self._size, self._count, self._next = measure_active(seg_path, active)
