@@ -56,7 +56,7 @@ def append_from(root: str | os.PathLike, stream: str, fd: int, *, mode: str = "l
     Each batch of up to ``batch_size`` entries is one frame (or one crate-style chunking of it).
     Batches that arrive together share one writer lock and, in batch mode, one fdatasync.
     """
-    from .entry_input import read_batches  # stdin only: `ironwal append s v` does without it
+    from .entry_input import input_batches  # stdin only: `ironwal append s v` does without it
 
     if batch_size < 1:
         raise UsageError(f"--batch {batch_size}: must be at least 1")
@@ -67,12 +67,12 @@ def append_from(root: str | os.PathLike, stream: str, fd: int, *, mode: str = "l
     refuse_new_stream_in_sharded_root(root, stream)
     with StreamWriter(root, stream, options, on_warning) as writer:
         if mode in ("lines", "null", "whole"):
-            for group in read_batches(fd, mode, batch_size, linger):
+            for group in input_batches(fd, mode, batch_size, linger):
                 yield from writer.append_batches(group)
             return
         from .input_formats import decode_groups, expected_first
 
-        for decoded in decode_groups(read_batches(fd, "lines", batch_size, linger), mode):
+        for decoded in decode_groups(input_batches(fd, "lines", batch_size, linger), mode):
             expect = expected_first(decoded) if expect_ids else None
             try:
                 ranges = writer.append_batches([b.entries for b in decoded], expect_first=expect)

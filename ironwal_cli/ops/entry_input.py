@@ -16,7 +16,7 @@ CHUNK = 1 << 20
 SEPARATORS = {"lines": b"\n", "null": b"\0"}
 
 
-def read_batches(fd: int, mode: str = "lines", batch_size: int = 1000,
+def input_batches(fd: int, mode: str = "lines", batch_size: int = 1000,
                  linger: float = 0.05) -> Iterator[list[list[bytes]]]:
     """Yield groups of batches (each at most ``batch_size`` entries) as input arrives.
 

@@ -22,7 +22,7 @@ from ..sharded.routing import parse_shard_name, route, shard_name
 from ..sharded.shard_count import remember
 from ..sharded.shards import resolve_shard_count
 from .append import Warn, append_from, append_values
-from .entry_input import read_batches
+from .entry_input import input_batches
 
 Placed = tuple[int, int]  # (shard, id)
 
@@ -108,7 +108,7 @@ def append_routed_from(root: str | os.PathLike, fd: int, sep: bytes, *, shards: 
     number = 0
     cache: dict[bytes, int] = {}
     try:
-        for group in read_batches(fd, mode, batch_size, linger):
+        for group in input_batches(fd, mode, batch_size, linger):
             routes: list[int] = []
             per_shard: dict[int, list[bytes]] = {}
             for batch in group:

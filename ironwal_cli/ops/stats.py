@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..engine.frames.scan import Frame, headers, map_file, scan
-from ..engine.store.listing import StreamLayout
+from ..engine.store.listing import StreamListing
 from ..engine.store.roots import stream_path
 from ..errors import NotFoundError
 from ..spec.codec import FRAME_LZ4, HEADER_SIZE, LOST_FILLER_FRAME_SIZE, FrameHeader, unpack_header
@@ -187,7 +187,7 @@ def stream_stats(root: str | os.PathLike, stream: str, *, segment_size: int = DE
     name = path.name
     if not path.is_dir():
         raise NotFoundError(f"{path}: no such stream")
-    layout = StreamLayout.read(path)
+    layout = StreamListing.read(path)
     result = StreamStats(name)
     for start in layout.segment_ids:
         seg = layout.segment_path(start)

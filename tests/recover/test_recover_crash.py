@@ -18,7 +18,7 @@ from recover_damage import build_root, damage, snapshot
 
 from ironwal_cli.engine import seams
 from ironwal_cli.engine.reader.reader import StreamReader
-from ironwal_cli.engine.store.listing import StreamLayout
+from ironwal_cli.engine.store.listing import StreamListing
 from ironwal_cli.errors import FormatError
 from ironwal_cli.ops.listing import stream_names
 from ironwal_cli.ops.recover import recover, undo_recover
@@ -34,7 +34,7 @@ def _damaged_root(base: Path) -> Path:
     build_root(root, compress=False)
     for name in ("o", "t", "m"):
         shutil.copytree(root / "s", root / name)
-    seg = {name: StreamLayout.read(root / name) for name in ("s", "o", "t", "m")}
+    seg = {name: StreamListing.read(root / name) for name in ("s", "o", "t", "m")}
     damage(seg["s"].segment_path(seg["s"].segment_ids[1]), "bad_crc", 2)
     damage(seg["o"].segment_path(seg["o"].segment_ids[0]), "garbage", 1)
     damage(seg["m"].segment_path(seg["m"].segment_ids[0]), "zeroed", 3)

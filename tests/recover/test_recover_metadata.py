@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from recover_damage import assert_clean, read_all, snapshot
 
-from ironwal_cli.engine.store.listing import StreamLayout
+from ironwal_cli.engine.store.listing import StreamListing
 from ironwal_cli.ops.append import append_values
 from ironwal_cli.ops.recover import recover, undo_recover
 from ironwal_cli.spec.codec import encode_head_state, encode_index
@@ -59,7 +59,7 @@ def _damage_and_recover(root: Path, source: Path, damage):
     report = recover(root)
     assert report.repairs_needed
     assert_clean(root)
-    return root, damaged, report, StreamLayout.read(root / "s")
+    return root, damaged, report, StreamListing.read(root / "s")
 
 
 RESERVE = {

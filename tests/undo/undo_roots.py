@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ironwal_cli.engine.store.listing import StreamLayout
+from ironwal_cli.engine.store.listing import StreamListing
 from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 
 STREAM = "s"
@@ -32,7 +32,7 @@ def build(root: Path, n: int = 12, per_segment: int = 4) -> Path:
 
 
 def segments(root: Path) -> list[Path]:
-    layout = StreamLayout.read(root / STREAM)
+    layout = StreamListing.read(root / STREAM)
     return [layout.segment_path(s) for s in layout.segment_ids]
 
 

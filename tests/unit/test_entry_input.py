@@ -9,7 +9,7 @@ import threading
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ironwal_cli.ops.entry_input import read_batches
+from ironwal_cli.ops.entry_input import input_batches
 
 SEP = {"lines": b"\n", "null": b"\0"}
 
@@ -20,7 +20,7 @@ def encode(entries: list[bytes], sep: bytes, terminate_last: bool) -> bytes:
 
 
 def collect(fd: int, mode: str, batch: int) -> list[list[bytes]]:
-    return [b for group in read_batches(fd, mode, batch, linger=0.0) for b in group]
+    return [b for group in input_batches(fd, mode, batch, linger=0.0) for b in group]
 
 
 @st.composite

@@ -29,7 +29,7 @@ from ..frames.scan import (
     seek,
 )
 from ..store.files import open_regular
-from ..store.listing import StreamLayout
+from ..store.listing import StreamListing
 from ..store.lost_ids import covers, range_holding
 from ..store.roots import foreign_stream_message, require_root, stream_path
 from .marks import SegmentMarks
@@ -84,7 +84,7 @@ class StreamReader:
             raise NotFoundError(foreign_stream_message(self.path))
 
     def refresh(self) -> None:
-        self.layout = StreamLayout.read(self.path)
+        self.layout = StreamListing.read(self.path)
         self._segments = self.layout.segment_ids
 
     # ----- bounds ------------------------------------------------------------------------

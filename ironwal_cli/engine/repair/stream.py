@@ -33,7 +33,7 @@ from ...spec.codec import (
 from ..frames.scan import BAD_CRC, LOST_FILLER, TORN_PAYLOAD, Problem, map_file, map_or_none
 from ..store import seals
 from ..store.files import TEMP_SUFFIX, read_file
-from ..store.listing import StreamLayout
+from ..store.listing import StreamListing
 from ..store.lost_ids import LOST_NAME, encode_lost, merge
 from ..store.names import HEAD_STATE_NAME, INDEX_NAME, parse_segment_name, segment_name
 from .items import Patched, repair_items
@@ -94,7 +94,7 @@ class StreamPlanner:
         self.floor = floor  # ids below it were handed out (a checkpoint of a sharded root covers them)
         self.rel = rel
         self.path = os.path.join(root, rel)
-        self.layout = StreamLayout.read(self.path)
+        self.layout = StreamListing.read(self.path)
         self.plan = Plan()
         self.gaps: list[tuple[int, int]] = []  # id ranges [a, b) this repair finds lost (now filled)
         self.lost: list[tuple[int, int]] = []  # every lost range lost.idx holds after the repair

@@ -37,7 +37,7 @@ def lost_limit(files: int) -> int:
 
 
 @dataclass
-class StreamLayout:
+class StreamListing:
     path: Path
     segment_files: dict[int, str] = field(default_factory=dict)  # start id -> file name
     index_ids: list[int] | None = None  # None: missing or unreadable
@@ -53,7 +53,7 @@ class StreamLayout:
     unsound: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, path: str | os.PathLike) -> StreamLayout:
+    def read(cls, path: str | os.PathLike) -> StreamListing:
         layout = cls(Path(path))
         names = os.listdir(path)
         layout.foreign = is_foreign_stream(names)

@@ -51,7 +51,7 @@ from ..store.files import (
     open_for_write,
 )
 from ..store.foreign_writers import lease_conflicts, open_probe, refuse_foreign_writers
-from ..store.listing import OVERSIZED_FILE, StreamLayout
+from ..store.listing import OVERSIZED_FILE, StreamListing
 from ..store.locks import DEFAULT_LOCK_TIMEOUT, acquire
 from ..store.names import HEAD_STATE_NAME, INDEX_NAME, segment_name
 from ..store.roots import foreign_stream_message, refuse_foreign_root, require_root, stream_path
@@ -369,7 +369,7 @@ class StreamWriter:
             os.close(self._fd)
             self._fd = None
         self._wrote = False
-        layout = StreamLayout.read(self.path)
+        layout = StreamListing.read(self.path)
         if layout.foreign:  # `append -r . man x`: not one byte into a folder of other files
             raise RefusedError(f"{foreign_stream_message(self.path)}; refusing to write into it")
         if check:
@@ -382,7 +382,7 @@ class StreamWriter:
         if layout.index_ids is None:
             # Missing or unreadable: rebuilt from the segment names, as the crate does.
             atomic_write(index_path, encode_index(layout.segment_ids or [0]))
-            layout = StreamLayout.read(self.path)
+            layout = StreamListing.read(self.path)
         active = layout.active_id() or 0
         if active not in layout.index_ids and not (active == 0 and not layout.index_ids):
             # A segment created but not yet indexed (crash inside a rotation): index it now.
