@@ -1,4 +1,4 @@
-"""Refusing to change a sharded root behind a running ``ShardedWal`` (how: ``engine/foreign_writers``).
+"""Refusing to change a sharded root behind a running ``ShardedWal`` (how: ``engine/store/foreign_writers``).
 
 A ``ShardedWal`` keeps ``checkpoints.log`` open for writing for as long as it lives, even when
 it writes nothing, so a read lease on the log sees a running sharded application at once; its
