@@ -10,6 +10,7 @@ records that compaction drops are appended to an archive beside the quarantine f
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from ..spec.codec import (
     encode_head,
 )
 from .log_walk import RecordProblem, walk_records
+from .routing import parse_shard_name
 from .shard_count import COUNT_NAME
 
 ARCHIVE_NAME = "checkpoints-archive.log"
@@ -152,10 +154,36 @@ def archive_path(root: str | os.PathLike) -> Path:
     return default_quarantine(root) / ARCHIVE_NAME
 
 
-def is_sharded_root(root: str | os.PathLike) -> bool:
-    """The crate's ShardedWal creates the log on open; HEAD comes with checkpoints; ironwal's
-    ``ironwal-shards`` (``shard_count``) with the first routed write."""
-    return log_path(root).is_file() or head_path(root).is_file() or (Path(root) / COUNT_NAME).is_file()
+SHARDED_FILES = (HEAD_NAME, LOG_NAME, COUNT_NAME)  # COUNT_NAME: the count ironwal remembers (shard_count)
+
+
+def is_sharded_root(root: str | os.PathLike, *, damaged_too: bool = False) -> bool:
+    """Whether ``root`` is a sharded root: the one rule. The crate's ShardedWal creates the log on
+    open; HEAD comes with checkpoints; ironwal's ``ironwal-shards`` (``shard_count``) with the first
+    routed write: one of them there as a file says so.
+
+    ``damaged_too`` (the verifier's question, which must also find a damaged sharded root): one of
+    them as a file of any type but a directory (a FIFO or a dangling link there is a damaged sharded
+    root), or as a directory beside ``shard_NN`` directories (alone, a directory is a plain stream
+    named so). Every root the plain rule calls sharded, this one does too."""
+    if not damaged_too:
+        return log_path(root).is_file() or head_path(root).is_file() or (Path(root) / COUNT_NAME).is_file()
+    kinds = [_lkind(Path(root) / name) for name in SHARDED_FILES]
+    return "file" in kinds or ("dir" in kinds and _shard_dirs_present(root))
+
+
+def _lkind(path: Path) -> str | None:
+    try:
+        return "dir" if stat.S_ISDIR(os.lstat(path).st_mode) else "file"
+    except OSError:
+        return None
+
+
+def _shard_dirs_present(root: str | os.PathLike) -> bool:
+    try:
+        return any(parse_shard_name(e.name) is not None and e.is_dir(follow_symlinks=False) for e in os.scandir(root))
+    except OSError:
+        return False
 
 
 def read_head(root: str | os.PathLike) -> bytes | None:
