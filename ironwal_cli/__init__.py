@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "StreamWriter": "engine.writer",
-    "WriteOptions": "engine.writer",
-    "StreamReader": "engine.reader",
+    "StreamWriter": "engine.writer.writer",
+    "WriteOptions": "engine.writer.writer",
+    "SYNC_MODES": "engine.writer.writer",
+    "StreamReader": "engine.reader.reader",
     "append_values": "ops.append",
     "append_from": "ops.append",
     "read_batches": "ops.read",
@@ -25,7 +26,7 @@ _EXPORTS = {
     "stream_info": "ops.listing",
     "verify_root": "ops.verify",
     "inspect_file": "ops.inspect",
-    "sanitize_key": "engine.names",
+    "sanitize_key": "engine.store.names",
     "append_keyed": "ops.sharded_append",
     "append_routed_from": "ops.sharded_append",
     "create_checkpoint": "ops.checkpoint",
@@ -53,9 +54,9 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # what a type checker and an IDE see; at run time __getattr__ imports on first use
-    from .engine.names import sanitize_key
-    from .engine.reader import StreamReader
-    from .engine.writer import StreamWriter, WriteOptions
+    from .engine.reader.reader import StreamReader
+    from .engine.store.names import sanitize_key
+    from .engine.writer.writer import SYNC_MODES, StreamWriter, WriteOptions
     from .errors import (
         DamagedTailError,
         FormatError,

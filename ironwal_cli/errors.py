@@ -61,6 +61,8 @@ class FormatError(IronwalError):
 class DamagedTailError(FormatError):
     """The active segment ends in a torn or bad frame: writing after it would bury data."""
 
+    incomplete = False  # the damage is a write cut short at the end (the scanner's Problem.incomplete)
+
 
 class GapError(FormatError):
     """Ids are missing between two frames or segments (a reader never skips them silently)."""

@@ -8,8 +8,8 @@ import shutil
 import time
 from pathlib import Path
 
-from ironwal_cli.engine.scan import Frame, map_file, scan
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.frames.scan import Frame, map_file, scan
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.ops.verify import verify_root
 
 CONFORMANCE = Path(__file__).resolve().parent.parent / "format" / "samples" / "conformance"

@@ -11,7 +11,7 @@ import os
 import zlib
 from pathlib import Path
 
-from ironwal_cli.engine.seals import SEALS_NAME
+from ironwal_cli.engine.store.seals import SEALS_NAME
 from ironwal_cli.spec.codec import HEADER_SIZE, FrameHeader, decode_head_state, decode_index, unpack_header
 
 SEGMENT_SUFFIX = ".wal"
@@ -32,10 +32,10 @@ def walk_headers(data: bytes) -> list[tuple[int, FrameHeader, bool]]:
 def check_seals(stream_dir: Path) -> int:
     """Every seal recover would trust describes its segment as it is: whole frames with good CRCs
     filling the file, ids from its start id up to its end id. Returns how many seals were checked."""
-    from ironwal_cli.engine.layout import StreamLayout
-    from ironwal_cli.engine.seals import matching, read_seals
+    from ironwal_cli.engine.store.listing import StreamListing
+    from ironwal_cli.engine.store.seals import matching, read_seals
 
-    layout = StreamLayout.read(stream_dir)
+    layout = StreamListing.read(stream_dir)
     trusted = matching(read_seals(stream_dir)[0], layout.segment_files, stream_dir)
     for start, seal in trusted.items():
         path = stream_dir / layout.segment_files[start]

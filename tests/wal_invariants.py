@@ -15,10 +15,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.engine.names import sanitize_key
-from ironwal_cli.engine.reader import StreamReader
-from ironwal_cli.engine.scan import Frame, map_file, scan
+from ironwal_cli.engine.frames.scan import Frame, map_file, scan
+from ironwal_cli.engine.reader.reader import StreamReader
+from ironwal_cli.engine.store.listing import StreamListing
+from ironwal_cli.engine.store.names import sanitize_key
 from ironwal_cli.errors import FormatError, GapError
 from ironwal_cli.ops.verify import verify_root
 
@@ -61,7 +61,7 @@ def read_until_damage(root: Path, key: str) -> tuple[list[bytes], FormatError | 
 
 def damage_outside_tail(stream_dir: Path) -> list[str]:
     """Problems anywhere but at the very end of the last segment (what a crash may leave)."""
-    layout = StreamLayout.read(stream_dir)
+    layout = StreamListing.read(stream_dir)
     ids = layout.segment_ids
     found = []
     for k, start in enumerate(ids):

@@ -8,7 +8,7 @@ in place, by spec.walk (in C when it was built).
 
 from __future__ import annotations
 
-from ..engine.compression import LengthMismatchError, decompress
+from ..engine.frames.compression import LengthMismatchError, decompress
 from ..spec.codec import (
     FRAME_LZ4,
     FRAME_RAW,

@@ -6,9 +6,16 @@ so a name is never changed once released. The scanner's own kinds are reused as 
 
 from __future__ import annotations
 
-from ..engine.files import NOT_REGULAR_FILE
-from ..engine.layout import OVERSIZED_FILE
-from ..engine.scan import BAD_CRC, BAD_LENGTH, BAD_MAGIC, ID_OVERFLOW, TORN_HEADER, TORN_PAYLOAD
+from ..engine.frames.scan import BAD_CRC, BAD_LENGTH, BAD_MAGIC, ID_OVERFLOW, TORN_HEADER, TORN_PAYLOAD
+from ..engine.store.files import NOT_REGULAR_FILE
+from ..engine.store.listing import OVERSIZED_FILE
+from ..sharded.log_walk import (
+    CHECKPOINT_BAD_CRC,
+    CHECKPOINT_BAD_LENGTH,
+    CHECKPOINT_BAD_MAGIC,
+    CHECKPOINT_BAD_VERSION,
+    CHECKPOINT_TORN,
+)
 
 # per frame
 BAD_FRAME_TYPE = "bad_frame_type"
@@ -39,11 +46,6 @@ HEAD_STATE_NOT_LAST = "head_state_not_last"
 STRAY_TEMP_FILE = "stray_temp_file"
 UNEXPECTED_FILE = "unexpected_file"
 # sharded roots
-CHECKPOINT_TORN = "checkpoint_torn"
-CHECKPOINT_BAD_MAGIC = "checkpoint_bad_magic"
-CHECKPOINT_BAD_CRC = "checkpoint_bad_crc"
-CHECKPOINT_BAD_VERSION = "checkpoint_bad_version"
-CHECKPOINT_BAD_LENGTH = "checkpoint_bad_length"
 SHARD_COUNT_MISMATCH = "shard_count_mismatch"
 CHECKPOINT_OFFSET_BEYOND_END = "checkpoint_offset_beyond_end"
 HEAD_INVALID = "head_invalid"

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..engine.files import NOT_REGULAR_FILE, NotRegularFileError
-from ..engine.scan import BAD_MAGIC, LOST_FILLER, TORN_HEADER, TORN_PAYLOAD, Frame, MappedPages, map_file, scan
-from ..spec.codec import FRAME_LZ4, FRAME_MAGIC_BYTES, HEADER_SIZE, frame_crc
+from ..engine.frames.scan import BAD_MAGIC, LOST_FILLER, TORN_HEADER, TORN_PAYLOAD, Frame, MappedPages, map_file, scan
+from ..engine.store.files import NOT_REGULAR_FILE, NotRegularFileError
+from ..spec.codec import FRAME_LZ4, HEADER_SIZE, frame_crc
 from .frames import frame_problems
 from .kinds import IDS_BACKWARDS, IDS_SKIP, NOT_A_SEGMENT, SEGMENT_START_MISMATCH, TRAILING_BYTES, UNREADABLE
 from .replay import FAILS, ReplayEvent
@@ -37,7 +37,7 @@ class SegmentEnd:
 def _tail_kind(data, problem) -> str:
     """The kind of damage that runs to the end of the file, with no intact frame after it."""
     rest = bytes(data[problem.offset:problem.offset + HEADER_SIZE])
-    if problem.kind == TORN_HEADER and not FRAME_MAGIC_BYTES.startswith(rest[:len(FRAME_MAGIC_BYTES)]):
+    if problem.kind == TORN_HEADER and not problem.incomplete:  # the scanner's torn-or-garbage rule
         return TRAILING_BYTES
     if problem.kind == BAD_MAGIC:
         h = problem.header

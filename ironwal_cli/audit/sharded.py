@@ -8,19 +8,16 @@ checkpoint that named ids a power cut lost), never a race with the writer.
 
 from __future__ import annotations
 
-import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..engine.files import NOT_REGULAR_FILE, NotRegularFileError, read_small
-from ..engine.layout import OVERSIZED_FILE
-from ..engine.scan import map_file
+from ..engine.frames.scan import map_file
+from ..engine.store.files import NOT_REGULAR_FILE, NotRegularFileError, read_small
+from ..engine.store.listing import OVERSIZED_FILE
 from ..sharded.checkpoints import HEAD_LIMIT, HEAD_NAME, LOG_NAME, display_id
+from ..sharded.log_walk import IntactRecord, walk_records
 from ..sharded.routing import parse_shard_name, shard_name
-from ..sharded.shard_count import COUNT_NAME
 from ..spec.codec import decode_head
-from .checkpoints import Record, walk_records
 from .kinds import (
     CHECKPOINT_OFFSET_BEYOND_END,
     CHECKPOINT_TORN,
@@ -32,34 +29,10 @@ from .kinds import (
 )
 from .report import Recorder
 
-SHARDED_FILES = (HEAD_NAME, LOG_NAME, COUNT_NAME)  # COUNT_NAME: the count ironwal remembers (shard_count)
-
-
-def is_sharded(root: Path) -> bool:
-    """A sharded root holds the checkpoint log (the crate creates it on open) or a HEAD: as a file
-    of any type but a directory (a FIFO or a link there is a damaged sharded root; a directory is a
-    plain stream named so), or as a directory beside the other of the two."""
-    kinds = [_lkind(root / name) for name in SHARDED_FILES]
-    return "file" in kinds or ("dir" in kinds and shard_dirs_present(root))
-
-
-def _lkind(path: Path) -> str | None:
-    try:
-        return "dir" if stat.S_ISDIR(os.lstat(path).st_mode) else "file"
-    except OSError:
-        return None
-
-
-def shard_dirs_present(root: Path) -> bool:
-    try:
-        return any(parse_shard_name(e.name) is not None and e.is_dir(follow_symlinks=False) for e in os.scandir(root))
-    except OSError:
-        return False
-
 
 @dataclass
 class ShardedState:
-    records: list[Record] = field(default_factory=list)
+    records: list[IntactRecord] = field(default_factory=list)
     shard_count: int | None = None
 
 
@@ -82,7 +55,7 @@ def audit_checkpoints(rec: Recorder, root: Path) -> ShardedState:
         data = b""
     problems = []
     for item in walk_records(data):
-        if isinstance(item, Record):
+        if isinstance(item, IntactRecord):
             state.records.append(item)
         else:
             problems.append(item)

@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
 from pathlib import Path
 
-from ..engine.files import TEMP_SUFFIX
-from ..engine.layout import StreamLayout
-from ..engine.lost_ids import LOST_NAME, covers, merge
-from ..engine.names import INDEX_NAME, MAX_ID, name_overflows, parse_segment_name
+from ..engine.store.files import TEMP_SUFFIX
+from ..engine.store.listing import StreamListing
+from ..engine.store.lost_ids import LOST_NAME, covers, merge
+from ..engine.store.names import INDEX_NAME, MAX_ID, name_overflows, parse_segment_name
 from ..spec.codec import INDEX_ID
 from .kinds import (
     HEAD_STATE_INVALID,
@@ -68,7 +68,7 @@ def check_strays(rec: Recorder, directory: Path, names: list[str]) -> None:
             rec.add(directory / name, None, UNEXPECTED_FILE, "does not belong here")
 
 
-def _check_unsound(rec: Recorder, layout: StreamLayout, name: str) -> bool:
+def _check_unsound(rec: Recorder, layout: StreamListing, name: str) -> bool:
     """Report a small file that is no regular file or is oversized (never decoded); True if it was."""
     if name not in layout.unsound:
         return False
@@ -77,7 +77,7 @@ def _check_unsound(rec: Recorder, layout: StreamLayout, name: str) -> bool:
     return True
 
 
-def _check_index(rec: Recorder, layout: StreamLayout) -> None:
+def _check_index(rec: Recorder, layout: StreamListing) -> None:
     path = layout.path / INDEX_NAME
     if _check_unsound(rec, layout, INDEX_NAME):
         return
@@ -108,7 +108,7 @@ def _check_index(rec: Recorder, layout: StreamLayout) -> None:
         rec.add(path, None, INDEX_MISSING_ID, f"does not list {layout.segment_files[sid]}")
 
 
-def _check_head_state(rec: Recorder, layout: StreamLayout) -> None:
+def _check_head_state(rec: Recorder, layout: StreamListing) -> None:
     path = layout.path / "head.state"
     if _check_unsound(rec, layout, "head.state"):
         return
@@ -137,11 +137,11 @@ class PendingStream:
     def __init__(self, rec: Recorder, path: Path, pool: Executor | None):
         self.rec, self.path = rec, path
         self.replay = StreamReplay()
-        self.layout: StreamLayout | None = None
+        self.layout: StreamListing | None = None
         self.results: Iterator[tuple[Recorder, StreamTotals, SegmentEnd]] = iter(())
         self.jobs = 0
         try:
-            self.layout = StreamLayout.read(path)
+            self.layout = StreamListing.read(path)
         except OSError as err:
             self.error = err
             return
@@ -221,12 +221,12 @@ class _Pruned:
 
     def __init__(self, path: Path):
         self.path = path
-        self.fresh: StreamLayout | None = None
+        self.fresh: StreamListing | None = None
 
     def __call__(self, sid: int) -> bool:
         if self.fresh is None or self._listed(sid):  # read again: it may have vanished after the last read
             try:
-                self.fresh = StreamLayout.read(self.path)
+                self.fresh = StreamListing.read(self.path)
             except OSError:
                 return False
         return not self._listed(sid)  # (the file is gone: the failed read said so)
@@ -281,7 +281,7 @@ def audit_streams(rec: Recorder, paths: Iterable[Path], totals: Callable[[Path],
         yield next_id
 
 
-def _check_small_files(rec: Recorder, layout: StreamLayout, settle: float = 0.05, tries: int = 5) -> None:
+def _check_small_files(rec: Recorder, layout: StreamListing, settle: float = 0.05, tries: int = 5) -> None:
     """Strays, segments.idx and head.state against the segment files, from a snapshot that holds still.
 
     A rotation touches three files one after another (new segment, index, head.state via a
@@ -304,7 +304,7 @@ def _check_small_files(rec: Recorder, layout: StreamLayout, settle: float = 0.05
             return
         time.sleep(settle)
         try:
-            fresh = StreamLayout.read(layout.path)
+            fresh = StreamListing.read(layout.path)
         except OSError:
             fresh = layout
         if fresh == layout:

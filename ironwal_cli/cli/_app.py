@@ -14,6 +14,7 @@ import typer.core
 from .. import __version__
 from ..errors import BUG_REPORT, DEBUG_ENV, EXIT_INTERNAL, EXIT_IO, EXIT_USAGE, IronwalError
 from .options import (  # noqa: F401 - the command modules import the shared options from here too
+    FormatOption,
     LockTimeoutOption,
     RootOption,
     json_option,
@@ -160,9 +161,9 @@ def handles_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from ..engine import lock
+        from ..ops.locking import tell_lock_waits
 
-        lock.on_wait = note  # a command waiting for a lock says so after a second, not silently
+        tell_lock_waits(note)  # a command waiting for a lock says so after a second, not silently
         try:
             return fn(*args, **kwargs)
         except IronwalError as err:

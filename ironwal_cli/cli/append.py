@@ -17,7 +17,7 @@ from ._app import (
     stream_argument,
     warn,
 )
-from .choices import EntryFormat, SyncMode
+from .choices import EntryFormat
 from .force import ForceOption
 from .write_options import (
     CompressOption,
@@ -25,6 +25,7 @@ from .write_options import (
     MaxEntriesOption,
     MaxSegmentSizeOption,
     MinCompressSizeOption,
+    SyncMode,
     write_options,
 )
 

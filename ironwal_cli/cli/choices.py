@@ -3,12 +3,6 @@
 from enum import StrEnum
 
 
-class SyncMode(StrEnum):
-    strict = "strict"
-    batch = "batch"
-    async_ = "async"
-
-
 class EntryFormat(StrEnum):
     """How entries are written (``tail -F``) and read back (``append --input-format``, raw: all of stdin)."""
 

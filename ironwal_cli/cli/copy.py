@@ -8,8 +8,7 @@ from pathlib import Path
 import typer
 
 from . import write_options as shared
-from ._app import RootOption, app, handles_errors, warn
-from .choices import SyncMode
+from ._app import RootOption, app, handles_errors, json_option, warn
 
 COLUMNS = ["stream", "first", "next", "kept", "copied"]
 
@@ -25,7 +24,7 @@ def copy(
     batch: int = typer.Option(1000, "--batch", min=1, metavar="N",
                               help="Merge consecutive source batches into frames of up "
                               "to this many entries (a source batch is never split)."),
-    sync: SyncMode = typer.Option(SyncMode.batch, "--sync", envvar="IRONWAL_SYNC",
+    sync: shared.SyncMode = typer.Option(shared.SyncMode.batch, "--sync", envvar="IRONWAL_SYNC",
                                   help="strict: fdatasync every frame; batch: every group (~8 MiB); async: "
                                   "only at rotations."),
     compress: bool = shared.CompressOption,
@@ -34,8 +33,7 @@ def copy(
     max_entries_per_segment: str = shared.MaxEntriesOption,
     lock_timeout: float = shared.LockTimeoutOption,
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print nothing."),
-    json_out: bool = typer.Option(False, "--json", help='Print one object per stream {"stream", "first", '
-                                  '"next", "kept", "copied"}, one a line.'),
+    json_out: bool = json_option('one object per stream {"stream", "first", "next", "kept", "copied"}, one a line'),
 ) -> None:
     """Copy the entries of SRC into DST_ROOT at the same ids, with new writer options.
 

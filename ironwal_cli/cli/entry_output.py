@@ -69,7 +69,7 @@ class BatchedOutput:
     MAX_PARTS = 512  # writev takes at most IOV_MAX (1024 on Linux) buffers
 
     def __init__(self, stream, hold: bool = True):
-        from ..engine.pipes import grow_pipe
+        from ..fdio import grow_pipe
 
         self.stream, self.hold = stream, hold
         self.parts: list[bytes] = []
@@ -86,7 +86,7 @@ class BatchedOutput:
         self.size += len(data)
         if not self.hold or self.size >= self.SIZE or len(self.parts) >= self.MAX_PARTS:
             if self.hold and not self.bulk:
-                from ..engine.heap import keep_freed_memory
+                from .heap import keep_freed_memory
 
                 self.bulk = True
                 keep_freed_memory()
@@ -97,7 +97,7 @@ class BatchedOutput:
         if parts:
             self.parts, self.size = [], 0
             if self.fd is not None and len(parts) > 1:
-                from ..engine.files import writev_all
+                from ..fdio import writev_all
 
                 self.stream.flush()  # whatever went through the stream's own buffer comes first
                 writev_all(self.fd, parts)

@@ -23,9 +23,8 @@ from pathlib import Path
 
 import typer
 
-from ._app import RootOption, app, handles_errors
+from ._app import FormatOption, RootOption, app, handles_errors, json_option
 from .choices import EntryFormat
-from .read import FormatOption
 
 
 @app.command()
@@ -36,8 +35,7 @@ def inspect(
                                        "lost.idx or seals.idx; each looked up under the root when it is not "
                                        "found as given."),
     root: Path = RootOption,
-    json_out: bool = typer.Option(False, "--json", help='Print one object {"path", "kind", "rows"} per PATH, '
-                                  "one a line."),
+    json_out: bool = json_option('one object {"path", "kind", "rows"} per PATH, one a line'),
     entries: bool = typer.Option(False, "--entries",
                                  help="Also print each intact frame's entries (segments): only entries on "
                                  "stdout, frame lines on stderr; -F jsonl: one object per frame."),

@@ -10,6 +10,9 @@ from pathlib import Path
 import typer
 
 from ..errors import IronwalError
+from ..ops.locking import DEFAULT_LOCK_TIMEOUT
+from .choices import EntryFormat
+from .entry_output import FORMAT_HELP
 
 ROOT_HELP = "WAL root directory (default: ./wal_data)."
 RootOption = typer.Option(Path("./wal_data"), "-r", "--root", envvar="IRONWAL_ROOT", help=ROOT_HELP,
@@ -39,7 +42,7 @@ def stream_argument(help: str = "Stream key.", required: bool = True):
 def _finite_seconds(value: float) -> float:
     """nan would wait for ever (every comparison with it is false), inf too: refused (exit 2) as
     the command line is read, by the lock's own rule."""
-    from ..engine.lock import check_timeout
+    from ..ops.locking import check_timeout
 
     try:
         return check_timeout(value)
@@ -48,8 +51,12 @@ def _finite_seconds(value: float) -> float:
 
 
 LOCK_TIMEOUT_HELP = "Seconds to wait for another writer's lock (a note on stderr after 1 s of waiting)."
-LockTimeoutOption = typer.Option(10.0, "--lock-timeout", envvar="IRONWAL_LOCK_TIMEOUT", metavar="SECONDS",
-                                 callback=_finite_seconds, help=LOCK_TIMEOUT_HELP)
+LockTimeoutOption = typer.Option(DEFAULT_LOCK_TIMEOUT, "--lock-timeout", envvar="IRONWAL_LOCK_TIMEOUT",
+                                 metavar="SECONDS", callback=_finite_seconds, help=LOCK_TIMEOUT_HELP)
+
+
+FormatOption = typer.Option(EntryFormat.line, "--format", "-F", envvar="IRONWAL_FORMAT", metavar="FORMAT",
+                            help=FORMAT_HELP)  # how tail, get and inspect --entries print entries
 
 
 def shards_option(help: str):

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import typer
 
-from ._app import RootOption, app, handles_errors, quiet_broken_pipe, stream_argument, warn
+from ._app import FormatOption, RootOption, app, handles_errors, quiet_broken_pipe, stream_argument, warn
 from .choices import EntryFormat
-from .entry_output import FORMAT_HELP, BatchedOutput
+from .entry_output import BatchedOutput
 
 SEPARATORS = {"line": (b"\n", "a newline"), "null": (b"\0", "a NUL")}
 
@@ -38,10 +38,6 @@ def warn_on_separator(fmt: str, render: Callable[[int, list[bytes]], bytes]) -> 
         return out
 
     return checked
-
-
-FormatOption = typer.Option(EntryFormat.line, "--format", "-F", envvar="IRONWAL_FORMAT", metavar="FORMAT",
-                            help=FORMAT_HELP)
 
 
 @app.command()

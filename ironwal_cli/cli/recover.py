@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -12,29 +11,6 @@ from ..errors import EXIT_OK, EXIT_PROBLEMS, EXIT_REFUSED
 from ._app import LockTimeoutOption, RootOption, app, fail, handles_errors, json_option, progress_option, warn
 from .force import ForceOption
 from .progress import wanted, with_progress
-
-# Test-only (documented in man/ironwal-recover.1): SIGKILL this process right after its Nth fsync,
-# so crash tests can stop a real recover at every durable step.
-KILL_ENV = "IRONWAL_TEST_KILL_AFTER_SYNC"
-
-
-def _install_kill_hook() -> None:
-    limit = os.environ.get(KILL_ENV)
-    if not limit:
-        return
-    import signal
-
-    from ..engine import files
-
-    count = 0
-
-    def hook(fd: int) -> None:
-        nonlocal count
-        count += 1
-        if count >= int(limit):
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    files.sync_hook = hook
 
 
 @app.command()
@@ -76,7 +52,6 @@ def recover(
     from ..ops.recover import recover as run_recover
     from ..ops.recover import undo_recover as run_undo
 
-    _install_kill_hook()
     if undo is not None:
         if streams or full:
             raise typer.BadParameter("--undo takes no STREAM arguments and no --full: it puts back the whole run")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ._app import RootOption, app, handles_errors
+from ._app import RootOption, app, handles_errors, json_option
 from .params import parse_size
 
 STREAM_COLUMNS = ["stream", "segments", "frames", "entries", "first", "last", "disk_bytes", "raw_bytes",
@@ -29,7 +29,7 @@ def stats(
     max_segment_size: str = typer.Option("64MiB", "--max-segment-size", metavar="SIZE",
                                          envvar="IRONWAL_MAX_SEGMENT_SIZE",
                                          help="The segment size fill is measured against (4k, 64MiB...)."),
-    json_out: bool = typer.Option(False, "--json", help="Print one JSON object (shape in ironwal-stats(1))."),
+    json_out: bool = json_option("one JSON object (shape in ironwal-stats(1))"),
 ) -> None:
     """Per stream (or --segments: per segment): entries, frames, bytes, LZ4 and fill.
 

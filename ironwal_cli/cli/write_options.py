@@ -8,9 +8,15 @@ The lock timeout is the one of every command (``options.LockTimeoutOption``).
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import typer
 
+from .. import SYNC_MODES
 from .options import LockTimeoutOption  # noqa: F401  (re-exported: the writing commands take it from here)
+
+# The writer's sync modes, as typer wants them (``async`` is a keyword: its member is ``async_``).
+SyncMode = StrEnum("SyncMode", {f"{mode}_" if mode == "async" else mode: mode for mode in SYNC_MODES})
 
 CompressOption = typer.Option(False, "--compress/--no-compress", envvar="IRONWAL_COMPRESS",
                               help="LZ4-compress batches when that makes them smaller.")
@@ -27,7 +33,7 @@ MaxEntriesOption = typer.Option("unlimited", "--max-entries-per-segment", metava
 def write_options(*, max_segment_size: str, max_entries_per_segment: str, sync: str, compress: bool,
                   min_compress_size: str, lock_timeout: float, hold_lock: bool = False, force: bool = False):
     """The ``WriteOptions`` the command line asked for, each size parsed and named on error."""
-    from ..engine.writer import WriteOptions
+    from .. import WriteOptions  # the public API's (the writer's own options)
     from .params import parse_limit, parse_size
 
     return WriteOptions(

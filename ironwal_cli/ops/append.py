@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 
-from ..engine.names import sanitize_key
-from ..engine.writer import StreamWriter, WriteOptions
+from ..engine.store.names import sanitize_key
+from ..engine.writer.writer import StreamWriter, WriteOptions
 from ..errors import UnexpectedIdError, UsageError
 
 Warn = Callable[[str], None]  # told when the writer quarantines a torn tail before appending
@@ -57,7 +57,7 @@ def append_from(root: str | os.PathLike, stream: str, fd: int, *, mode: str = "l
     Batches that arrive together share one writer lock and, in batch mode, one fdatasync (there,
     what has arrived by the time a batch fills joins its group, up to ``GROUP_BYTES``).
     """
-    from .entry_input import GROUP_BYTES, read_batches, read_raw_batches  # stdin only: not for `append s v`
+    from .entry_input import GROUP_BYTES, input_batches, read_raw_batches  # stdin only: not for `append s v`
 
     if batch_size < 1:
         raise UsageError(f"--batch {batch_size}: must be at least 1")
@@ -69,7 +69,7 @@ def append_from(root: str | os.PathLike, stream: str, fd: int, *, mode: str = "l
     with StreamWriter(root, stream, options, on_warning) as writer:
         if mode in ("lines", "null", "whole"):
             group = GROUP_BYTES if writer.options.sync == "batch" else 0  # group commit: one fdatasync per group
-            groups = read_batches(fd, mode, batch_size, linger) if mode == "whole" else \
+            groups = input_batches(fd, mode, batch_size, linger) if mode == "whole" else \
                 read_raw_batches(fd, mode, batch_size, linger, group)  # encoded as read: no object per entry
             for group in groups:
                 try:
@@ -81,7 +81,7 @@ def append_from(root: str | os.PathLike, stream: str, fd: int, *, mode: str = "l
             return
         from .input_formats import decode_groups, expected_first
 
-        for decoded in decode_groups(read_batches(fd, "lines", batch_size, linger), mode):
+        for decoded in decode_groups(input_batches(fd, "lines", batch_size, linger), mode):
             expect = expected_first(decoded) if expect_ids else None
             try:
                 ranges = writer.append_batches([b.entries for b in decoded], expect_first=expect)

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..engine.foreign_writers import refuse_foreign_writers, refuse_index_holders, segment_paths
-from ..engine.lock import DEFAULT_LOCK_TIMEOUT, locked_dir
-from ..engine.names import INDEX_NAME
-from ..engine.reader import StreamReader
-from ..engine.roots import refuse_foreign_root, require_root, require_wal_root
+from ..engine.reader.reader import StreamReader
+from ..engine.store.foreign_writers import refuse_foreign_writers, refuse_index_holders, segment_paths
+from ..engine.store.locks import DEFAULT_LOCK_TIMEOUT, locked_dir
+from ..engine.store.names import INDEX_NAME
+from ..engine.store.roots import refuse_foreign_root, require_root, require_wal_root
 from ..errors import FormatError, NotFoundError, UsageError
 from ..sharded.checkpoints import (
     CheckpointLog,

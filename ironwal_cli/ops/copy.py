@@ -28,10 +28,10 @@ from dataclasses import asdict, dataclass
 from itertools import chain
 from pathlib import Path
 
-from ..engine.files import atomic_write, fsync_dir, read_file
-from ..engine.names import INDEX_NAME, sanitize_key
-from ..engine.reader import StreamReader
-from ..engine.writer import StreamWriter, WriteOptions
+from ..engine.reader.reader import StreamReader
+from ..engine.store.files import atomic_write, fsync_dir, read_file
+from ..engine.store.names import INDEX_NAME, sanitize_key
+from ..engine.writer.writer import StreamWriter, WriteOptions
 from ..errors import FormatError, NotFoundError, RefusedError, UsageError
 from ..spec.codec import encode_index
 from .listing import stream_names

@@ -12,7 +12,7 @@ import select
 import time
 from collections.abc import Iterator
 
-from ..engine.pipes import grow_pipe
+from ..fdio import grow_pipe
 from ..spec.codec import encode_raw_batch
 from ..spec.records import RawBatch, encode_records
 
@@ -21,8 +21,8 @@ GROUP_BYTES = 8 << 20  # batch mode: input read into one group at most, while mo
 SEPARATORS = {"lines": b"\n", "null": b"\0"}
 
 
-def read_batches(fd: int, mode: str = "lines", batch_size: int = 1000,
-                 linger: float = 0.05, group_bytes: int = 0) -> Iterator[list[list[bytes]]]:
+def input_batches(fd: int, mode: str = "lines", batch_size: int = 1000,
+                  linger: float = 0.05, group_bytes: int = 0) -> Iterator[list[list[bytes]]]:
     """Yield groups of batches (each at most ``batch_size`` entries) as input arrives.
 
     A group is what can be written at once: every full batch available, or a partial one
@@ -42,7 +42,7 @@ def read_batches(fd: int, mode: str = "lines", batch_size: int = 1000,
 
 def read_raw_batches(fd: int, mode: str = "lines", batch_size: int = 1000,
                      linger: float = 0.05, group_bytes: int = 0) -> Iterator[list[RawBatch]]:
-    """``read_batches`` with each batch already encoded (``spec.records.RawBatch``): the same groups
+    """``input_batches`` with each batch already encoded (``spec.records.RawBatch``): the same groups
     of the same entries, cut without a Python object per entry (the bulk append's path)."""
     yield from _groups(fd, _Encoded(SEPARATORS[mode], batch_size), linger, group_bytes)
 

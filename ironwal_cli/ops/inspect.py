@@ -13,7 +13,6 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..audit.checkpoints import Record, walk_records
 from ..audit.kinds import (
     CHECKPOINT_BAD_CRC,
     HEAD_INVALID,
@@ -24,15 +23,16 @@ from ..audit.kinds import (
 )
 from ..audit.report import Recorder, StreamTotals
 from ..audit.segments import NOT_A_SEGMENT_MESSAGE, audit_segment
-from ..engine.files import TEMP_SUFFIX, open_regular, read_small
-from ..engine.layout import HEAD_STATE_LIMIT, OVERSIZED_FILE, index_limit, lost_limit
-from ..engine.lost_ids import LOST_NAME
-from ..engine.names import HEAD_STATE_NAME, INDEX_NAME, SEGMENT_SUFFIX, parse_segment_name, segment_name
-from ..engine.reader import decode_frame
-from ..engine.scan import BAD_CRC, LOST_FILLER, TORN_HEADER, Frame, map_file, scan
-from ..engine.seals import SEALS_LIMIT, SEALS_NAME, matching
+from ..engine.frames.scan import BAD_CRC, LOST_FILLER, TORN_HEADER, Frame, map_file, scan
+from ..engine.reader.reader import decode_frame
+from ..engine.store.files import TEMP_SUFFIX, open_regular, read_small
+from ..engine.store.listing import HEAD_STATE_LIMIT, OVERSIZED_FILE, index_limit, lost_limit
+from ..engine.store.lost_ids import LOST_NAME
+from ..engine.store.names import HEAD_STATE_NAME, INDEX_NAME, SEGMENT_SUFFIX, parse_segment_name, segment_name
+from ..engine.store.seals import SEALS_LIMIT, SEALS_NAME, matching
 from ..errors import FormatError, NotFoundError, UsageError
 from ..sharded.checkpoints import HEAD_LIMIT, HEAD_NAME, LOG_NAME, display_id
+from ..sharded.log_walk import IntactRecord, walk_records
 from ..spec.codec import (
     FRAME_LZ4,
     FRAME_RAW,
@@ -158,7 +158,7 @@ def _checkpoint_rows(data: bytes) -> list[dict]:
     for item in walk_records(data):
         row = dict.fromkeys(CHECKPOINT_COLUMNS)
         row.update(offset=item.offset, length=item.length)
-        if isinstance(item, Record):
+        if isinstance(item, IntactRecord):
             cp = item.checkpoint
             row.update(checkpoint_id=display_id(cp.checkpoint_id), checkpoint_id_hex=cp.checkpoint_id.hex(),
                        timestamp_ns=cp.timestamp_ns, shard_count=cp.shard_count, offsets=list(cp.offsets),
@@ -231,7 +231,7 @@ def _decoded_row(decode, data: bytes, kind: str) -> dict:
 
 def _small_file(path: Path, kind: str) -> bytes:
     """The bytes of a HEAD, head.state, segments.idx, lost.idx or seals.idx, at most what such a
-    file can sensibly hold (engine.layout's bounds): a planted 1 GiB one is refused, not read whole."""
+    file can sensibly hold (engine.store.listing's bounds): a planted 1 GiB one is refused, not read whole."""
     limit = {"head": HEAD_LIMIT, "head_state": HEAD_STATE_LIMIT, "seals": SEALS_LIMIT}.get(kind)
     if limit is None:  # segments.idx, lost.idx: as many ids as the segment files beside them can need
         files = sum(parse_segment_name(n) is not None for n in os.listdir(path.parent))

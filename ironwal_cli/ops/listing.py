@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass
 
-from ..engine.reader import StreamReader
-from ..engine.roots import is_foreign_stream, require_wal_root
+from ..engine.reader.reader import StreamReader
+from ..engine.store.roots import is_foreign_stream, require_wal_root
 
 
 @dataclass
@@ -23,7 +23,7 @@ class StreamInfo:
 
 def stream_names(root: str | os.PathLike) -> list[str]:
     """The streams of a root, in byte order of name: every subdirectory (as the crate sees it)
-    except one holding only other files (engine/roots.py). NotFoundError when ``root`` does
+    except one holding only other files (engine/store/roots.py). NotFoundError when ``root`` does
     not exist or is not an IronWal root (``ls -r /etc``)."""
     root = require_wal_root(root)
     names = [e.name for e in os.scandir(root)

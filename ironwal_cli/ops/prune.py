@@ -13,12 +13,12 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..engine.files import atomic_write, fsync_dir
-from ..engine.foreign_writers import refuse_foreign_writers, refuse_index_holders, segment_paths
-from ..engine.layout import StreamLayout
-from ..engine.lock import DEFAULT_LOCK_TIMEOUT, locked_dir
-from ..engine.names import INDEX_NAME, sanitize_key, segment_name
-from ..engine.roots import foreign_stream_message, require_root
+from ..engine.store.files import atomic_write, fsync_dir
+from ..engine.store.foreign_writers import refuse_foreign_writers, refuse_index_holders, segment_paths
+from ..engine.store.listing import StreamListing
+from ..engine.store.locks import DEFAULT_LOCK_TIMEOUT, locked_dir
+from ..engine.store.names import INDEX_NAME, segment_name
+from ..engine.store.roots import foreign_stream_message, require_root, stream_path
 from ..errors import NotFoundError, UsageError
 from ..sharded.checkpoints import CheckpointLog, check_id, display_id, log_path
 from ..sharded.foreign import refuse_foreign_sharded
@@ -50,7 +50,7 @@ class StreamPrune:
                 "deleted": [vars(d) for d in self.deleted], "bytes": self.bytes, "dry_run": self.dry_run}
 
 
-def plan(layout: StreamLayout, before: int) -> tuple[int | None, list[int]]:
+def plan(layout: StreamListing, before: int) -> tuple[int | None, list[int]]:
     """(first segment kept, segments to delete): every start id below the segment holding ``before``.
 
     Candidates are the indexed ids and the segment files; the active segment is never one.
@@ -82,7 +82,7 @@ def prune_dir(path: Path, before: int, *, dry_run: bool = False, lock_timeout: f
     with locked_dir(path, lock_timeout):
         if check:
             refuse_foreign_writers(segment_paths(path), f"prune {path.name!r}")
-        layout = StreamLayout.read(path)
+        layout = StreamListing.read(path)
         if layout.foreign:
             raise NotFoundError(foreign_stream_message(path))
         keep, doomed = plan(layout, before)
@@ -105,7 +105,7 @@ def prune_dir(path: Path, before: int, *, dry_run: bool = False, lock_timeout: f
 def prune_stream(root: str | os.PathLike, stream: str, before: int, *, dry_run: bool = False,
                  lock_timeout: float = DEFAULT_LOCK_TIMEOUT, force: bool = False) -> StreamPrune:
     """Delete the segments of ``stream`` whose ids all lie below the segment holding ``before``."""
-    return prune_dir(Path(root) / sanitize_key(stream), before, dry_run=dry_run, lock_timeout=lock_timeout,
+    return prune_dir(stream_path(root, stream), before, dry_run=dry_run, lock_timeout=lock_timeout,
                      force=force)
 
 

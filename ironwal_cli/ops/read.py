@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 
-from ..engine.reader import StreamReader
+from ..engine.reader.reader import StreamReader
 from ..errors import FormatError, NotFoundError, UsageError
 
 Batch = tuple[int, list[bytes]]

@@ -18,17 +18,18 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..engine.confined import ConfinedRoot
-from ..engine.foreign_writers import refuse_foreign_writers, refuse_index_holders, segment_paths
-from ..engine.lock import DEFAULT_LOCK_TIMEOUT, locked_dir
-from ..engine.names import INDEX_NAME, parse_segment_name, sanitize_key
-from ..engine.quarantine import QuarantineRun, check_outside, default_quarantine, read_manifest, write_manifest
-from ..engine.repair_apply import apply_plan
-from ..engine.repair_plan import KEEP, Plan
-from ..engine.repair_stream import StreamPlanner, plan_stream
-from ..engine.roots import require_wal_root
-from ..engine.seals import SEALS_NAME
-from ..engine.undo import apply_undo, checked_entries, plan_undo, refusal
+from ..engine import seams
+from ..engine.repair.apply import apply_plan
+from ..engine.repair.plan import KEEP, Plan
+from ..engine.repair.quarantine import QuarantineRun, check_outside, default_quarantine, read_manifest, write_manifest
+from ..engine.repair.stream import StreamPlanner, plan_stream
+from ..engine.repair.undo import apply_undo, checked_entries, plan_undo, refusal
+from ..engine.store.confined import ConfinedRoot
+from ..engine.store.foreign_writers import refuse_foreign_writers, refuse_index_holders, segment_paths
+from ..engine.store.locks import DEFAULT_LOCK_TIMEOUT, locked_dir
+from ..engine.store.names import INDEX_NAME, parse_segment_name
+from ..engine.store.roots import require_wal_root, stream_path
+from ..engine.store.seals import SEALS_NAME
 from ..errors import NotFoundError, UsageError
 from ..sharded.checkpoints import is_sharded_root, log_path
 from ..sharded.repair import checkpoint_floors, plan_checkpoints
@@ -92,10 +93,10 @@ def _stream_dirs(root: Path, streams) -> list[str]:
         return stream_names(root)
     names = []
     for key in streams:
-        name = sanitize_key(key)
-        if not (root / name).is_dir() or (root / name).is_symlink():
-            raise NotFoundError(f"{root / name}: no such stream")
-        names.append(name)
+        path = stream_path(root, key)
+        if not path.is_dir():
+            raise NotFoundError(f"{path}: no such stream")
+        names.append(path.name)
     return names
 
 
@@ -126,6 +127,7 @@ def recover(root: str | os.PathLike, streams: list[str] | None = None, *, dry_ru
     A repair is refused (ForeignWriterError) while a process that is not ironwal holds a stream
     open (a running IronWal application); ``force`` repairs anyway (dangerous).
     """
+    seams.kill_after_syncs_from_env()
     root = require_wal_root(root)
     report = RecoverReport(str(root), dry_run, full=full)
     run = QuarantineRun(root, quarantine)  # checks the location even for a dry run; creates nothing yet
@@ -229,6 +231,7 @@ def undo_recover(root: str | os.PathLike, run: str | os.PathLike, *, quarantine=
 
     A run already undone is left alone: the report's ``already_undone`` says when it was undone.
     """
+    seams.kill_after_syncs_from_env()
     root = Path(root)
     if not root.is_dir():
         raise NotFoundError(f"{root}: no such WAL root")

@@ -12,10 +12,10 @@ from collections.abc import Iterator, Sequence
 from itertools import chain
 from pathlib import Path
 
-from ..engine.files import make_dirs
-from ..engine.lock import locked_dir
-from ..engine.roots import refuse_foreign_root
-from ..engine.writer import StreamWriter, WriteOptions
+from ..engine.store.files import make_dirs
+from ..engine.store.locks import locked_dir
+from ..engine.store.roots import refuse_foreign_root
+from ..engine.writer.writer import StreamWriter, WriteOptions
 from ..errors import UsageError
 from ..sharded.checkpoints import ensure_log, log_path
 from ..sharded.foreign import refuse_log_writer
@@ -25,7 +25,7 @@ from ..sharded.shard_count import remember
 from ..sharded.shards import resolve_shard_count
 from ..spec.records import RawBatch
 from .append import Warn, append_from, append_values
-from .entry_input import read_batches
+from .entry_input import input_batches
 
 Placed = tuple[int, int]  # (shard, id)
 
@@ -115,7 +115,7 @@ def append_routed_from(root: str | os.PathLike, fd: int, sep: bytes, *, shards: 
         return route(key, count)
 
     try:
-        for group in read_batches(fd, mode, batch_size, linger):
+        for group in input_batches(fd, mode, batch_size, linger):
             records = group[0] if len(group) == 1 else list(chain.from_iterable(group))
             routed = route_records(records, sep, cache, shard_for, batch_size)
             if routed is None:  # a record without the separator: name it (nothing of the group is written)

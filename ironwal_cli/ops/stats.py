@@ -16,9 +16,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..engine.layout import StreamLayout
-from ..engine.names import sanitize_key
-from ..engine.scan import Frame, headers, map_file, scan
+from ..engine.frames.scan import Frame, headers, map_file, scan
+from ..engine.store.listing import StreamListing
+from ..engine.store.roots import stream_path
 from ..errors import NotFoundError
 from ..spec.codec import FRAME_LZ4, HEADER_SIZE, LOST_FILLER_FRAME_SIZE, FrameHeader, unpack_header
 from .listing import stream_names
@@ -183,11 +183,11 @@ def _count_items(stats: SegmentStats, items) -> None:
 def stream_stats(root: str | os.PathLike, stream: str, *, segment_size: int = DEFAULT_SEGMENT_SIZE,
                  entry_sizes: bool = False, name_is_dir: bool = False) -> StreamStats:
     """Per-segment stats of ``stream``; with ``entry_sizes`` its entries are read (CRC checked) too."""
-    name = stream if name_is_dir else sanitize_key(stream)
-    path = Path(root) / name
+    path = stream_path(root, stream, name_is_dir=name_is_dir)
+    name = path.name
     if not path.is_dir():
         raise NotFoundError(f"{path}: no such stream")
-    layout = StreamLayout.read(path)
+    layout = StreamListing.read(path)
     result = StreamStats(name)
     for start in layout.segment_ids:
         seg = layout.segment_path(start)

@@ -17,17 +17,12 @@ from pathlib import Path
 
 from ..audit.report import Problem, Recorder, StreamTotals, VerifyReport
 from ..audit.segments import audit_segment
-from ..audit.sharded import (
-    SHARDED_FILES,
-    audit_checkpoints,
-    audit_offsets,
-    audit_shard_dirs,
-    is_sharded,
-)
+from ..audit.sharded import audit_checkpoints, audit_offsets, audit_shard_dirs
 from ..audit.streams import audit_stream, audit_streams, check_strays
-from ..engine.names import INDEX_NAME, SEGMENT_SUFFIX, parse_segment_name, sanitize_key
-from ..engine.roots import foreign_stream_message, is_foreign_stream, require_root, require_wal_root
+from ..engine.store.names import INDEX_NAME, SEGMENT_SUFFIX, parse_segment_name, sanitize_key
+from ..engine.store.roots import foreign_stream_message, is_foreign_stream, require_root, require_wal_root
 from ..errors import NotFoundError, UsageError
+from ..sharded.checkpoints import SHARDED_FILES, is_sharded_root
 
 __all__ = ["Problem", "StreamTotals", "VerifyReport", "Target", "resolve_target", "verify_root"]
 
@@ -59,7 +54,7 @@ def _looks_like_root(path: Path) -> bool:
     names = os.listdir(path)
     if INDEX_NAME in names or any(n.endswith(SEGMENT_SUFFIX) for n in names):
         return False
-    return is_sharded(path) or any((path / n).is_dir() for n in names)
+    return is_sharded_root(path, damaged_too=True) or any((path / n).is_dir() for n in names)
 
 
 def _owner_root(stream_dir: Path, root: Path) -> Path:
@@ -68,7 +63,7 @@ def _owner_root(stream_dir: Path, root: Path) -> Path:
 
 def resolve_target(root: str | os.PathLike, target: str | os.PathLike) -> Target:
     """A stream name (under ``root``), a stream directory, a root, or a segment file; NotFoundError
-    for a directory that is neither an IronWal stream nor root (engine/roots.py)."""
+    for a directory that is neither an IronWal stream nor root (engine/store/roots.py)."""
     found = _resolve_target(root, target)
     if found.kind == "root":
         require_wal_root(found.path)
@@ -144,7 +139,7 @@ def _audit_root(rec: Recorder, root: Path, report: VerifyReport, counter: _Count
     dirs, files = [], []
     for e in os.scandir(root):
         (dirs if e.is_dir(follow_symlinks=False) else files).append(e.name)
-    sharded = is_sharded(root)
+    sharded = is_sharded_root(root, damaged_too=True)
     if sharded:  # a HEAD or checkpoints.log that is a directory is no stream: audit_checkpoints reports it
         dirs = [d for d in dirs if d not in SHARDED_FILES]
     dirs.sort(key=_by_bytes)
@@ -202,7 +197,7 @@ def verify_root(root: str | os.PathLike, targets: Iterable[str | os.PathLike] | 
 def damage_behind_seals(root: str | os.PathLike, report: VerifyReport) -> list[str]:
     """The segments (root-relative) with problems whose seal still matches: damage that kept their
     size and times (bit rot), which a plain ``recover`` trusts its seal over; ``recover --full`` reads them."""
-    from ..engine.seals import matching, read_seals
+    from ..engine.store.seals import matching, read_seals
 
     found = []
     for problem in report.problems:

@@ -10,14 +10,15 @@ records that compaction drops are appended to an archive beside the quarantine f
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..audit.checkpoints import RecordProblem, walk_records
-from ..engine.files import append_synced, atomic_write, fsync_dir, make_dirs, read_small
-from ..engine.names import HEAD_NAME, LOG_NAME
-from ..engine.roots import refuse_foreign_root
-from ..engine.scan import map_file
+from ..engine.frames.scan import map_file
+from ..engine.repair.quarantine import default_quarantine
+from ..engine.store.files import append_synced, atomic_write, fsync_dir, make_dirs, read_small
+from ..engine.store.names import HEAD_NAME, LOG_NAME
+from ..engine.store.roots import refuse_foreign_root
 from ..errors import FormatError, NotFoundError, UsageError
 from ..spec.codec import (
     Checkpoint,
@@ -25,6 +26,8 @@ from ..spec.codec import (
     encode_checkpoint_record,
     encode_head,
 )
+from .log_walk import RecordProblem, walk_records
+from .routing import parse_shard_name
 from .shard_count import COUNT_NAME
 
 ARCHIVE_NAME = "checkpoints-archive.log"
@@ -59,7 +62,7 @@ class CheckpointLog:
     def read(cls, path: str | os.PathLike) -> CheckpointLog:
         path = Path(path)
         try:
-            data = map_file(path)  # a long log is walked in place, never read whole (audit.checkpoints)
+            data = map_file(path)  # a long log is walked in place, never read whole (log_walk)
         except FileNotFoundError:
             data = b""
         log = cls(path, size=len(data))
@@ -97,7 +100,7 @@ class CheckpointLog:
 def parse_records(data: bytes, start: int = 0):
     """Yield each intact ``Record`` from ``start`` on, then ``(offset, message)`` at the first damage, if any.
 
-    The walk is ``audit.checkpoints.walk_records`` (shared with ``verify``), cut at its first problem.
+    The walk is ``log_walk.walk_records`` (shared with ``verify``), cut at its first problem.
     """
     for item in walk_records(data, start):
         if isinstance(item, RecordProblem):
@@ -146,15 +149,41 @@ def head_path(root: str | os.PathLike) -> Path:
 
 
 def archive_path(root: str | os.PathLike) -> Path:
-    """``<root>.quarantine/checkpoints-archive.log``: beside the root, never inside it (a subdirectory is a stream)."""
-    root = Path(root).absolute()
-    return root.parent / f"{root.name}.quarantine" / ARCHIVE_NAME
+    """``<root>.quarantine/checkpoints-archive.log``: in the default quarantine of recover, beside the
+    root, never inside it (a subdirectory is a stream)."""
+    return default_quarantine(root) / ARCHIVE_NAME
 
 
-def is_sharded_root(root: str | os.PathLike) -> bool:
-    """The crate's ShardedWal creates the log on open; HEAD comes with checkpoints; ironwal's
-    ``ironwal-shards`` (``shard_count``) with the first routed write."""
-    return log_path(root).is_file() or head_path(root).is_file() or (Path(root) / COUNT_NAME).is_file()
+SHARDED_FILES = (HEAD_NAME, LOG_NAME, COUNT_NAME)  # COUNT_NAME: the count ironwal remembers (shard_count)
+
+
+def is_sharded_root(root: str | os.PathLike, *, damaged_too: bool = False) -> bool:
+    """Whether ``root`` is a sharded root: the one rule. The crate's ShardedWal creates the log on
+    open; HEAD comes with checkpoints; ironwal's ``ironwal-shards`` (``shard_count``) with the first
+    routed write: one of them there as a file says so.
+
+    ``damaged_too`` (the verifier's question, which must also find a damaged sharded root): one of
+    them as a file of any type but a directory (a FIFO or a dangling link there is a damaged sharded
+    root), or as a directory beside ``shard_NN`` directories (alone, a directory is a plain stream
+    named so). Every root the plain rule calls sharded, this one does too."""
+    if not damaged_too:
+        return log_path(root).is_file() or head_path(root).is_file() or (Path(root) / COUNT_NAME).is_file()
+    kinds = [_lkind(Path(root) / name) for name in SHARDED_FILES]
+    return "file" in kinds or ("dir" in kinds and _shard_dirs_present(root))
+
+
+def _lkind(path: Path) -> str | None:
+    try:
+        return "dir" if stat.S_ISDIR(os.lstat(path).st_mode) else "file"
+    except OSError:
+        return None
+
+
+def _shard_dirs_present(root: str | os.PathLike) -> bool:
+    try:
+        return any(parse_shard_name(e.name) is not None and e.is_dir(follow_symlinks=False) for e in os.scandir(root))
+    except OSError:
+        return False
 
 
 def read_head(root: str | os.PathLike) -> bytes | None:

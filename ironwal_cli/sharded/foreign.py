@@ -1,4 +1,4 @@
-"""Refusing to change a sharded root behind a running ``ShardedWal`` (how: ``engine/foreign_writers``).
+"""Refusing to change a sharded root behind a running ``ShardedWal`` (how: ``engine/store/foreign_writers``).
 
 A ``ShardedWal`` keeps ``checkpoints.log`` open for writing for as long as it lives, even when
 it writes nothing, so a read lease on the log sees a running sharded application at once; its
@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..engine.foreign_writers import refuse_foreign_writers, refuse_index_holders
-from ..engine.lock import locked_dir
-from ..engine.names import INDEX_NAME
+from ..engine.store.foreign_writers import refuse_foreign_writers, refuse_index_holders
+from ..engine.store.locks import locked_dir
+from ..engine.store.names import INDEX_NAME
 from .checkpoints import log_path
 from .shards import existing_shards
 

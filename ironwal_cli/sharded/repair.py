@@ -15,13 +15,13 @@ import os
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from ..audit.checkpoints import RecordProblem, walk_records
-from ..engine.files import read_file
-from ..engine.repair_plan import DELETE, METADATA, SHRINK, FileChange, Piece, Plan, Removal
-from ..engine.scan import map_or_none
+from ..engine.frames.scan import map_or_none
+from ..engine.repair.plan import DELETE, METADATA, SHRINK, FileChange, Piece, Plan, Removal
+from ..engine.store.files import read_file
 from ..errors import FormatError
 from ..spec.codec import Checkpoint, decode_head, encode_head
 from .checkpoints import HEAD_LIMIT, HEAD_NAME, LOG_NAME
+from .log_walk import RecordProblem, walk_records
 from .routing import shard_name
 from .shard_count import evident_count, read_remembered
 from .shards import existing_shards
@@ -37,7 +37,7 @@ class Span(NamedTuple):
 def scan_log(data: bytes) -> Iterator[Span]:
     """Every intact record and every damaged range, resynchronising after damage on the next intact record.
 
-    One pass of ``audit.checkpoints.walk_records`` (the walk verify reports from), with the
+    One pass of ``log_walk.walk_records`` (the walk verify reports from), with the
     problems it finds back to back joined into one damaged range. Linear in the log's size: the
     walk it replaced re-sliced the rest of the log for every record (49 s for 100,000 records).
     """

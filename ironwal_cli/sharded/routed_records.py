@@ -9,10 +9,9 @@ is made per record but its key (for the shard cache).
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 
 from ..spec.codec import ENTRY_LENGTH, encode_raw_batch
-from ..spec.native import NATIVE
+from ..spec.native import c_twin
 
 CACHE_KEYS = 100_000  # the key -> shard cache is emptied when it holds this many keys
 
@@ -45,11 +44,11 @@ def route_records(records: list[bytes], sep: bytes, shard_of: dict[bytes, int], 
                     for s, v in per_shard.items()}
 
 
-route_records_python = route_records  # kept by name for the property test
-if NATIVE is not None:
-    _c = partial(NATIVE.route_records, ENTRY_LENGTH.size, CACHE_KEYS)
+route_records_python = route_records  # kept by name for the property test (also native.TWINS)
+_route_records = c_twin(route_records, ENTRY_LENGTH.size, CACHE_KEYS)  # the spec's prefix size first
+if _route_records is not route_records_python:
 
     def route_records(records, sep, shard_of, route, size):  # noqa: F811 (the C override)
         if len(sep) != 1:  # the C walk takes a one-byte separator (the usual TAB, '=', ...)
             return route_records_python(records, sep, shard_of, route, size)
-        return _c(records, sep, shard_of, route, size)
+        return _route_records(records, sep, shard_of, route, size)

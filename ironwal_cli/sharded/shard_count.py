@@ -20,8 +20,8 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..engine.files import atomic_write, read_file
-from ..engine.names import COUNT_NAME
+from ..engine.store.files import atomic_write, read_file
+from ..engine.store.names import COUNT_NAME
 from ..errors import FormatError
 from .routing import MAX_SHARDS
 

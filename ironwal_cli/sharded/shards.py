@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..engine.active_segment import measure_active
-from ..engine.files import fsync_dir, fsync_fd
-from ..engine.layout import StreamLayout
-from ..engine.names import INDEX_NAME
+from ..engine.store.files import fsync_dir, fsync_fd
+from ..engine.store.listing import StreamListing
+from ..engine.store.names import INDEX_NAME
+from ..engine.writer.active_segment import measure_active
 from ..errors import UsageError
 from .checkpoints import CheckpointLog, is_sharded_root, log_path
 from .routing import check_shard_count, parse_shard_name, shard_name
@@ -92,7 +92,7 @@ def durable_next_id(path: Path) -> int:
     unsynced), so the id returned never names data a power cut could take back. A damaged
     tail raises ``DamagedTailError`` rather than guessing.
     """
-    layout = StreamLayout.read(path)
+    layout = StreamListing.read(path)
     for start in layout.segment_ids:
         _fsync_path(layout.segment_path(start))
     if (path / INDEX_NAME).exists():

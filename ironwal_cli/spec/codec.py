@@ -156,6 +156,7 @@ def encode_frame(start_id: int, entry_count: int, frame_type: int, payload: byte
 # ----- filler frames: lost ids made loud to the crate (``lost_filler`` in the declarations) ---------
 
 LOST_FILLER = _fixed_struct("lost_filler")
+LOST_RANGE = _fixed_struct("lost_range")  # one (first, end) pair of lost.idx
 LOST_FILLER_MARKER: bytes = _C["LOST_FILLER_MARKER"]
 LOST_FILLER_CRC_FLIP: int = _C["LOST_FILLER_CRC_FLIP"]
 LOST_FILLER_FRAME_SIZE: int = HEADER_SIZE + LOST_FILLER.size

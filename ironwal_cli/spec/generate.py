@@ -37,6 +37,7 @@ STRUCTS: dict[str, Struct] = {
     "checkpoint_payload": decl.checkpoint_payload,
     "seal_record": decl.seal_record,
     "lost_filler": decl.lost_filler,
+    "lost_range": decl.lost_range,
 }
 # Single fields: the length prefix of an entry, one id of segments.idx, the HEAD prefix.
 FIELDS = {"entry": decl.entry, "segments_idx_item": decl.segments_idx.subcon, "head": decl.head}

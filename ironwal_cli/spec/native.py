@@ -1,15 +1,62 @@
 """The optional C module, ``_walk.c``: pip builds it at install when a C compiler is there.
 
-``NATIVE`` is the module, or None where it was not built. Each function of it has a Python twin
-beside its caller that gives the same answers (property tests compare each pair), so whether
-it was built changes speed only: the walks over length prefixes and frame headers, a few ns
-per step in C, ~0.1-0.5 us in Python, and the bulk append's encoder of input records
-(``spec/records.py``), which makes no Python object per record.
+Wired in one place, the way dulwich wires its ``_pack``: a Python function that has a C twin is
+decorated with ``c_twin``, which gives back the C function of the same name (same arguments, same
+answers) when the module was built, else the Python function itself. Callers never choose; whether
+it was built changes speed only (a few ns per step in C, ~0.1-0.5 us in Python; the bulk append's
+record encoder, ``spec/records.py``, and keyed routing, ``sharded/routed_records.py``, make no
+Python object per record). Every pair is kept in ``TWINS``, where the property tests find both
+functions to hold them equal. A C function may take leading arguments of the spec the Python one
+reads itself (the length prefix's size): ``c_twin`` binds them.
+
+``NATIVE`` is the module, or None where it was not built; the layouts its walks read are the
+spec's (``codec.CHAIN_LAYOUT``, ``codec.ENTRY_LENGTH``), handed over before the first twin is used.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+from typing import NamedTuple, TypeVar
+
 try:
     from . import _walk as NATIVE
-except ImportError:  # not built: every caller falls back to its Python twin
+except ImportError:  # not built: every caller gets the Python twin
     NATIVE = None
+
+F = TypeVar("F", bound=Callable)
+
+
+class Twin(NamedTuple):
+    python: Callable
+    c: Callable | None  # None where the module was not built
+
+
+TWINS: dict[str, Twin] = {}  # "module.function" -> its two implementations
+_configured = False
+
+
+def _configure() -> None:
+    """Give the C module the spec's layouts (once; the spec is loaded by the time a twin is made)."""
+    global _configured
+    from .codec import CHAIN_LAYOUT, ENTRY_LENGTH
+
+    NATIVE.configure(CHAIN_LAYOUT, ENTRY_LENGTH.format)
+    _configured = True
+
+
+def c_twin(python_function: F, *spec_args) -> F:
+    """The C function named like ``python_function`` when the module was built (with ``spec_args``
+    bound first, when given), else ``python_function``; the pair is recorded in ``TWINS`` either way."""
+    c = getattr(NATIVE, python_function.__name__, None) if NATIVE is not None else None
+    if c is not None and not _configured:
+        _configure()
+    if c is not None and spec_args:
+        c = partial(c, *spec_args)
+    TWINS[f"{python_function.__module__}.{python_function.__name__}"] = Twin(python_function, c)
+    return c if c is not None else python_function  # type: ignore[return-value]
+
+
+def twin(qualified_name: str) -> Twin:
+    """The pair recorded for ``module.function`` (tests compare the two)."""
+    return TWINS[qualified_name]

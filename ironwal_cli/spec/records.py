@@ -10,11 +10,10 @@ it (a segment nearly full) as the crate cuts a batch of entries.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import NamedTuple
 
 from .codec import ENTRY_LENGTH, decode_raw_batch, encode_raw_batch
-from .native import NATIVE
+from .native import c_twin
 
 # The length prefix of an entry is an unsigned little-endian integer of ENTRY_LENGTH.size bytes:
 # all the C encoder is told of the layout (its size), so it is never written down there.
@@ -63,6 +62,5 @@ def encode_records(data, sep: bytes, first: int, size: int) -> tuple[list[tuple[
     return out, len(data) - len(rest)
 
 
-encode_records_python = encode_records  # kept by name for the property test
-if NATIVE is not None:
-    encode_records = partial(NATIVE.encode_records, ENTRY_LENGTH.size)  # noqa: F811 (the C override)
+encode_records_python = encode_records  # kept by name for the property test (also native.TWINS)
+encode_records = c_twin(encode_records, ENTRY_LENGTH.size)  # the C one takes the prefix's size first

@@ -1,9 +1,9 @@
 """Where a raw batch's length-prefixed entries end: verify's hot loop.
 
-``batch_fits`` walks in C (``_walk.c``, built at install when a compiler is there) and otherwise in
-Python. The walk is a chain, each length giving the next one's offset, so Python pays ~0.1 us an
-entry (as much as the CRC of ~300 bytes); C pays a few ns. Both give exactly the same answers
-(a property test compares them), so which one ran never shows in a report.
+``batch_end`` is in C (``_walk.c``, built at install when a compiler is there; ``native.c_twin``
+puts it in place) and otherwise in Python. The walk is a chain, each length giving the next one's
+offset, so Python pays ~0.1 us an entry (as much as the CRC of ~300 bytes); C pays a few ns. Both
+give exactly the same answers (a property test compares them), so which one ran never shows.
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ import struct
 from itertools import repeat
 
 from .codec import ENTRY_LENGTH, uniform_entry_length
-from .native import NATIVE
+from .native import c_twin
 
 assert ENTRY_LENGTH.format == "<L" and ENTRY_LENGTH.size == 4, "the walks below read u32 little-endian lengths"
 _unpack_len = ENTRY_LENGTH.unpack_from
 
 
-def batch_end_python(payload, count: int) -> int:
+@c_twin
+def batch_end(payload, count: int) -> int:
     """Offset just past ``count`` length-prefixed entries, or -1 when one runs past the end of ``payload``.
 
     Unrolled eight times: each step depends on the one before, so nothing but fewer loop iterations
@@ -45,9 +46,7 @@ def batch_end_python(payload, count: int) -> int:
     return pos if pos <= len(payload) else -1
 
 
-batch_end_c = NATIVE.end if NATIVE is not None else None  # else the Python walk above does the same
-
-
+@c_twin
 def batch_fits(payload, count: int) -> bool:
     """True when ``payload`` is exactly ``count`` length-prefixed entries.
 
@@ -55,6 +54,4 @@ def batch_fits(payload, count: int) -> bool:
     CPU to verify 1 GB of 100-byte entries); in Python, equal lengths are first tried by one
     struct call (codec.uniform_entry_length), the common case, before the entry-by-entry walk.
     """
-    if batch_end_c is not None:
-        return batch_end_c(payload, count) == len(payload)
-    return uniform_entry_length(payload, count) is not None or batch_end_python(payload, count) == len(payload)
+    return uniform_entry_length(payload, count) is not None or batch_end(payload, count) == len(payload)

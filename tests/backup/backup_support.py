@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ironwal_cli.engine.writer import WriteOptions
+from ironwal_cli.engine.writer.writer import WriteOptions
 from ironwal_cli.ops.append import append_values
 from ironwal_cli.ops.listing import stream_names
 from ironwal_cli.ops.read import read_batches

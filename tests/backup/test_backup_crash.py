@@ -20,7 +20,7 @@ from ironwal_cli.ops.verify import verify_root
 
 WRITER = """
 import sys, time
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 root, seconds = sys.argv[1], float(sys.argv[2])
 w = StreamWriter(root, "s", WriteOptions(max_segment_size=16384, sync="async", hold_lock=True))
 end, n = time.monotonic() + seconds, 0

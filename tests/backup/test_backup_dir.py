@@ -9,7 +9,7 @@ import os
 import pytest
 from backup_support import SMALL, entries, fill, ironwal
 
-from ironwal_cli.engine.names import segment_name
+from ironwal_cli.engine.store.names import segment_name
 from ironwal_cli.errors import NotFoundError, RefusedError, StorageError, UsageError
 from ironwal_cli.ops.append import append_values
 from ironwal_cli.ops.backup import (
@@ -256,7 +256,7 @@ def test_an_empty_stream_and_a_pruned_stream_restore(tmp_path):
     fill(root, "s", batches=30)
     prune_stream(root, "s", 80)
     (root / "e").mkdir()
-    from ironwal_cli.engine.writer import StreamWriter
+    from ironwal_cli.engine.writer.writer import StreamWriter
 
     StreamWriter(root, "e").close()
     assert (root / "s" / segment_name(0)).exists() is False
@@ -287,7 +287,7 @@ def test_watch_goes_on_after_a_run_the_network_failed(tmp_path):
 
 
 def test_a_backup_takes_no_lock_a_writer_holding_its_lock_never_waits_for_it(tmp_path):
-    from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+    from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 
     root, dest = tmp_path / "r", tmp_path / "d"
     fill(root, "s", batches=5)

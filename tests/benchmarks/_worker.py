@@ -151,7 +151,7 @@ def lz4_baseline(total_mb: str) -> dict:
     """lz4.frame alone on the same raw batches, with the crate's flags: compress, then decompress."""
     import lz4.frame as lz4f
 
-    from ironwal_cli.engine.compression import block_size_for
+    from ironwal_cli.engine.frames.compression import block_size_for
     from ironwal_cli.spec.codec import encode_raw_batch
 
     raws = [encode_raw_batch(b) for b in compressible_batches(float(total_mb))]

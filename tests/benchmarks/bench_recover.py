@@ -16,9 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.engine.scan import Frame, map_file, scan
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.frames.scan import Frame, map_file, scan
+from ironwal_cli.engine.store.listing import StreamListing
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.ops.recover import recover, undo_recover
 
 
@@ -27,7 +27,7 @@ def build(root: Path, segments: int) -> int:
         for _ in range(segments * 1000):
             w.append_batch([os.urandom(100) for _ in range(600)])
     total = 0
-    layout = StreamLayout.read(root / "s")
+    layout = StreamListing.read(root / "s")
     for start in layout.segment_ids:
         seg = layout.segment_path(start)
         frames = [f for f in scan(map_file(seg), headers_only=True) if isinstance(f, Frame)]

@@ -19,7 +19,7 @@ import time
 import zlib
 from pathlib import Path
 
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.ops.verify import verify_root
 
 MB = 1e6

@@ -651,7 +651,7 @@ def main(argv: list[str] | None = None) -> int:
         # Fill the bytecode cache (PYTHONPYCACHEPREFIX) first: no figure should pay for compiling.
         run([*ironwal_cmd(), "append", "warm-up", "w", "-r", str(root)])
         run([*ironwal_cmd(), "tail", "warm-up", "-r", str(root)])
-        run([sys.executable, "-c", "import typer, lz4.frame, ironwal_cli.engine.reader"])
+        run([sys.executable, "-c", "import typer, lz4.frame, ironwal_cli.engine.reader.reader"])
         rows: list[Row] = []
         steps = [
             ("bulk append", lambda: bench_bulk(work, root, lines, n, size, rounds)),

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from wal_checks import check_stream, walk_headers
 
 from ironwal_cli.cli.main import app
-from ironwal_cli.engine.reader import StreamReader
+from ironwal_cli.engine.reader.reader import StreamReader
 
 runner = CliRunner()
 

@@ -12,8 +12,8 @@ import pytest
 from jsonl_output import decode_jsonl
 from wal_invariants import cli
 
-from ironwal_cli.engine.reader import StreamReader
-from ironwal_cli.engine.scan import Frame, map_file, scan
+from ironwal_cli.engine.frames.scan import Frame, map_file, scan
+from ironwal_cli.engine.reader.reader import StreamReader
 
 COUNT = 5000
 ENTRIES = [b"%04d" % (i % 10000) for i in range(COUNT - 1)] + [b"\xff\n\x00"[:1] * 4]  # one not UTF-8

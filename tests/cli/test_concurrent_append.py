@@ -15,7 +15,7 @@ from itertools import pairwise
 from proc_io import read_line_within
 from wal_checks import check_stream
 
-from ironwal_cli.engine.reader import StreamReader
+from ironwal_cli.engine.reader.reader import StreamReader
 
 LINES = 2000
 ROUND = 50  # lines fed to each process per round

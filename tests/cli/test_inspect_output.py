@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 from verify_support import CONFORMANCE, flip_bit, frames, segments, write_stream
 
 from ironwal_cli.cli.main import app
-from ironwal_cli.engine.lost_ids import encode_lost
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.store.lost_ids import encode_lost
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.ops.inspect import inspect_file
 from ironwal_cli.spec.codec import HEADER_SIZE, SEAL_RECORD
 
@@ -52,7 +52,7 @@ def test_jsonl_is_json_lines_one_per_frame(root):
 
 
 def frames_or_damage(seg: Path):
-    from ironwal_cli.engine.scan import map_file, scan
+    from ironwal_cli.engine.frames.scan import map_file, scan
 
     return list(scan(map_file(seg)))
 

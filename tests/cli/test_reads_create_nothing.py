@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ironwal_cli.cli.main import app
-from ironwal_cli.engine.writer import StreamWriter
+from ironwal_cli.engine.writer.writer import StreamWriter
 from ironwal_cli.ops.listing import list_streams
 from ironwal_cli.ops.read import get_entry, read_batches
 from ironwal_cli.ops.verify import verify_root

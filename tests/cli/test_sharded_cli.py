@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ironwal_cli.cli.main import app
-from ironwal_cli.engine.lock import locked_dir
+from ironwal_cli.engine.store.locks import locked_dir
 from ironwal_cli.errors import EXIT_NOT_FOUND
 from ironwal_cli.sharded.routing import route
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from verify_support import CONFORMANCE, flip_bit, frames, segments, tree_digest, write_stream
 
 from ironwal_cli.cli.main import app
-from ironwal_cli.engine.lock import locked_dir
+from ironwal_cli.engine.store.locks import locked_dir
 
 runner = CliRunner()
 

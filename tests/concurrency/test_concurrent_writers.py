@@ -11,8 +11,8 @@ import time
 
 from wal_invariants import CLI, damage_outside_tail, read_until_damage
 
-from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.engine.scan import Frame, map_file, scan
+from ironwal_cli.engine.frames.scan import Frame, map_file, scan
+from ironwal_cli.engine.store.listing import StreamListing
 
 WRITERS = 4
 PER_WRITER = 250
@@ -36,7 +36,7 @@ def _feed(proc: subprocess.Popen, entries: list[bytes]) -> None:
 
 
 def _all_frames_intact(stream_dir) -> int:
-    layout = StreamLayout.read(stream_dir)
+    layout = StreamListing.read(stream_dir)
     assert layout.index_ids == layout.segment_ids, "segments.idx does not list exactly the segment files"
     frames = 0
     for start in layout.segment_ids:
@@ -75,7 +75,7 @@ def test_writers_and_a_follower(fast_tmp, record_property):
         assert mine == sent[n], f"writer {n}: its acknowledged ids do not hold its entries, in order"
     assert sorted(i for n in range(WRITERS) for i in acked[n]) == list(range(1, total))  # no duplicate, none lost
     frames = _all_frames_intact(root / "shared")
-    assert len(StreamLayout.read(root / "shared").segment_ids) > 5  # rotation happened meanwhile
+    assert len(StreamListing.read(root / "shared").segment_ids) > 5  # rotation happened meanwhile
     for n in range(2):
         got, damage = read_until_damage(root, f"own{n}")
         assert damage is None and got == own[n] and acked[f"own{n}"] == list(range(PER_WRITER))

@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 from ironwal_cli.audit.kinds import UNREADABLE
-from ironwal_cli.engine import scan
-from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.frames import scan
+from ironwal_cli.engine.store.listing import StreamListing
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.ops.verify import verify_root
 
 SEGMENTS = 1500
@@ -82,7 +82,7 @@ def test_a_segment_a_real_prune_deletes_after_the_listing_counts_as_pruned(tmp_p
     with StreamWriter(root, "s", WriteOptions(max_entries_per_segment=1)) as w:
         for k in range(8):
             w.append(b"e%d" % k)
-    real_read, real_map = StreamLayout.read, scan.map_file
+    real_read, real_map = StreamListing.read, scan.map_file
     listings, vanished = [], []
 
     def read_then_prune(path):  # the first listing, then a real prune in its own process
@@ -98,7 +98,7 @@ def test_a_segment_a_real_prune_deletes_after_the_listing_counts_as_pruned(tmp_p
         except FileNotFoundError:
             vanished.append(Path(path).name)
             raise
-    monkeypatch.setattr(StreamLayout, "read", staticmethod(read_then_prune))
+    monkeypatch.setattr(StreamListing, "read", staticmethod(read_then_prune))
     monkeypatch.setattr("ironwal_cli.audit.segments.map_file", counting_map)
     report = verify_root(root, jobs=1)
     assert vanished, "the listing named no segment the prune deleted"
@@ -111,8 +111,8 @@ def test_a_segment_gone_while_the_index_lists_it_is_still_reported(tmp_path, mon
     with StreamWriter(root, "s", WriteOptions(max_entries_per_segment=1)) as w:
         for k in range(5):
             w.append(b"e%d" % k)
-    layout = StreamLayout.read(root / "s")
-    real_read = StreamLayout.read
+    layout = StreamListing.read(root / "s")
+    real_read = StreamListing.read
     victim = layout.segment_path(2)
 
     def read_then_lose(path):
@@ -120,7 +120,7 @@ def test_a_segment_gone_while_the_index_lists_it_is_still_reported(tmp_path, mon
         if victim.exists():
             os.unlink(victim)  # after the listing, and no prune: the index still lists it
         return found
-    monkeypatch.setattr(StreamLayout, "read", staticmethod(read_then_lose))
+    monkeypatch.setattr(StreamListing, "read", staticmethod(read_then_lose))
     report = verify_root(root, jobs=1)
     assert [(p.kind, Path(p.path).name) for p in report.problems if p.kind == UNREADABLE] == [
         (UNREADABLE, victim.name)]

@@ -20,8 +20,8 @@ from typer.testing import CliRunner
 from wal_checks import walk_headers
 
 from ironwal_cli.cli.main import app
-from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.engine.reader import StreamReader
+from ironwal_cli.engine.reader.reader import StreamReader
+from ironwal_cli.engine.store.listing import StreamListing
 from ironwal_cli.errors import EXIT_DAMAGED, FormatError
 
 
@@ -37,7 +37,7 @@ def damaged_frame(stream_dir: Path, next_id: int) -> tuple[Path, int]:
     Found by walking headers alone (not through our scanner or reader), in the segment that
     holds ``next_id``.
     """
-    layout = StreamLayout.read(stream_dir)
+    layout = StreamListing.read(stream_dir)
     segment = layout.segment_path(layout.segment_for(next_id))
     for offset, header, crc_ok in walk_headers(segment.read_bytes()):
         if header.start_id <= next_id < header.end_id and not crc_ok:

@@ -17,9 +17,9 @@ import pytest
 from plain_cases import CONFORMANCE, PLAIN_CASES, expected_by_stream, load_case
 from wal_checks import check_stream, root_digests, walk_headers
 
-from ironwal_cli.engine.names import sanitize_key
-from ironwal_cli.engine.reader import StreamReader
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.reader.reader import StreamReader
+from ironwal_cli.engine.store.names import sanitize_key
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.errors import DamagedTailError, UsageError
 
 SYNC = {"Strict": "strict", "BatchOnly": "batch", "Async": "async"}

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from ironwal_cli.engine.reader import StreamReader
-from ironwal_cli.engine.seals import SEALS_NAME
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.reader.reader import StreamReader
+from ironwal_cli.engine.store.seals import SEALS_NAME
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.ops.checkpoint import compact_checkpoints, create_checkpoint, list_checkpoints, show_checkpoint
 from ironwal_cli.ops.prune import prune_checkpoint, prune_stream
 from ironwal_cli.ops.sharded_append import append_keyed

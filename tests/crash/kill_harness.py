@@ -2,7 +2,7 @@
 
 Kills come either from the test (SIGKILL after a random number of acknowledgements, or a few
 milliseconds after one, to land in the middle of a write) or from the process itself at a
-chosen point (``IRONWAL_TEST_CRASH_AT``, see ironwal_cli/engine/crashpoints.py).
+chosen point (``IRONWAL_TEST_CRASH_AT``, see ironwal_cli/engine/seams.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from wal_checks import check_seals
 from wal_invariants import CLI, check_stream, cli, read_until_damage
 
-from ironwal_cli.engine.names import sanitize_key
+from ironwal_cli.engine.store.names import sanitize_key
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """A model of what a power cut leaves on disk, driven by the writer's own fsync calls.
 
-``engine.files.sync_hook`` sees every fsync/fdatasync (files and directories). The model
+``engine.seams.sync_hook`` sees every fsync/fdatasync (files and directories). The model
 records, at each one, how many bytes of that file (by inode) are durable, the content of
 small files, and which names each synced directory held. ``cut()`` then turns the real
 directory tree into one a power cut could leave behind:
@@ -20,7 +20,7 @@ import shutil
 import stat
 from pathlib import Path
 
-from ironwal_cli.engine import files
+from ironwal_cli.engine import seams
 
 SMALL = 64 * 1024  # files up to this size have their synced content remembered (index, head.state)
 
@@ -50,11 +50,11 @@ class DiskModel:
         # The model, not the disk, decides what is durable: skip the real (slow) syncs meanwhile.
         self._real = os.fsync, os.fdatasync
         os.fsync = os.fdatasync = _no_sync
-        files.sync_hook = self.hook
+        seams.sync_hook = self.hook
         return self
 
     def __exit__(self, *exc) -> None:
-        files.sync_hook = None
+        seams.sync_hook = None
         os.fsync, os.fdatasync = self._real
 
     def hook(self, fd: int) -> None:
@@ -81,7 +81,7 @@ class DiskModel:
 
     def cut(self) -> list[str]:
         """Apply the power cut to the tree under ``top``; returns what was done (for messages)."""
-        files.sync_hook = None
+        seams.sync_hook = None
         log: list[str] = []
         self._cut_dir(self.top, log)
         return log

@@ -19,7 +19,7 @@ from power_cut import DiskModel, PowerCut
 from wal_checks import check_seals
 from wal_invariants import LONG, check_stream, cli, read_until_damage
 
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 
 CUTS = 400 if LONG else 40
 KEY = "events"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from wal_invariants import cli
 
-from ironwal_cli.engine.writer import StreamWriter
+from ironwal_cli.engine.writer.writer import StreamWriter
 from ironwal_cli.errors import EXIT_IO, StorageError
 from ironwal_cli.ops.recover import recover, undo_recover
 from ironwal_cli.ops.verify import verify_root
@@ -107,7 +107,7 @@ def test_a_writer_waiting_on_a_failed_creation_starts_again(tmp_path, monkeypatc
     would be lost with it): it sees the directory gone and creates the stream afresh."""
     import threading
 
-    from ironwal_cli.engine import writer as writer_module
+    from ironwal_cli.engine.writer import writer as writer_module
 
     root = tmp_path / "wal"
     root.mkdir()

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from wal_invariants import CLI, check_stream, cli, read_until_damage
 
-from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.store.listing import StreamListing
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.errors import EXIT_IO, StorageError
 
 ENTRIES = [f"entry-{i:05d}-".encode() + b"z" * (i % 200) for i in range(3000)]
@@ -46,7 +46,7 @@ def _one_clear_line(stderr: bytes, *words: bytes) -> None:
 
 def _index_whole(stream_dir: Path) -> None:
     """segments.idx and head.state are whole (a stream whose creation failed may have no index yet)."""
-    layout = StreamLayout.read(stream_dir)
+    layout = StreamListing.read(stream_dir)
     assert layout.head_error is None, layout.head_error
     assert layout.index_error is None or (layout.index_error == "missing" and not layout.segment_files), \
         layout.index_error
@@ -223,7 +223,7 @@ def test_permission_denied(tmp_path, record_property, target):
     assert cli("append", "s", "-r", root, "--max-segment-size", "4k", input=feed(0, 30)).returncode == 0
     before = read_until_damage(root, "s")[0]
     stream = root / "s"
-    victim = stream / max(StreamLayout.read(stream).segment_files.values()) if target == "segment" else stream
+    victim = stream / max(StreamListing.read(stream).segment_files.values()) if target == "segment" else stream
     with unwritable(victim):
         result = cli("append", "s", "-r", root, "--max-segment-size", "4k", input=feed(30, 200))
         assert result.returncode == EXIT_IO, result.stderr
@@ -236,7 +236,7 @@ def test_permission_denied(tmp_path, record_property, target):
 
 FD_SCRIPT = textwrap.dedent("""
     import sys
-    from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+    from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
     from ironwal_cli.errors import IronwalError
     writers = []
     try:

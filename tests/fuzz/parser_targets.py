@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ironwal_cli.engine.reader import decode_frame
-from ironwal_cli.engine.scan import Frame, scan
+from ironwal_cli.engine.frames.scan import Frame, scan
+from ironwal_cli.engine.reader.reader import decode_frame
 from ironwal_cli.errors import FormatError
 from ironwal_cli.spec.codec import decode_checkpoint_payload, decode_head, decode_head_state, decode_index
 

@@ -25,9 +25,9 @@ from typer.testing import CliRunner
 from wal_invariants import CLI, FUZZ_DEADLINE, FUZZ_EXAMPLES
 
 from ironwal_cli.cli.main import app
-from ironwal_cli.engine.reader import StreamReader, decode_frame
-from ironwal_cli.engine.scan import Frame, Problem, scan
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.frames.scan import Frame, Problem, scan
+from ironwal_cli.engine.reader.reader import StreamReader, decode_frame
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.errors import FormatError, IronwalError
 from ironwal_cli.ops.listing import list_streams
 from ironwal_cli.spec.codec import (
@@ -60,7 +60,7 @@ def _valid_segment(rng: random.Random, start: int = 0, frames: int = 4, lz4: boo
         entries = [os.urandom(rng.randrange(0, 40)) for _ in range(rng.randrange(1, 6))]
         raw = encode_raw_batch(entries)
         if lz4:
-            from ironwal_cli.engine.compression import compress
+            from ironwal_cli.engine.frames.compression import compress
 
             out.append(encode_frame(nxt, len(entries), FRAME_LZ4, compress(raw), len(raw)))
         else:
@@ -168,7 +168,7 @@ def test_checkpoint_log_mutations(record_property, records, seed):
 
 def test_claimed_sizes_are_not_allocated(record_property):
     """Headers claiming 4 GB payloads, 4 GB LZ4 output or 4 billion entries cost only the bytes present."""
-    from ironwal_cli.engine.compression import compress
+    from ironwal_cli.engine.frames.compression import compress
 
     raw = encode_raw_batch([b"\0" * 60000])
     cases = [
@@ -194,7 +194,7 @@ def test_claimed_sizes_are_not_allocated(record_property):
 def test_cli_memory_bounded_on_huge_claims(tmp_path, record_property):
     """The real CLI on a stream whose frames claim 4 GB, under a 1 GiB address-space limit: a clean
     exit 3, where allocating the claim would die with MemoryError."""
-    from ironwal_cli.engine.compression import compress
+    from ironwal_cli.engine.frames.compression import compress
 
     def limit_memory():
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
@@ -218,7 +218,7 @@ def test_cli_memory_bounded_on_huge_claims(tmp_path, record_property):
 def test_crafted_candidates_cost_linear_work(monkeypatch, record_property):
     """A header every 32 bytes, each claiming a payload to the end: resync must not CRC them all
     (it did: 256 KiB cost 1 GiB of CRC, a 64 MiB segment hours)."""
-    from ironwal_cli.engine import scan as scan_module
+    from ironwal_cli.engine.frames import scan as scan_module
     from ironwal_cli.spec.codec import FRAME_MAGIC
 
     n = 256 * 1024

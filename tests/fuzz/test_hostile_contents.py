@@ -13,8 +13,8 @@ import pytest
 from hostile_corpus import CASES, GIB, SEGMENT0, bomb, lz4_frame, raw_frame
 from hostile_run import assert_orderly, bounded
 
-from ironwal_cli.engine.compression import decompress
-from ironwal_cli.engine.writer import StreamWriter
+from ironwal_cli.engine.frames.compression import decompress
+from ironwal_cli.engine.writer.writer import StreamWriter
 from ironwal_cli.ops.inspect import inspect_file
 from ironwal_cli.ops.verify import verify_root
 

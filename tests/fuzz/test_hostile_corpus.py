@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from parser_targets import decode_as_small_files, decode_every_frame
 from wal_invariants import FUZZ_EXAMPLES
 
-from ironwal_cli.engine.writer import StreamWriter
+from ironwal_cli.engine.writer.writer import StreamWriter
 from ironwal_cli.errors import EXIT_NOT_FOUND
 
 NOT_FOUND = EXIT_NOT_FOUND  # "no entry", "no such stream": an orderly answer to a hostile root too

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from hostile_run import assert_orderly, bounded
 
-from ironwal_cli.engine.reader import StreamReader
-from ironwal_cli.engine.writer import StreamWriter
+from ironwal_cli.engine.reader.reader import StreamReader
+from ironwal_cli.engine.writer.writer import StreamWriter
 from ironwal_cli.errors import FormatError
 from ironwal_cli.ops.verify import verify_root
 

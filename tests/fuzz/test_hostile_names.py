@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wal_invariants import CLI, FUZZ_DEADLINE, FUZZ_EXAMPLES, cli
 
-from ironwal_cli.engine.names import sanitize_key
-from ironwal_cli.engine.reader import StreamReader
-from ironwal_cli.engine.writer import StreamWriter
+from ironwal_cli.engine.reader.reader import StreamReader
+from ironwal_cli.engine.store.names import sanitize_key
+from ironwal_cli.engine.writer.writer import StreamWriter
 from ironwal_cli.errors import StorageError, UsageError
 
 ALLOWED = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
@@ -164,3 +164,21 @@ def test_sharded_keys_and_checkpoint_ids(tmp_path, record_property):
     listed = cli("checkpoint", "list", "-r", root, "--json")
     assert listed.returncode == 0 and listed.stdout.count(b"\n") >= 1
     record_property("count:hostile key cases", len(keys) + len(ids) + 5)
+
+
+@pytest.mark.parametrize("args", [["tail", "s"], ["get", "s", "0"], ["append", "s", "x"], ["recover", "s"],
+                                  ["prune", "s", "--before", "1"], ["stats", "s"]])
+def test_one_symlink_rule_for_every_command_that_names_a_stream(tmp_path, args):
+    """A stream directory is never a symbolic link, for reads as for writes (engine/store/roots.py
+    stream_path): the link to a real stream is refused in one line (exit 2), nothing read through it."""
+    root, outside = tmp_path / "wal", tmp_path / "outside"
+    with StreamWriter(outside, "real") as writer:
+        writer.append_batch([b"a", b"b"])
+    with StreamWriter(root, "other") as writer:  # a WAL root, so the refusal is the link's alone
+        writer.append(b"o")
+    (root / "s").symlink_to(outside / "real")
+    before = sorted(p.name for p in (outside / "real").iterdir())
+    result = cli(*args, "-r", root)
+    assert result.returncode == 2 and result.stdout == b"", result.stderr
+    assert result.stderr.count(b"\n") == 1 and b"symbolic link" in result.stderr, result.stderr
+    assert sorted(p.name for p in (outside / "real").iterdir()) == before

@@ -22,9 +22,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from wal_invariants import CLI, FUZZ_EXAMPLES, cli
 
-from ironwal_cli.engine import scan as scan_module
-from ironwal_cli.engine.scan import map_file, pread_scan, scan
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.frames import scan as scan_module
+from ironwal_cli.engine.frames.scan import map_file, pread_scan, scan
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.spec.codec import encode_frame, encode_raw_batch
 
 SEGMENT = "00000000000000000000.wal"

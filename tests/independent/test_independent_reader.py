@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from wal_reader import read_root
 
-from ironwal_cli.engine.reader import StreamReader
+from ironwal_cli.engine.reader.reader import StreamReader
 from ironwal_cli.ops.checkpoint import list_checkpoints, show_checkpoint
 from ironwal_cli.ops.listing import stream_names
 from ironwal_cli.sharded.checkpoints import CheckpointLog, log_path, read_head

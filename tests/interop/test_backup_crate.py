@@ -12,7 +12,7 @@ import sys
 
 from crate_oracle import dump, dump_sharded, write
 
-from ironwal_cli.engine.writer import WriteOptions
+from ironwal_cli.engine.writer.writer import WriteOptions
 from ironwal_cli.ops.append import append_values
 from ironwal_cli.ops.checkpoint import create_checkpoint
 from ironwal_cli.ops.read import read_batches

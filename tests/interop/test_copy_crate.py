@@ -11,7 +11,7 @@ import sys
 import pytest
 from crate_oracle import dump, dump_sharded
 
-from ironwal_cli.engine.writer import WriteOptions
+from ironwal_cli.engine.writer.writer import WriteOptions
 from ironwal_cli.ops.append import append_values
 from ironwal_cli.ops.read import read_batches
 

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from typer.testing import CliRunner
 
 from ironwal_cli.cli.main import app
-from ironwal_cli.engine.reader import StreamReader
+from ironwal_cli.engine.reader.reader import StreamReader
 from ironwal_cli.errors import NotFoundError
 from ironwal_cli.ops.read import get_entry, read_batches
 from ironwal_cli.spec.codec import decode_index

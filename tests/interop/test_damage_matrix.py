@@ -29,11 +29,11 @@ from pathlib import Path
 import pytest
 from crate_oracle import RootReplay, StreamReplay, dump, dump_sharded, record_damage_row, write
 
-from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.engine.lost_ids import covers
-from ironwal_cli.engine.reader import StreamReader
-from ironwal_cli.engine.scan import Frame, map_file, scan
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.frames.scan import Frame, map_file, scan
+from ironwal_cli.engine.reader.reader import StreamReader
+from ironwal_cli.engine.store.listing import StreamListing
+from ironwal_cli.engine.store.lost_ids import covers
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.ops.append import append_values
 from ironwal_cli.ops.recover import recover
 from ironwal_cli.ops.sharded_append import append_keyed
@@ -59,14 +59,14 @@ def pristine(tmp_path_factory) -> Path:
     with StreamWriter(root, "s", WriteOptions(max_entries_per_segment=FRAMES * PER_FRAME)) as w:
         for f in range(SEGMENTS * FRAMES):
             w.append_batch([entry(f * PER_FRAME + k) for k in range(PER_FRAME)])
-    assert len(StreamLayout.read(root / "s").segment_ids) == SEGMENTS
+    assert len(StreamListing.read(root / "s").segment_ids) == SEGMENTS
     return root
 
 
 # ----- the damage kinds -------------------------------------------------------------------------
 
 def _segment(root: Path, index: int) -> Path:
-    layout = StreamLayout.read(root / "s")
+    layout = StreamListing.read(root / "s")
     return layout.segment_path(layout.segment_ids[index])
 
 
@@ -120,7 +120,7 @@ def _truncate_last(at: Callable[[Frame], int]) -> Callable[[Path], None]:
 def _index(ids_of: Callable[[list[int]], bytes]) -> Callable[[Path], None]:
     def damage(root: Path) -> None:
         idx = root / "s" / "segments.idx"
-        idx.write_bytes(ids_of(StreamLayout.read(root / "s").index_ids))
+        idx.write_bytes(ids_of(StreamListing.read(root / "s").index_ids))
     return damage
 
 
@@ -207,7 +207,7 @@ def test_damage_matrix(tmp_path, pristine, kind, record_property):
     before = dump(root)
 
     report = recover(root)
-    layout = StreamLayout.read(root / "s")
+    layout = StreamListing.read(root / "s")
     kept = _ours(root)
     must_keep = {i: v for i, v in written.items()
                  if case.may_lose is None or not case.may_lose[0] <= i < case.may_lose[1]}

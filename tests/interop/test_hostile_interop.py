@@ -14,7 +14,7 @@ import os
 from crate_oracle import dump, write
 from wal_invariants import cli
 
-from ironwal_cli.engine.reader import StreamReader
+from ironwal_cli.engine.reader.reader import StreamReader
 from ironwal_cli.ops.verify import verify_root
 
 BIG = 3_000_000

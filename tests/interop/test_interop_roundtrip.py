@@ -18,7 +18,7 @@ from crate_oracle import dump, json_lines, route, run_iwref, write
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ironwal_cli.engine.scan import Frame, map_file, scan
+from ironwal_cli.engine.frames.scan import Frame, map_file, scan
 from ironwal_cli.ops.read import read_batches
 from ironwal_cli.spec.codec import FRAME_LZ4
 

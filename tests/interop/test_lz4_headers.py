@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from crate_oracle import write
 
-from ironwal_cli.engine.compression import compress, decompress
-from ironwal_cli.engine.scan import Frame, map_file, scan
+from ironwal_cli.engine.frames.compression import compress, decompress
+from ironwal_cli.engine.frames.scan import Frame, map_file, scan
 from ironwal_cli.spec.codec import FRAME_LZ4
 
 KIB = 1024

@@ -1,4 +1,4 @@
-"""Roots the crate makes keep working with the wrong-root rule (engine/roots.py, issue 14.8):
+"""Roots the crate makes keep working with the wrong-root rule (engine/store/roots.py, issue 14.8):
 directories made by hand before the crate opened the root, which it turns into streams with an
 empty segments.idx, and roots of nothing but empty directories. Proven by running the crate."""
 
@@ -48,7 +48,7 @@ def test_a_root_of_empty_dirs_takes_a_new_stream_the_crate_reads(tmp_path):
 
 def test_what_ironwal_refuses_is_not_a_root_the_crate_made(tmp_path):
     """The refusal needs a file that no IronWal root holds: every crate root passes the rule."""
-    from ironwal_cli.engine.roots import foreign_root_reason
+    from ironwal_cli.engine.store.roots import foreign_root_reason
 
     root = tmp_path / "root"
     write(root, {"options": {}, "ops": [{"op": "append_batch", "stream": "b", "values": ["1", "2"]},

@@ -11,7 +11,7 @@ import time
 import pytest
 from pipe_support import cli, entries, run
 
-from ironwal_cli.engine.writer import WriteOptions
+from ironwal_cli.engine.writer.writer import WriteOptions
 from ironwal_cli.errors import EXIT_DAMAGED, EXIT_REFUSED, EXIT_USAGE
 from ironwal_cli.ops.append import append_values
 from ironwal_cli.ops.read import read_batches

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pipe_support import cli, run
 
-from ironwal_cli.engine.writer import WriteOptions
+from ironwal_cli.engine.writer.writer import WriteOptions
 from ironwal_cli.errors import EXIT_DAMAGED, EXIT_NOT_FOUND
 from ironwal_cli.ops.append import append_values
 from ironwal_cli.ops.stats import _rank

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from wal_checks import root_digests
 
-from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.engine.lost_ids import covers
-from ironwal_cli.engine.reader import StreamReader, decode_frame
-from ironwal_cli.engine.scan import LOST_FILLER, Frame, map_file, scan
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.frames.scan import LOST_FILLER, Frame, map_file, scan
+from ironwal_cli.engine.reader.reader import StreamReader, decode_frame
+from ironwal_cli.engine.store.listing import StreamListing
+from ironwal_cli.engine.store.lost_ids import covers
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.ops.listing import stream_names
 
 STREAM = "s"
@@ -123,7 +123,7 @@ def assert_clean(root: Path) -> None:
     report = verify_root(root, jobs=1)
     assert report.ok, [str(p) for p in report.problems]
     for name in stream_names(root):
-        layout = StreamLayout.read(root / name)
+        layout = StreamListing.read(root / name)
         assert not [n for n in layout.other_files if n.endswith(".tmp")], layout.other_files
         segs = layout.segment_ids
         for s in segs:

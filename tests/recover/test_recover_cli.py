@@ -14,8 +14,8 @@ from recover_damage import STREAM, build_root, damage, snapshot
 from typer.testing import CliRunner
 
 from ironwal_cli.cli.main import app
-from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.engine.lock import locked_dir
+from ironwal_cli.engine.store.listing import StreamListing
+from ironwal_cli.engine.store.locks import locked_dir
 
 runner = CliRunner()
 
@@ -26,7 +26,7 @@ def split_source(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("cli") / "wal"
     build_root(root, compress=False)
     shutil.copytree(root / STREAM, root / "c")
-    layout = StreamLayout.read(root / STREAM)
+    layout = StreamListing.read(root / STREAM)
     damage(layout.segment_path(layout.segment_ids[1]), "bad_crc", 2)
     return root
 

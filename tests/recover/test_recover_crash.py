@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from recover_damage import build_root, damage, snapshot
 
-from ironwal_cli.engine import files
-from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.engine.reader import StreamReader
+from ironwal_cli.engine import seams
+from ironwal_cli.engine.reader.reader import StreamReader
+from ironwal_cli.engine.store.listing import StreamListing
 from ironwal_cli.errors import FormatError
 from ironwal_cli.ops.listing import stream_names
 from ironwal_cli.ops.recover import recover, undo_recover
@@ -34,7 +34,7 @@ def _damaged_root(base: Path) -> Path:
     build_root(root, compress=False)
     for name in ("o", "t", "m"):
         shutil.copytree(root / "s", root / name)
-    seg = {name: StreamLayout.read(root / name) for name in ("s", "o", "t", "m")}
+    seg = {name: StreamListing.read(root / name) for name in ("s", "o", "t", "m")}
     damage(seg["s"].segment_path(seg["s"].segment_ids[1]), "bad_crc", 2)
     damage(seg["o"].segment_path(seg["o"].segment_ids[0]), "garbage", 1)
     damage(seg["m"].segment_path(seg["m"].segment_ids[0]), "zeroed", 3)
@@ -75,11 +75,11 @@ def reference(tmp_path_factory):
         nonlocal count
         count += 1
 
-    files.sync_hook = hook
+    seams.sync_hook = hook
     try:
         recover(done, quarantine=base / "done-q")
     finally:
-        files.sync_hook = None
+        seams.sync_hook = None
     return damaged, observe_root(damaged), observe_root(done), snapshot(done), count
 
 
@@ -132,7 +132,7 @@ def test_sigkill_after_every_fsync(tmp_path, reference, monkeypatch):
     A SIGKILL loses nothing the kernel holds, so fsync itself is skipped here for speed; the hook
     that kills still runs at every place recover syncs.
     """
-    from ironwal_cli.cli.recover import _install_kill_hook
+    from ironwal_cli.engine.seams import kill_after_syncs_from_env
 
     monkeypatch.setattr(os, "fsync", lambda fd: None)
     monkeypatch.setattr(os, "fdatasync", lambda fd: None)
@@ -146,7 +146,7 @@ def test_sigkill_after_every_fsync(tmp_path, reference, monkeypatch):
         if pid == 0:  # the child: recover, which SIGKILLs itself after fsync number kill_at
             try:
                 os.environ["IRONWAL_TEST_KILL_AFTER_SYNC"] = str(kill_at)
-                _install_kill_hook()
+                kill_after_syncs_from_env()
                 recover(root, quarantine=quarantine)
             finally:
                 os._exit(0)

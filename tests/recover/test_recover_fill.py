@@ -21,11 +21,11 @@ from recover_damage import assert_clean, frames_of, independent_read
 from typer.testing import CliRunner
 
 from ironwal_cli.cli.main import app
-from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.engine.reader import StreamReader
-from ironwal_cli.engine.scan import LOST_FILLER, Frame, scan
-from ironwal_cli.engine.seals import matching, read_seals
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.frames.scan import LOST_FILLER, Frame, scan
+from ironwal_cli.engine.reader.reader import StreamReader
+from ironwal_cli.engine.store.listing import StreamListing
+from ironwal_cli.engine.store.seals import matching, read_seals
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.errors import EXIT_NOT_FOUND, GapError, NotFoundError
 from ironwal_cli.ops.recover import recover
 from ironwal_cli.spec.codec import MAX_FRAME_ENTRIES, encode_frame, encode_lost_fillers, encode_raw_batch
@@ -68,7 +68,7 @@ def test_a_frame_cut_cleanly_out_is_repaired_and_the_hint_names_plain_recover(ro
     assert [m for _, m in report.notes] == [
         "ids 4..5 are lost; the crate's iterator fails at id 4, readers report them lost; replay resumes at id 6"]
     assert report.replay == {"s": {"lost": [[4, 6]], "fails_at": 4, "resume_at": 6}}
-    layout = StreamLayout.read(root / "s")
+    layout = StreamListing.read(root / "s")
     assert layout.lost == [(4, 6)] and layout.segment_ids == [0, 10]
     assert [s.end_id for s in matching(read_seals(root / "s")[0], layout.segment_files, root / "s").values()] == [
         10, 20]  # sealed with what the segment holds: the filler's ids are lost ids, not entries
@@ -102,7 +102,7 @@ def test_a_filler_in_the_active_segment_is_counted_by_our_writer(root):
     data[-1] ^= 1  # the last frame (ids 18..19): complete, CRC mismatch
     seg.write_bytes(bytes(data))
     recover(root)
-    assert StreamLayout.read(root / "s").lost == [(18, 20)]
+    assert StreamListing.read(root / "s").lost == [(18, 20)]
     with StreamWriter(root, "s") as w:
         assert w.append(b"next") == 20
     assert_clean(root)
@@ -136,7 +136,7 @@ def test_recover_and_verify_print_what_a_crate_replay_sees(tmp_path):
     assert ("replay s: after the repair the crate's iter(0) fails at id 5 (lost ids 5..9); resume with "
             "iter_from(10)") in repaired.stdout
     assert (root / "s" / f"{5:020d}.wal").read_bytes() == encode_lost_fillers(5, 10)
-    assert StreamLayout.read(root / "s").index_ids == [0, 5, 10, 15]
+    assert StreamListing.read(root / "s").index_ids == [0, 5, 10, 15]
     assert_clean(root)
     after = json.loads(runner.invoke(app, ["verify", "-r", str(root), "--json"]).stdout)
     assert after["ok"] and after["replay"]["s"]["stop"]["how"] == "fails"

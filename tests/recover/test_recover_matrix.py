@@ -25,8 +25,8 @@ from recover_damage import (
     snapshot,
 )
 
-from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.engine.writer import StreamWriter
+from ironwal_cli.engine.store.listing import StreamListing
+from ironwal_cli.engine.writer.writer import StreamWriter
 from ironwal_cli.ops.recover import recover, undo_recover
 
 _built: dict[bool, tuple[Path, dict]] = {}
@@ -62,7 +62,7 @@ def _copy(tmp_path: Path, pristine, compress: bool, segment: str):
     source, written = pristine(compress)
     root = tmp_path / "wal"
     shutil.copytree(source, root)
-    layout = StreamLayout.read(root / STREAM)
+    layout = StreamListing.read(root / STREAM)
     assert len(layout.segment_ids) == 2
     return root, written, layout, layout.segment_path(layout.segment_ids[0 if segment == "older" else 1])
 

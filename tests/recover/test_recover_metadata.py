@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from recover_damage import assert_clean, read_all, snapshot
 
-from ironwal_cli.engine.layout import StreamLayout
+from ironwal_cli.engine.store.listing import StreamListing
 from ironwal_cli.ops.append import append_values
 from ironwal_cli.ops.recover import recover, undo_recover
 from ironwal_cli.spec.codec import encode_head_state, encode_index
@@ -21,7 +21,7 @@ S0, S2, S4, S9 = (f"{i:020d}.wal" for i in (0, 2, 4, 9))
 @pytest.fixture(scope="module")
 def three_segments(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("meta") / "wal"
-    from ironwal_cli.engine.writer import WriteOptions
+    from ironwal_cli.engine.writer.writer import WriteOptions
 
     for i in range(3):
         append_values(root, "s", [b"x%d" % i, b"y%d" % i], WriteOptions(max_entries_per_segment=2))
@@ -59,7 +59,7 @@ def _damage_and_recover(root: Path, source: Path, damage):
     report = recover(root)
     assert report.repairs_needed
     assert_clean(root)
-    return root, damaged, report, StreamLayout.read(root / "s")
+    return root, damaged, report, StreamListing.read(root / "s")
 
 
 RESERVE = {
@@ -145,7 +145,7 @@ def test_a_lost_middle_segment_is_recorded_not_hidden(tmp_path, three_segments):
 
 
 def test_verify_accepts_only_the_gaps_lost_idx_records(tmp_path, three_segments):
-    from ironwal_cli.engine.lost_ids import encode_lost
+    from ironwal_cli.engine.store.lost_ids import encode_lost
     from ironwal_cli.ops.verify import verify_root
 
     root = tmp_path / "wal"

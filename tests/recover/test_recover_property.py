@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from recover_damage import STREAM, assert_clean, build_root, frames_of, read_all, snapshot
 
-from ironwal_cli.engine.layout import StreamLayout
+from ironwal_cli.engine.store.listing import StreamListing
 from ironwal_cli.ops.recover import recover, undo_recover
 
 _SOURCES: dict[bool, tuple[Path, dict]] = {}
@@ -46,7 +46,7 @@ def test_random_damage(tmp_path, compress, edits):
     work = Path(tempfile.mkdtemp(dir=tmp_path))
     root = work / "wal"
     shutil.copytree(source, root)
-    layout = StreamLayout.read(root / STREAM)
+    layout = StreamListing.read(root / STREAM)
     segs = [layout.segment_path(s) for s in layout.segment_ids]
     frames = {p: frames_of(p) for p in segs}
     originals = {p: p.read_bytes() for p in segs}

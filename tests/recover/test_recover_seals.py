@@ -2,7 +2,7 @@
 re-read a closed segment whose stat still matches its seal, unless ``--full``.
 
 That recover did not read a segment is proven by counting the files its planner maps
-(``engine.repair_stream.map_file``, the one place recover reads a segment's bytes), and by bit
+(``engine.repair.stream.map_file``, the one place recover reads a segment's bytes), and by bit
 rot hidden behind a matching seal, which only ``--full`` finds.
 """
 
@@ -18,9 +18,9 @@ from recover_damage import read_all
 from typer.testing import CliRunner
 
 from ironwal_cli.cli.main import app
-from ironwal_cli.engine import repair_stream
-from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.engine.seals import (
+from ironwal_cli.engine.repair import stream as repair_stream
+from ironwal_cli.engine.store.listing import StreamListing
+from ironwal_cli.engine.store.seals import (
     SEALS_NAME,
     SEALS_TEMP,
     matching,
@@ -29,7 +29,7 @@ from ironwal_cli.engine.seals import (
     seal_of,
     unambiguous_stat,
 )
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.errors import DamagedTailError
 from ironwal_cli.ops.prune import prune_stream
 from ironwal_cli.ops.recover import recover
@@ -61,7 +61,7 @@ def root(tmp_path) -> Path:
 
 
 def segments(root: Path) -> list[Path]:
-    layout = StreamLayout.read(root / "s")
+    layout = StreamListing.read(root / "s")
     return [layout.segment_path(s) for s in layout.segment_ids]
 
 
@@ -113,7 +113,7 @@ def test_the_writer_seals_each_segment_it_closes_and_the_active_one_at_the_end(r
     for k, (seal, path) in enumerate(zip(seals, segs, strict=False)):
         assert (seal.start_id, seal.end_id) == (k * PER_SEGMENT, (k + 1) * PER_SEGMENT)
         assert seal == seal_of(seal.start_id, seal.end_id, path.stat())  # the segment as it is now
-    assert sorted(matching(seals, StreamLayout.read(root / "s").segment_files, root / "s")) == \
+    assert sorted(matching(seals, StreamListing.read(root / "s").segment_files, root / "s")) == \
         [k * PER_SEGMENT for k in range(SEGMENTS)]
 
 
@@ -183,7 +183,7 @@ def test_recover_seals_a_crate_root_so_the_next_run_reads_only_the_active_segmen
     root = tmp_path / "wal"
     shutil.copytree(SAMPLES / "rotation-size" / "root", root)
     assert not (root / "rs" / SEALS_NAME).exists()  # the crate writes none
-    layout = StreamLayout.read(root / "rs")
+    layout = StreamListing.read(root / "rs")
     assert len(layout.segment_ids) > 3
     assert not recover(root, ["rs"], dry_run=True).repairs_needed
     assert not (root / "rs" / SEALS_NAME).exists()  # a dry run writes nothing
@@ -207,7 +207,7 @@ def test_the_segments_a_repair_writes_are_sealed(root, mapped):
     with open(seg, "ab") as f:
         f.write(b"\x00")
     recover(root)
-    layout = StreamLayout.read(root / "s")
+    layout = StreamListing.read(root / "s")
     sealed = matching(read_seals(root / "s")[0], layout.segment_files, root / "s")
     assert sorted(sealed) == layout.segment_ids and len(layout.segment_ids) == SEGMENTS
     mapped.clear()

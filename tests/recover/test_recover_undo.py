@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from recover_damage import STREAM, build_root, damage, snapshot
 
-from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.engine.writer import StreamWriter
+from ironwal_cli.engine.store.listing import StreamListing
+from ironwal_cli.engine.writer.writer import StreamWriter
 from ironwal_cli.errors import FormatError
 from ironwal_cli.ops.recover import recover, undo_recover
 
@@ -19,7 +19,7 @@ from ironwal_cli.ops.recover import recover, undo_recover
 def source(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("undo") / "wal"
     build_root(root, compress=True)
-    layout = StreamLayout.read(root / STREAM)
+    layout = StreamListing.read(root / STREAM)
     damage(layout.segment_path(layout.segment_ids[0]), "garbage", 2)  # ids 6..8 lost: filler frames there
     return root
 
@@ -82,7 +82,7 @@ def test_a_torn_tail_is_cut_off_by_a_copy_and_undo_puts_it_back(tmp_path):
     with StreamWriter(root, "s") as w:
         for k in range(20):
             w.append(b"entry %d" % k)
-    segment = StreamLayout.read(root / "s").segment_path(0)
+    segment = StreamListing.read(root / "s").segment_path(0)
     intact = segment.read_bytes()
     with open(segment, "ab") as f:
         f.write(b"LAWL" + b"\x01" * 20)  # a torn header

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ironwal_cli.engine.writer import StreamWriter
+from ironwal_cli.engine.writer.writer import StreamWriter
 from ironwal_cli.errors import DamagedTailError
 from ironwal_cli.ops.append import append_values
 from ironwal_cli.ops.read import read_batches

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from ironwal_cli.audit import checkpoints
 from ironwal_cli.ops.recover import recover
 from ironwal_cli.ops.sharded_append import append_keyed
+from ironwal_cli.sharded import log_walk
 from ironwal_cli.sharded.repair import scan_log
 from ironwal_cli.spec.codec import CHECKPOINT_MAGIC, Checkpoint, encode_checkpoint_record, encode_head
 
@@ -32,7 +32,7 @@ class Work:
 
     def __init__(self, monkeypatch):
         self.framed = self.crc_bytes = 0
-        real_framed, real_crc = checkpoints._framed, checkpoints.crc32
+        real_framed, real_crc = log_walk._framed, log_walk.crc32
 
         def framed(data, pos):
             self.framed += 1
@@ -41,8 +41,8 @@ class Work:
         def crc32(chunk):
             self.crc_bytes += len(chunk)
             return real_crc(chunk)
-        monkeypatch.setattr(checkpoints, "_framed", framed)
-        monkeypatch.setattr(checkpoints, "crc32", crc32)
+        monkeypatch.setattr(log_walk, "_framed", framed)
+        monkeypatch.setattr(log_walk, "crc32", crc32)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import os
 import pytest
 from undo_roots import STREAM, build, ironwal, one_error_line, segments, tear, tree
 
-from ironwal_cli.engine.files import atomic_write
+from ironwal_cli.engine.store.files import atomic_write
 from ironwal_cli.ops.recover import recover
 
 

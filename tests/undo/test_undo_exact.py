@@ -54,7 +54,7 @@ def test_an_undo_killed_midway_is_finished_by_a_rerun(tmp_path):
     root = hostile_root(tmp_path)
     before = tree(root)
     report = recover(root)
-    from ironwal_cli.engine import confined
+    from ironwal_cli.engine.store import confined
 
     calls = 0
     real_put = confined.ConfinedRoot.put

@@ -12,8 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.store.listing import StreamListing
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 
 STREAM = "s"
 TORN = b"LAWL" + b"\x01" * 20  # a torn frame header: recover cuts it off
@@ -32,7 +32,7 @@ def build(root: Path, n: int = 12, per_segment: int = 4) -> Path:
 
 
 def segments(root: Path) -> list[Path]:
-    layout = StreamLayout.read(root / STREAM)
+    layout = StreamListing.read(root / STREAM)
     return [layout.segment_path(s) for s in layout.segment_ids]
 
 
@@ -73,7 +73,7 @@ def one_error_line(result: subprocess.CompletedProcess) -> str:
 
 def frame_offsets(segment: Path) -> list[tuple[int, int]]:
     """(offset, end) of each intact frame of ``segment``."""
-    from ironwal_cli.engine.scan import Frame, map_file, scan
+    from ironwal_cli.engine.frames.scan import Frame, map_file, scan
 
     return [(f.offset, f.end_offset) for f in scan(map_file(segment)) if isinstance(f, Frame)]
 
@@ -90,7 +90,7 @@ def edit_manifest(run: Path, change, reseal: bool = True) -> None:
     """Apply ``change`` to the run's manifest; ``reseal``: recompute its sha256, as a forger would."""
     import json
 
-    from ironwal_cli.engine import quarantine
+    from ironwal_cli.engine.repair import quarantine
 
     path = run / "manifest.json"
     manifest = json.loads(path.read_bytes())

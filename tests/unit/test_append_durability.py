@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ironwal_cli.engine import files
-from ironwal_cli.engine.writer import WriteOptions
+from ironwal_cli.engine import seams
+from ironwal_cli.engine.writer.writer import WriteOptions
 from ironwal_cli.ops.append import append_from, append_values
 
 
@@ -21,7 +21,7 @@ def synced_sizes(monkeypatch) -> dict[str, int]:
     def hook(fd: int) -> None:
         sizes[os.readlink(f"/proc/self/fd/{fd}")] = os.fstat(fd).st_size
 
-    monkeypatch.setattr(files, "sync_hook", hook)
+    monkeypatch.setattr(seams, "sync_hook", hook)
     return sizes
 
 

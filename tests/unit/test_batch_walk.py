@@ -1,5 +1,5 @@
-"""spec.walk.batch_end: the C walk and the Python walk give the same answer for any bytes, and verify
-reports the same problems whichever of them ran."""
+"""spec.walk.batch_end and batch_fits: the C twin and the Python function give the same answer for
+any bytes (the pairs from spec.native.TWINS), and verify reports the same whichever of them ran."""
 
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ironwal_cli.audit import frames
 from ironwal_cli.ops.verify import verify_root
-from ironwal_cli.spec import walk
 from ironwal_cli.spec.codec import FRAME_RAW, encode_frame, encode_raw_batch
-from ironwal_cli.spec.walk import batch_end_python, batch_fits
+from ironwal_cli.spec.native import twin
+from ironwal_cli.spec.walk import batch_fits
 
-needs_c = pytest.mark.skipif(walk.batch_end_c is None, reason="the C walk was not built (no compiler at install)")
+END, FITS = twin("ironwal_cli.spec.walk.batch_end"), twin("ironwal_cli.spec.walk.batch_fits")
+batch_end_python = END.python
+needs_c = pytest.mark.skipif(END.c is None, reason="the C walk was not built (no compiler at install)")
 
 entries = st.lists(st.binary(max_size=40), max_size=30)
 
@@ -39,11 +42,7 @@ def batches(draw):
 
 
 def _fits_in_python(data, count) -> bool:
-    saved, walk.batch_end_c = walk.batch_end_c, None
-    try:
-        return batch_fits(data, count)
-    finally:
-        walk.batch_end_c = saved
+    return FITS.python(data, count)
 
 
 @given(batches())
@@ -79,11 +78,21 @@ def test_the_python_walk_on_known_batches():
 def test_c_and_python_walks_agree(case):
     data, count = case
     expected = batch_end_python(data, count)
-    assert walk.batch_end_c(data, count) == expected
-    assert walk.batch_end_c(memoryview(data), count) == expected
-    assert walk.batch_end_c(bytearray(data), count) == expected
+    assert END.c(data, count) == expected
+    assert END.c(memoryview(data), count) == expected
+    assert END.c(bytearray(data), count) == expected
     if data and expected == len(data):
-        assert batch_end_python(data, count + 1) == walk.batch_end_c(data, count + 1) == -1
+        assert batch_end_python(data, count + 1) == END.c(data, count + 1) == -1
+
+
+@needs_c
+@given(batches())
+def test_c_and_python_batch_fits_agree(case):
+    data, count = case
+    expected = FITS.python(data, count)
+    assert expected == (batch_end_python(data, count) == len(data))
+    for buffer in (data, memoryview(data), bytearray(data)):
+        assert FITS.c(buffer, count) is expected
 
 
 @needs_c
@@ -93,7 +102,8 @@ def test_the_c_walk_reads_a_slice_of_a_memory_map_in_place(tmp_path):
     path.write_bytes(b"pad" + raw + b"tail")
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
         view = memoryview(m)[3:3 + len(raw)]
-        assert walk.batch_end_c(view, 300) == batch_end_python(view, 300) == len(raw)
+        assert END.c(view, 300) == batch_end_python(view, 300) == len(raw)
+        assert FITS.c(view, 300) and FITS.python(view, 300)
         view.release()
 
 
@@ -115,7 +125,7 @@ def _root_of_bad_batches(root):
 def test_verify_reports_the_same_with_either_walk(tmp_path, monkeypatch):
     offsets = _root_of_bad_batches(tmp_path)
     first = verify_root(tmp_path, jobs=1)
-    monkeypatch.setattr(walk, "batch_end_c", None)
+    monkeypatch.setattr(frames, "batch_fits", FITS.python)  # what verify calls, in Python
     assert verify_root(tmp_path, jobs=1) == first
     got = [(p.offset, p.kind, p.message.split(": ", 1)[1]) for p in first.problems]
     assert got == [(offsets[1], "bad_batch", "batch ends inside the length of entry 3"),

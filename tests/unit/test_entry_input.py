@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ironwal_cli.ops import entry_input
-from ironwal_cli.ops.entry_input import read_batches, read_raw_batches
+from ironwal_cli.ops.entry_input import input_batches, read_raw_batches
 from ironwal_cli.spec import records
 from ironwal_cli.spec.codec import decode_raw_batch
 
@@ -25,7 +25,7 @@ def encode(entries: list[bytes], sep: bytes, terminate_last: bool) -> bytes:
 
 
 def collect(fd: int, mode: str, batch: int) -> list[list[bytes]]:
-    return [b for group in read_batches(fd, mode, batch, linger=0.0) for b in group]
+    return [b for group in input_batches(fd, mode, batch, linger=0.0) for b in group]
 
 
 @st.composite
@@ -91,7 +91,7 @@ def collect_raw(fd: int, mode: str, batch: int) -> list[list[bytes]]:
 @settings(max_examples=60, deadline=None)
 @given(inputs(), st.sampled_from([1, 3, 16, 1 << 20]))
 def test_encoded_batches_are_the_same_batches(case, chunk):
-    """read_raw_batches gives the batches read_batches gives, entry for entry, for any input and
+    """read_raw_batches gives the batches input_batches gives, entry for entry, for any input and
     any read size (records cut across reads, longer than the buffer, a last one unterminated)."""
     mode, entries, data, _cuts, batch = case
     with tempfile.TemporaryFile() as f, mock.patch.object(entry_input, "CHUNK", chunk):
@@ -120,7 +120,7 @@ def test_c_encode_records_equals_the_python_one(data, sep, first, size):
 
 
 @settings(max_examples=30, deadline=None)
-@given(inputs(), st.sampled_from([read_batches, read_raw_batches]))
+@given(inputs(), st.sampled_from([input_batches, read_raw_batches]))
 def test_group_bytes_gathers_what_has_arrived_into_one_group(case, reader):
     """With group_bytes (batch mode's group commit), the input there to read joins the group of the
     first full batch, up to about that many bytes: the same batches, in fewer groups."""

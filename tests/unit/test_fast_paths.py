@@ -97,7 +97,7 @@ def _segment(sizes: list[int]) -> bytes:
 
 def _sound_frames(data: bytes) -> list[tuple[int, int, int, int]]:
     """What headers() must yield: scan's frames (headers only) up to its first problem."""
-    from ironwal_cli.engine.scan import Frame, scan
+    from ironwal_cli.engine.frames.scan import Frame, scan
 
     frames = []
     for item in scan(data, check_crc=False, headers_only=True):
@@ -112,7 +112,7 @@ def _sound_frames(data: bytes) -> list[tuple[int, int, int, int]]:
 def test_headers_and_seek_agree_with_scan(tmp_path_factory, sizes, data):
     import os
 
-    from ironwal_cli.engine.scan import headers, seek
+    from ironwal_cli.engine.frames.scan import headers, seek
 
     seg = bytearray(_segment(sizes))
     if seg and data.draw(st.booleans()):  # damage: a flipped byte, then maybe a cut
@@ -152,7 +152,7 @@ def test_frame_encoding_matches_spec(start_id, entries, frame_type, uncompressed
 def test_header_walk_by_pread_stops_where_the_file_ends_early(tmp_path):
     import os
 
-    from ironwal_cli.engine.scan import headers
+    from ironwal_cli.engine.frames.scan import headers
 
     seg = _segment([3, 2, 4])
     path = tmp_path / "s.wal"
@@ -172,7 +172,7 @@ def test_header_walk_by_pread_grows_and_shrinks_its_reads(tmp_path_factory, runs
     512 bytes): the pread walk and seek see exactly the frames of the mapped walk."""
     import os
 
-    from ironwal_cli.engine.scan import headers, seek
+    from ironwal_cli.engine.frames.scan import headers, seek
     from ironwal_cli.spec.codec import FRAME_RAW, encode_frame
 
     parts, next_id = [], 0
@@ -220,18 +220,20 @@ def walked_segments(draw):
 @settings(max_examples=300, deadline=None)
 @given(walked_segments(), st.data())
 def test_chain_in_c_walks_as_the_python_chain(case, data):
-    from ironwal_cli.engine import scan
+    from ironwal_cli.engine.frames import scan
+    from ironwal_cli.spec.native import twin
 
-    if scan._chain_c is None:
+    chain = twin("ironwal_cli.engine.frames.scan.chain")
+    if chain.c is None:
         pytest.skip("the C module was not built (no compiler at install)")
     seg, start, last = case
     offset = data.draw(st.sampled_from([0, 0, len(seg), len(seg) + 40, data.draw(st.integers(0, len(seg)))]))
     expected = data.draw(st.sampled_from([start, last, data.draw(st.integers(0, 2**64 - 1))]))
     stop = data.draw(st.sampled_from([scan.NO_STOP, start, last, data.draw(st.integers(0, 2**64 - 1))]))
     max_frames = data.draw(st.integers(0, 14))
-    want = scan.chain_python(seg, offset, expected, stop, max_frames)
-    assert scan._chain_c(seg, offset, expected, stop, max_frames, scan.CHAIN_LAYOUT) == want
-    assert scan._chain_c(memoryview(seg), offset, expected, stop, max_frames, scan.CHAIN_LAYOUT) == want
+    want = chain.python(seg, offset, expected, stop, max_frames)
+    assert chain.c(seg, offset, expected, stop, max_frames) == want
+    assert chain.c(memoryview(seg), offset, expected, stop, max_frames) == want
 
 
 @settings(max_examples=150, deadline=None)
@@ -241,10 +243,12 @@ def test_chain_by_pread_walks_as_the_python_chain(tmp_path_factory, case, repeat
     Python one reading it the same way; long runs of small frames make the blocks grow."""
     import os
 
-    from ironwal_cli.engine import scan
+    from ironwal_cli.engine.frames import scan
     from ironwal_cli.spec.codec import FRAME_RAW, encode_frame
+    from ironwal_cli.spec.native import twin
 
-    if scan._chain_fd_c is None:
+    chain = twin("ironwal_cli.engine.frames.scan.chain")
+    if chain.c is None:
         pytest.skip("the C module was not built (no compiler at install)")
     seg, start, last = case
     one = encode_raw_batch([b"x"])
@@ -258,8 +262,8 @@ def test_chain_by_pread_walks_as_the_python_chain(tmp_path_factory, case, repeat
     max_frames = data.draw(st.sampled_from([0, 5, 256, 100_000]))
     fd = os.open(path, os.O_RDONLY)
     try:
-        want = scan.chain_python(seg, offset, expected, stop, max_frames, fd=fd)
-        assert scan.chain_python(seg, offset, expected, stop, max_frames) == want
-        assert scan._chain_fd_c(fd, len(seg), offset, expected, stop, max_frames, scan.CHAIN_LAYOUT) == want
+        want = chain.python(seg, offset, expected, stop, max_frames, fd=fd)
+        assert chain.python(seg, offset, expected, stop, max_frames) == want
+        assert chain.c(seg, offset, expected, stop, max_frames, fd=fd) == want
     finally:
         os.close(fd)

@@ -17,9 +17,9 @@ from foreign_holder import holding
 from wal_invariants import CLI, cli
 
 from ironwal_cli import StreamWriter, WriteOptions
-from ironwal_cli.engine import foreign_writers
-from ironwal_cli.engine.foreign_writers import holders, lease_says_open_for_writing, open_probe
-from ironwal_cli.engine.reader import StreamReader
+from ironwal_cli.engine.reader.reader import StreamReader
+from ironwal_cli.engine.store import foreign_writers
+from ironwal_cli.engine.store.foreign_writers import holders, lease_says_open_for_writing, open_probe
 from ironwal_cli.errors import ForeignWriterError
 from ironwal_cli.ops.append import append_values
 
@@ -97,7 +97,7 @@ def test_hold_lock_checks_once_when_the_lock_is_taken(root):
 def test_batch_mode_sync_outside_the_lock_still_syncs(root, monkeypatch):
     """The segment is closed between locks; ``sync()`` then syncs the file through a new descriptor."""
     synced = []
-    monkeypatch.setattr("ironwal_cli.engine.files.sync_hook", synced.append)
+    monkeypatch.setattr("ironwal_cli.engine.seams.sync_hook", synced.append)
     with StreamWriter(root, "s", WriteOptions(sync="batch")) as writer:
         writer.append(b"a")
         synced.clear()
@@ -143,7 +143,7 @@ def test_the_lease_break_signal_does_not_kill_the_prober(tmp_path):
     finally:
         os.close(fd)
     code = ("import fcntl, sys, time\n"
-            "from ironwal_cli.engine.foreign_writers import open_probe\n"
+            "from ironwal_cli.engine.store.foreign_writers import open_probe\n"
             "fd = open_probe(sys.argv[1])\n"
             "fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)\n"
             "print('leased', flush=True)\n"
@@ -228,7 +228,7 @@ def test_a_descriptor_this_process_left_open_is_named_as_such(root):
 def test_a_failed_rotation_leaves_no_segment_open_for_writing(root, monkeypatch):
     """The new segment's descriptor is closed when the rotation fails after opening it; else
     every later writer of this process would take it for a foreign writer."""
-    from ironwal_cli.engine import writer as writer_module
+    from ironwal_cli.engine.writer import writer as writer_module
 
     options = WriteOptions(max_entries_per_segment=1)
     append_values(root, "s", [b"a"], options)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.ops.recover import recover
 from ironwal_cli.ops.verify import verify_root
 from ironwal_cli.spec.codec import encode_index

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from ironwal_cli.engine.scan import map_file, scan
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.frames.scan import map_file, scan
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.spec.codec import FRAME_LZ4
 
 KIB = 1024

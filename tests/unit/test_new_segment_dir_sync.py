@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from ironwal_cli.engine import files
+from ironwal_cli.engine import seams
 from ironwal_cli.ops.append import append_values
 
 SEGMENT = "00000000000000000000.wal"
@@ -21,7 +21,7 @@ def test_first_segment_name_is_synced_with_its_directory(root, monkeypatch):
     def hook(fd: int) -> None:
         synced.append((os.readlink(f"/proc/self/fd/{fd}"), (stream / SEGMENT).exists()))
 
-    monkeypatch.setattr(files, "sync_hook", hook)
+    monkeypatch.setattr(seams, "sync_hook", hook)
     assert append_values(root, "s", [b"one"]) == range(0, 1)
     assert (str(stream.resolve()), True) in synced  # the directory, synced once the segment existed
     assert synced[-1] == (str((stream / SEGMENT).resolve()), True)  # and the entry itself (strict mode)

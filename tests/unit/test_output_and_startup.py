@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ironwal_cli import DamagedTailError, StreamWriter, WriteOptions
+from ironwal_cli import DamagedTailError, StreamWriter, WriteOptions, fdio
 from ironwal_cli.cli.entry import COMMAND_MODULES
 from ironwal_cli.cli.entry_output import BatchedOutput, renderer
-from ironwal_cli.engine import files
-from ironwal_cli.engine.pipes import PIPE_SIZE, grow_pipe
+from ironwal_cli.fdio import PIPE_SIZE, grow_pipe
 
 # ----- the console script's table of commands ----------------------------------------------------
 
@@ -128,10 +127,10 @@ def test_writev_all_finishes_a_short_write(tmp_path, monkeypatch):
     def short_writev(fd, parts):
         return real_write(fd, bytes(parts[0][:3]))  # the OS took only 3 bytes
 
-    monkeypatch.setattr(files.os, "writev", short_writev)
+    monkeypatch.setattr(fdio.os, "writev", short_writev)
     fd = os.open(tmp_path / "f", os.O_WRONLY | os.O_CREAT)
     try:
-        files.writev_all(fd, [b"header", b"payload", b""])
+        fdio.writev_all(fd, [b"header", b"payload", b""])
     finally:
         os.close(fd)
     assert (tmp_path / "f").read_bytes() == b"headerpayload"
@@ -182,7 +181,7 @@ def test_damaged_tails_are_refused(root, damage, kind):
 
 def test_pages_already_read_are_dropped_and_reading_goes_on_unchanged(root, monkeypatch):
     from ironwal_cli import StreamReader
-    from ironwal_cli.engine import scan
+    from ironwal_cli.engine.frames import scan
 
     calls = []
     real = scan.MappedPages.release_before
@@ -229,7 +228,7 @@ def test_entries_before_damage_are_printed_before_the_error():
 @pytest.mark.parametrize("hold", [True, False])
 def test_freed_output_buffers_are_kept_only_once_output_is_bulk(hold, monkeypatch):
     """One-shot output never sets up the heap tuning (nor imports ctypes); bulk output does, once."""
-    from ironwal_cli.engine import heap
+    from ironwal_cli.cli import heap
 
     calls = []
     monkeypatch.setattr(heap, "keep_freed_memory", lambda: calls.append(1))
@@ -254,7 +253,7 @@ def test_the_quick_commands_import_only_what_they_use(root, args):
              "try:\n    main()\nexcept SystemExit:\n    pass\nsys.stderr.write(' '.join(sorted(sys.modules)))\n")
     result = subprocess.run([sys.executable, "-c", probe, *args, "-r", str(root)], capture_output=True)
     loaded = set(result.stderr.decode().split())
-    assert "ironwal_cli.engine.writer" in loaded or "ironwal_cli.engine.reader" in loaded
+    assert "ironwal_cli.engine.writer.writer" in loaded or "ironwal_cli.engine.reader.reader" in loaded
     unwanted = {"construct", "rich", "lz4", "lz4.frame", "json", "ironwal_cli.spec.declarations",
                 "ironwal_cli.cli.sharded_append"}
     assert not loaded & unwanted

@@ -10,9 +10,9 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.ops.append import append_from
-from ironwal_cli.ops.entry_input import read_batches
+from ironwal_cli.ops.entry_input import input_batches
 
 
 def files_of(root: Path) -> dict[str, bytes]:
@@ -36,7 +36,7 @@ def test_encoded_batches_write_the_same_files_as_entry_lists(entries, batch, max
         f.seek(0)
         ids_lists = []
         with StreamWriter(lists, "s", options) as writer:
-            for group in read_batches(f.fileno(), "lines", batch, linger=0.0):
+            for group in input_batches(f.fileno(), "lines", batch, linger=0.0):
                 ids_lists += [i for r in writer.append_batches(group) for i in r]
         assert ids_encoded == ids_lists == list(range(len(entries)))
         assert files_of(encoded) == files_of(lists)

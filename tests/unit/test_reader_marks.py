@@ -1,4 +1,4 @@
-"""A reader remembers where frames start (engine/marks.py): every answer it gives from its
+"""A reader remembers where frames start (engine/reader/marks.py): every answer it gives from its
 marks is the answer a fresh reader gives by walking from the segment's start."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ironwal_cli.engine.marks import EVERY
-from ironwal_cli.engine.reader import StreamReader
-from ironwal_cli.engine.scan import headers, map_file, seek
+from ironwal_cli.engine.frames.scan import headers, map_file, seek
+from ironwal_cli.engine.reader.marks import EVERY
+from ironwal_cli.engine.reader.reader import StreamReader
 from ironwal_cli.spec.codec import FRAME_RAW, encode_frame, encode_index, encode_raw_batch
 
 SEGMENT = "00000000000000000000.wal"

@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from ironwal_cli.cli.main import app
-from ironwal_cli.engine.names import segment_name
-from ironwal_cli.engine.reader import StreamReader
-from ironwal_cli.engine.scan import Frame, map_file, scan
+from ironwal_cli.engine.frames.scan import Frame, map_file, scan
+from ironwal_cli.engine.reader.reader import StreamReader
+from ironwal_cli.engine.store.names import segment_name
 from ironwal_cli.errors import FormatError, NotFoundError
 from ironwal_cli.ops.listing import list_streams
 from ironwal_cli.ops.read import get_entry, read_batches

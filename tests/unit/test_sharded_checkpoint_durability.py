@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 
 import ironwal_cli
-from ironwal_cli.engine import files
-from ironwal_cli.engine.writer import WriteOptions
+from ironwal_cli.engine import seams
+from ironwal_cli.engine.writer.writer import WriteOptions
 
 
 @pytest.fixture
 def synced(monkeypatch) -> list[str]:
     """Paths of every fsync/fdatasync, in order (through the engine's sync hook)."""
     seen: list[str] = []
-    monkeypatch.setattr(files, "sync_hook", lambda fd: seen.append(os.readlink(f"/proc/self/fd/{fd}")))
+    monkeypatch.setattr(seams, "sync_hook", lambda fd: seen.append(os.readlink(f"/proc/self/fd/{fd}")))
     return seen
 
 

@@ -10,9 +10,9 @@ from unittest import mock
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from ironwal_cli.engine.layout import StreamLayout
-from ironwal_cli.engine.reader import StreamReader
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.reader.reader import StreamReader
+from ironwal_cli.engine.store.listing import StreamListing
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.ops.checkpoint import create_checkpoint
 from ironwal_cli.ops.prune import prune_checkpoint
 
@@ -35,7 +35,7 @@ def no_sync():
 
 def ranges(path: Path, next_id: int) -> dict[int, tuple[int, int]]:
     """Segment start -> (first id, one past its last id) from the files and the next segment's start."""
-    starts = StreamLayout.read(path).segment_ids
+    starts = StreamListing.read(path).segment_ids
     return {s: (s, nxt) for s, nxt in zip(starts, starts[1:] + [next_id], strict=True)}
 
 
@@ -70,11 +70,11 @@ def test_prune_keeps_the_active_segment_and_everything_at_or_above_the_offset(op
         if not written:  # no shard directory yet: nothing to prune, nothing to break
             assert prune_checkpoint(root, cid) == [] and offset == 0
             return
-        layout = StreamLayout.read(shard)
+        layout = StreamListing.read(shard)
         active = layout.active_id()
         before = ranges(shard, len(written))
         [result] = prune_checkpoint(root, cid) if offset > 0 else [None]
-        after = StreamLayout.read(shard).segment_ids
+        after = StreamListing.read(shard).segment_ids
         assert active in after or not before  # the active segment is never deleted
         for start, (_, end) in before.items():
             if end > offset or start == active:
@@ -83,7 +83,7 @@ def test_prune_keeps_the_active_segment_and_everything_at_or_above_the_offset(op
             event(f"deleted {min(len(result.deleted), 3)}+ segments of {min(len(before), 5)}+")
             for d in result.deleted:
                 assert before[d.first_id][1] <= offset
-            assert StreamLayout.read(shard).index_ids == [s for s in after if s in (layout.index_ids or [])]
+            assert StreamListing.read(shard).index_ids == [s for s in after if s in (layout.index_ids or [])]
         kept = list(StreamReader(root, "shard_00").entries(0))
         assert [e for _, e in kept] == written[kept[0][0]:] if kept else not written
         assert not kept or kept[0][0] <= offset

@@ -14,7 +14,7 @@ import zlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ironwal_cli.engine.scan import Frame, scan
+from ironwal_cli.engine.frames.scan import Frame, scan
 from ironwal_cli.spec import codec, crc
 from ironwal_cli.spec import declarations as decl
 from ironwal_cli.spec.crc import reference_crc32
@@ -278,7 +278,7 @@ def test_generated_layout_is_up_to_date():
 
 @given(st.lists(st.tuples(st.integers(0, 2**62), st.integers(1, 2**20)), max_size=20))
 def test_lost_idx_spec_and_codec_agree(pairs):
-    from ironwal_cli.engine.lost_ids import decode_lost, encode_lost, merge
+    from ironwal_cli.engine.store.lost_ids import decode_lost, encode_lost, merge
 
     ranges = merge([(a, a + n) for a, n in pairs])
     data = encode_lost(ranges)

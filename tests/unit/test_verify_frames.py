@@ -7,7 +7,7 @@ import os
 import pytest
 from verify_support import flip_bit, found, frames, patch, segments, verify, write_stream
 
-from ironwal_cli.engine.compression import compress
+from ironwal_cli.engine.frames.compression import compress
 from ironwal_cli.spec.codec import FRAME_LZ4, FRAME_RAW, HEADER_SIZE, encode_frame, encode_raw_batch
 
 SEG = "s/00000000000000000000.wal"

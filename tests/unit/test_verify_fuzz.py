@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from verify_support import EDITS, damage_bytes
 
 from ironwal_cli.audit.kinds import KINDS
-from ironwal_cli.engine.scan import scan
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.frames.scan import scan
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.ops.verify import verify_root
 
 SEG = "s/00000000000000000000.wal"

@@ -8,7 +8,7 @@ import pytest
 from verify_support import flip_bit, found, frames, segments, verify, write_stream
 
 from ironwal_cli.audit.frames import raw_batch_error
-from ironwal_cli.engine.scan import MappedPages
+from ironwal_cli.engine.frames.scan import MappedPages
 from ironwal_cli.spec.codec import HEADER_SIZE, encode_raw_batch
 from ironwal_cli.spec.codec import UNIFORM_STRUCT_MAX as _PREFIXES_MAX
 

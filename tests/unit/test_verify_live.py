@@ -7,7 +7,7 @@ import time
 
 from verify_support import found, verify, write_stream
 
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.ops.verify import verify_root
 
 FAST = WriteOptions(sync="async", max_segment_size=600)  # a rotation every few batches

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from verify_support import EDITS, damage_bytes, segments
 
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.ops.verify import verify_root
 
 STREAMS = ("a", "b", "c", "d")

@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 from wal_invariants import CLI
 
 from ironwal_cli import StreamWriter, WriteOptions
-from ironwal_cli.engine import files
-from ironwal_cli.engine.lock import locked_dir
-from ironwal_cli.engine.reader import StreamReader
-from ironwal_cli.engine.seals import read_seals
+from ironwal_cli.engine import seams
+from ironwal_cli.engine.reader.reader import StreamReader
+from ironwal_cli.engine.store.locks import locked_dir
+from ironwal_cli.engine.store.seals import read_seals
 from ironwal_cli.errors import DamagedTailError, LockTimeoutError, StorageError
 
 BIG = 20_000  # above the one-buffer limit: the general frame path
@@ -115,10 +115,10 @@ def test_hold_lock_failed_sync_lets_go_and_checks_the_tail_again(root, monkeypat
     def failing_sync(fd):
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(files, "sync_hook", failing_sync)
+    monkeypatch.setattr(seams, "sync_hook", failing_sync)
     with pytest.raises(StorageError, match="Input/output error"):
         writer.append(b"b")  # written, not known durable: its id is taken, the lock let go
-    monkeypatch.setattr(files, "sync_hook", None)
+    monkeypatch.setattr(seams, "sync_hook", None)
     assert lock_is_free(root / "s")
     with StreamWriter(root, "s") as other:  # another writer appends meanwhile
         assert other.append(b"c") == 2

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wal_checks import check_stream, walk_headers
 
-from ironwal_cli.engine import files
-from ironwal_cli.engine.reader import StreamReader
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine import seams
+from ironwal_cli.engine.reader.reader import StreamReader
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.errors import DamagedTailError
 from ironwal_cli.spec.codec import decode_head_state, decode_index
 
@@ -161,7 +161,7 @@ def test_fix_3_a_fresh_segment_takes_an_oversize_entry_without_a_duplicate_id(ro
 def test_fix_4_every_segment_left_behind_is_synced(root, monkeypatch):
     """Even in async mode, where appends are never synced, rotation syncs the segment it leaves."""
     synced: list[str] = []
-    monkeypatch.setattr(files, "sync_hook", lambda fd: synced.append(os.readlink(f"/proc/self/fd/{fd}")))
+    monkeypatch.setattr(seams, "sync_hook", lambda fd: synced.append(os.readlink(f"/proc/self/fd/{fd}")))
     with StreamWriter(root, "s", opts(100, sync="async")) as w:
         w.append(entry(70))
         assert not any(p.endswith(".wal") for p in synced)  # async: the append itself is not synced

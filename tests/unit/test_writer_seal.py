@@ -1,5 +1,5 @@
 """The writer seals the active segment when it ends with everything synced, and the next writer
-trusts that seal instead of checking every CRC of the segment again (engine/seals.py)."""
+trusts that seal instead of checking every CRC of the segment again (engine/store/seals.py)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from ironwal_cli.engine import active_segment
-from ironwal_cli.engine import writer as writer_module
-from ironwal_cli.engine.reader import StreamReader
-from ironwal_cli.engine.seals import COMPACT_AT, SEALS_NAME, read_seals
-from ironwal_cli.engine.writer import StreamWriter, WriteOptions
+from ironwal_cli.engine.reader.reader import StreamReader
+from ironwal_cli.engine.store.seals import COMPACT_AT, SEALS_NAME, read_seals
+from ironwal_cli.engine.writer import active_segment
+from ironwal_cli.engine.writer import writer as writer_module
+from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.errors import DamagedTailError
 
 SEGMENT = "00000000000000000000.wal"
@@ -93,7 +93,7 @@ def test_no_seal_when_another_writer_appended_after_our_last_write(root):
 
 
 def test_a_held_lock_elsewhere_only_skips_the_seal(root):
-    from ironwal_cli.engine.lock import locked_dir
+    from ironwal_cli.engine.store.locks import locked_dir
 
     w = StreamWriter(root, "s")
     w.append(b"a")

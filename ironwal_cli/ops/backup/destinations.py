@@ -2,7 +2,7 @@
 
 A destination is a flat store of keys (``objects/ab/abcd...``, ``generations/G.json``): put a
 whole object, get it, list a prefix, delete. Every put is atomic (a directory's goes through
-``engine.files.atomic_write``: temp, fsync, rename, fsync of the directory; an S3 PUT is
+``engine.store.files.atomic_write``: temp, fsync, rename, fsync of the directory; an S3 PUT is
 atomic by itself), so a killed backup leaves whole objects or none, never half of one.
 
 S3 goes through boto3, the optional extra ``ironwal-cli[s3]``, imported only when an s3:// URL
@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
-from ...engine.files import TEMP_SUFFIX, atomic_write, fsync_dir, make_dirs, read_file
+from ...engine.store.files import TEMP_SUFFIX, atomic_write, fsync_dir, make_dirs, read_file
 from ...errors import LockTimeoutError, NotFoundError, StorageError, UsageError
 
 T = TypeVar("T")
@@ -143,7 +143,7 @@ class DirectoryDestination(Destination):
 @contextmanager
 def _dir_lock(path: Path) -> Iterator[None]:
     """An flock on the destination directory: one backup, retention or restore-free writer at a time."""
-    from ...engine.lock import locked_dir
+    from ...engine.store.locks import locked_dir
 
     make_dirs(path)
     held = locked_dir(path, timeout=0.0)

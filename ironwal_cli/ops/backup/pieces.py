@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ...engine.scan import LOST_FILLER, TORN_HEADER, TORN_PAYLOAD, Frame, scan
+from ...engine.frames.scan import LOST_FILLER, TORN_HEADER, TORN_PAYLOAD, Frame, scan
 from ...errors import FormatError, UsageError
 from .destinations import Destination
 from .generations import object_key, sha256

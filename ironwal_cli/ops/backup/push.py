@@ -32,10 +32,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ...engine.files import open_regular
-from ...engine.layout import StreamLayout
-from ...engine.names import COUNT_NAME, HEAD_NAME, LOG_NAME
-from ...engine.scan import LOST_FILLER, Frame, pread_scan
+from ...engine.frames.scan import LOST_FILLER, Frame, pread_scan
+from ...engine.store.files import open_regular
+from ...engine.store.listing import StreamListing
+from ...engine.store.names import COUNT_NAME, HEAD_NAME, LOG_NAME
 from ...errors import FormatError, StorageError, UsageError
 from ..listing import stream_names
 from .destinations import Destination, DirectoryDestination, open_destination
@@ -217,7 +217,7 @@ def _intact_end(path: Path, fd: int, size: int, offset: int, expected: int, last
 
 def _stream(run: _Run, root: Path, name: str) -> dict:
     for _attempt in range(5):  # a prune between the listing and the reads: read the stream again
-        layout = StreamLayout.read(root / name)
+        layout = StreamListing.read(root / name)
         ids = layout.segment_ids
         segments, gone = [], False
         for i, start in enumerate(ids):
@@ -279,7 +279,7 @@ def backup_root(root: str | os.PathLike, dest: str | os.PathLike | Destination, 
                 on_retry: Callable[[str], None] | None = None) -> BackupResult:
     """Back ``root`` up into ``dest`` as a new generation (see the module's rules); with ``keep``,
     then keep only the ``keep`` newest generations (``apply_retention``)."""
-    from ...engine.roots import require_wal_root
+    from ...engine.store.roots import require_wal_root
 
     started = time.monotonic()
     root_path = require_wal_root(root)

@@ -21,9 +21,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ...engine.files import fsync_dir, fsync_fd, make_dirs, open_for_write, write_all
-from ...engine.lost_ids import encode_lost
-from ...engine.names import HEAD_NAME, HEAD_STATE_NAME, INDEX_NAME, LOG_NAME
+from ...engine.store.files import fsync_dir, fsync_fd, make_dirs, open_for_write, write_all
+from ...engine.store.lost_ids import encode_lost
+from ...engine.store.names import HEAD_NAME, HEAD_STATE_NAME, INDEX_NAME, LOG_NAME
 from ...errors import FormatError, NotFoundError, RefusedError, UsageError
 from ...spec.codec import encode_head, encode_head_state, encode_index
 from .destinations import Destination, open_destination
@@ -216,7 +216,7 @@ def _restore_stream(dest: Destination, tmp: Path, stream: dict, cut: int | None,
         _write(directory / HEAD_STATE_NAME, [encode_head_state(stream["segments"][len(written) - 1]["name"])])
     lost = [(a, min(b, stop)) for a, b in stream["lost"] if a < stop]
     if lost:
-        from ...engine.lost_ids import LOST_NAME
+        from ...engine.store.lost_ids import LOST_NAME
 
         _write(directory / LOST_NAME, [encode_lost(lost)])
     fsync_dir(directory)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 
-from ..errors import UsageError
+from ...errors import UsageError
 
 SEGMENT_SUFFIX = ".wal"
 SEGMENT_NAME = re.compile(r"^([0-9]{20})\.wal$")
 INDEX_NAME = "segments.idx"
 HEAD_STATE_NAME = "head.state"
 # The two files of a sharded root (sharded/checkpoints.py reads them); here so the engine can
-# tell a WAL root from another folder (engine/roots.py) without importing upwards.
+# tell a WAL root from another folder (engine/store/roots.py) without importing upwards.
 LOG_NAME = "checkpoints.log"
 HEAD_NAME = "HEAD"
 COUNT_NAME = "ironwal-shards"  # ours: the shard count of a sharded root, from its first routed write

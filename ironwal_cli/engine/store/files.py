@@ -13,14 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-from ..errors import FormatError, StorageError
-from . import crashpoints
+from ...errors import FormatError, StorageError
+from ...fdio import write_all
+from .. import seams
 
 TEMP_SUFFIX = ".tmp"
-
-# A test hook: tests of power cuts record every sync through it.
-sync_hook = None
-
 
 NOT_REGULAR_FILE = "not_regular_file"  # the problem kind verify reports for such a file
 
@@ -95,8 +92,7 @@ def open_for_write(path: str | os.PathLike, flags: int, mode: int = 0o644) -> in
 
 def fsync_fd(fd: int, data_only: bool = False) -> None:
     (os.fdatasync if data_only else os.fsync)(fd)
-    if sync_hook is not None:
-        sync_hook(fd)
+    seams.synced(fd)
 
 
 def fsync_dir(path: str | os.PathLike) -> None:
@@ -127,29 +123,6 @@ def make_dirs(path: str | os.PathLike) -> bool:
                 raise
         fsync_dir(directory.parent)  # also when another process made it: its fsync may not have run yet
     return bool(missing)
-
-
-def write_all(fd: int, data) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-SMALL_WRITE = 16 * 1024  # below it, joining the parts costs less than writev's iovec setup
-
-
-def writev_all(fd: int, parts: list) -> None:
-    """Write the buffers of ``parts`` in order, in one syscall when the OS takes them all at once."""
-    size = sum(map(len, parts))
-    if size <= SMALL_WRITE:
-        data = b"".join(parts)
-        written = os.write(fd, data)
-    else:
-        data = None
-        written = os.writev(fd, parts)
-    if written < size:
-        write_all(fd, memoryview(data if data is not None else b"".join(parts))[written:])
 
 
 def truncate_synced(path: str | os.PathLike, size: int) -> None:
@@ -215,8 +188,8 @@ def _replace(path: str | os.PathLike, fill: Callable[[int], None]) -> None:
         _name(err, path)
         raise
     os.close(fd)
-    if crashpoints.ARMED:
-        crashpoints.reached("atomic-before-rename")
+    if seams.ARMED:
+        seams.reached("atomic-before-rename")
     try:
         os.replace(tmp, path)
     except BaseException:  # a directory where the file should be, a read-only dir...: no temp left behind

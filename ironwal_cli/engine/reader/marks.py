@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
-from ..spec.codec import HEADER_SIZE
-from .scan import CHAIN_GAP, CHAIN_MORE, NO_STOP, chain, headers
+from ...spec.codec import HEADER_SIZE
+from ..frames.scan import CHAIN_GAP, CHAIN_MORE, NO_STOP, chain, headers
 
 EVERY = 256
 

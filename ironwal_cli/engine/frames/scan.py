@@ -14,8 +14,7 @@ import os
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from ..spec.codec import (
-    CHAIN_LAYOUT,
+from ...spec.codec import (
     FRAME_MAGIC,
     FRAME_MAGIC_BYTES,
     HEADER_SIZE,
@@ -27,8 +26,8 @@ from ..spec.codec import (
     lost_filler_range,
     unpack_header,
 )
-from ..spec.native import NATIVE
-from .files import open_regular
+from ...spec.native import c_twin
+from ..store.files import open_regular
 
 # Problem kinds found by the scanner (the verifier adds more of its own).
 TORN_HEADER = "torn_header"
@@ -62,6 +61,19 @@ class Problem(NamedTuple):
     kind: str
     message: str
     header: FrameHeader | None = None  # the header found there, when one could be read
+    # The one torn-versus-garbage rule (``incomplete``): a write cut short, not garbage. Follow mode
+    # waits on it, the verifier calls it torn (else trailing bytes), the writer cuts it off itself.
+    incomplete: bool = False
+
+
+def incomplete(data, offset: int, end: int, kind: str) -> bool:
+    """Whether the problem ``kind`` at ``offset``, running to ``end`` (the end of the data), is a
+    write cut short: a torn payload (its header whole, magic good), or a torn header whose bytes
+    begin as a header does (a prefix of the magic). Anything else at the end is garbage or damage."""
+    if kind == TORN_PAYLOAD:
+        return True
+    head = bytes(data[offset:min(end, offset + len(FRAME_MAGIC_BYTES))])
+    return kind == TORN_HEADER and bool(head) and FRAME_MAGIC_BYTES.startswith(head)
 
 
 Item = Frame | Problem
@@ -179,7 +191,7 @@ def scan(data, start: int = 0, end: int | None = None, *, check_crc: bool = True
         if kind == TORN_PAYLOAD and nxt < end:
             # An intact frame follows, so this was no torn write: the length field is damaged.
             kind, message = BAD_LENGTH, message + f"; an intact frame follows at offset {nxt}"
-        yield Problem(offset, nxt - offset, kind, message, header)
+        yield Problem(offset, nxt - offset, kind, message, header, nxt == end and incomplete(buf, offset, end, kind))
         offset = nxt
 
 
@@ -222,7 +234,9 @@ def pread_scan(path: str | os.PathLike, start: int = 0, *, fd: int | None = None
             at = pos + cut.offset
             need = HEADER_SIZE + (cut.header.disk_size if cut.kind == TORN_PAYLOAD else 0)
             if at + need > size:  # torn against the file itself: nothing to read again
-                yield cut._replace(offset=at, length=size - at), size
+                head = os.pread(fd, HEADER_SIZE, at)  # the rule judged the block's bytes: judge the file's
+                yield cut._replace(offset=at, length=size - at,
+                                   incomplete=incomplete(head, 0, len(head), cut.kind)), size
                 return
             pos, block = at, max(PREAD_BLOCK, need)
     finally:
@@ -288,12 +302,16 @@ CHAIN_MORE, CHAIN_FOUND, CHAIN_GAP, CHAIN_END = 0, 1, 2, 3  # why a chain walk s
 NO_STOP = 2**64 - 1  # no id lies above it
 
 
-def chain_python(data, offset: int, expected: int, stop_id: int, max_frames: int, *,
-                 fd: int | None = None) -> tuple[int, int, int, int]:
+@c_twin  # in C when the module was built: a few ns a frame instead of ~0.5 us
+def chain(data, offset: int, expected: int, stop_id: int, max_frames: int, *,
+          fd: int | None = None) -> tuple[int, int, int, int]:
     """Walk the sound frames that continue the ids from ``offset`` (the first must start at
     ``expected``): (offset, expected id, frames walked, why) where it stopped: at the first frame
     that is not sound or lies past the end (CHAIN_END), starts at another id (CHAIN_GAP), ends
-    above ``stop_id`` (CHAIN_FOUND), or after ``max_frames`` frames (CHAIN_MORE)."""
+    above ``stop_id`` (CHAIN_FOUND), or after ``max_frames`` frames (CHAIN_MORE).
+
+    A segment of one-entry frames holds ~490,000 of them. With ``fd`` (a descriptor of the file
+    ``data`` maps) the headers are read with pread, as ``headers`` reads them."""
     frames = 0
     for at, first, count, size in headers(data, offset, fd=fd):
         if first != expected:
@@ -306,22 +324,6 @@ def chain_python(data, offset: int, expected: int, stop_id: int, max_frames: int
         offset = at + HEADER_SIZE + size
         frames += 1
     return offset, expected, frames, CHAIN_END
-
-
-# Else chain_python above does the same.
-_chain_c, _chain_fd_c = (NATIVE.chain, NATIVE.chain_fd) if NATIVE is not None else (None, None)
-
-
-def chain(data, offset: int, expected: int, stop_id: int, max_frames: int, *,
-          fd: int | None = None) -> tuple[int, int, int, int]:
-    """``chain_python``, in C when the module was built (a few ns a frame instead of ~0.5 us: a
-    segment of one-entry frames holds ~490,000 of them). With ``fd`` (a descriptor of the file
-    ``data`` maps) the headers are read with pread, as ``headers`` reads them."""
-    if _chain_c is None:
-        return chain_python(data, offset, expected, stop_id, max_frames, fd=fd)
-    if fd is not None:
-        return _chain_fd_c(fd, len(data), offset, expected, stop_id, max_frames, CHAIN_LAYOUT)
-    return _chain_c(data, offset, expected, stop_id, max_frames, CHAIN_LAYOUT)
 
 
 def seek(data, entry_id: int, start: int = 0, *, fd: int | None = None) -> int:

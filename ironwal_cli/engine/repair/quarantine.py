@@ -23,10 +23,11 @@ import stat
 import time
 from pathlib import Path
 
-from ..errors import UndoRefusedError, UsageError
-from .confined import FILE, FileState
-from .files import append_synced, atomic_write, fsync_dir, fsync_fd, make_dirs, open_for_write, write_all
-from .repair_plan import DELETE, KEEP, Plan, digest, sha256_in_steps, undo_recipes
+from ...errors import UndoRefusedError, UsageError
+from ...fdio import write_all
+from ..store.confined import FILE, FileState
+from ..store.files import append_synced, atomic_write, fsync_dir, fsync_fd, make_dirs, open_for_write
+from .plan import DELETE, KEEP, Plan, digest, sha256_in_steps, undo_recipes
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 2  # 2: file kinds and modes, caches, and the manifest's own sha256
@@ -35,6 +36,8 @@ QUARANTINE_SUFFIX = ".quarantine"
 
 
 def default_quarantine(root: str | os.PathLike) -> Path:
+    """``<root>.quarantine`` beside the root, the root's symbolic links resolved: the one rule for
+    where recover's runs and the checkpoint archive go by default."""
     root = Path(root).resolve()
     return root.parent / (root.name + QUARANTINE_SUFFIX)
 

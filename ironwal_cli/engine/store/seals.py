@@ -20,8 +20,9 @@ import os
 import time
 from collections.abc import Iterable
 
-from ..spec.codec import SEAL_RECORD, Seal, decode_seals, encode_seal
-from .files import TEMP_SUFFIX, atomic_write, fsync_fd, open_for_write, read_small, write_all
+from ...fdio import write_all
+from ...spec.codec import SEAL_RECORD, Seal, decode_seals, encode_seal
+from .files import TEMP_SUFFIX, atomic_write, fsync_fd, open_for_write, read_small
 from .names import MAX_ID, segment_name
 
 SEALS_NAME = "seals.idx"

@@ -8,7 +8,7 @@ keeps every stream's ``segments.idx`` open for reading; a ``ShardedWal`` keeps
 ``checkpoints.log`` open for writing for as long as it lives.
 
 **Telling an ironwal writer from a foreign one.** An ironwal process holds a stream's files open
-for writing only while it holds the stream's flock (``engine/lock.py``): the writer closes its
+for writing only while it holds the stream's flock (``engine/store/locks.py``): the writer closes its
 segment before it lets the lock go, recover and prune open files only under it. So, once the
 caller holds the flock, any other process holding the segment open for writing is foreign,
 whoever it is; ironwal writers never meet here, they wait for each other at the flock.
@@ -41,7 +41,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ForeignWriterError
+from ...errors import ForeignWriterError
 
 _SETLEASE = getattr(fcntl, "F_SETLEASE", None)
 _SETSIG = getattr(fcntl, "F_SETSIG", None)

@@ -7,7 +7,7 @@ a fresh empty segment takes any entry or chunk (no duplicate index id); every se
 behind is synced. Each write holds the stream's flock and re-reads the tail first, so
 several processes can append to one stream without interleaving; the segment is open for
 writing only while the flock is held, so a process that holds it open for writing while we hold
-the flock is not an ironwal writer, and is refused (``engine/foreign_writers.py``).
+the flock is not an ironwal writer, and is refused (``engine/store/foreign_writers.py``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import (
+from ...errors import (
     DamagedTailError,
     FormatError,
     IronwalError,
@@ -27,7 +27,8 @@ from ..errors import (
     UnexpectedIdError,
     UsageError,
 )
-from ..spec.codec import (
+from ...fdio import SMALL_WRITE, write_all, writev_all
+from ...spec.codec import (
     FRAME_LZ4,
     FRAME_RAW,
     HEADER_SIZE,
@@ -38,27 +39,25 @@ from ..spec.codec import (
     encode_raw_batch,
     encode_single_frame,
 )
-from ..spec.records import RawBatch
-from . import compression, crashpoints
-from .active_segment import measure_active
-from .files import (
-    SMALL_WRITE,
+from ...spec.records import RawBatch
+from .. import seams as crashpoints  # the writer uses the crash points of the test seams
+from ..frames import compression
+from ..frames.scan import ID_LIMIT, ID_OVERFLOW
+from ..store.files import (
     append_synced,
     atomic_write,
     fsync_dir,
     fsync_fd,
     make_dirs,
     open_for_write,
-    write_all,
-    writev_all,
 )
-from .foreign_writers import lease_conflicts, open_probe, refuse_foreign_writers
-from .layout import OVERSIZED_FILE, StreamLayout
-from .lock import DEFAULT_LOCK_TIMEOUT, acquire
-from .names import HEAD_STATE_NAME, INDEX_NAME, sanitize_key, segment_name
-from .roots import foreign_stream_message, refuse_foreign_root, require_root
-from .scan import ID_LIMIT, ID_OVERFLOW, TORN_HEADER, TORN_PAYLOAD
-from .seals import add_seal, matching, read_seals, seal_of, unambiguous_stat
+from ..store.foreign_writers import lease_conflicts, open_probe, refuse_foreign_writers
+from ..store.listing import OVERSIZED_FILE, StreamListing
+from ..store.locks import DEFAULT_LOCK_TIMEOUT, acquire
+from ..store.names import HEAD_STATE_NAME, INDEX_NAME, segment_name
+from ..store.roots import foreign_stream_message, refuse_foreign_root, require_root, stream_path
+from ..store.seals import add_seal, matching, read_seals, seal_of, unambiguous_stat
+from .active_segment import measure_active
 
 MIB = 1024 * 1024
 SYNC_MODES = ("strict", "batch", "async")
@@ -89,14 +88,6 @@ class WriteOptions:
             raise UsageError(f"max entries per segment {self.max_entries_per_segment}: must be at least 1")
 
 
-def stream_dir(root: str | os.PathLike, key: str) -> Path:
-    """The directory of stream ``key`` under ``root``; refuses keys and symlinks that leave the root."""
-    path = Path(root) / sanitize_key(key)
-    if path.is_symlink():
-        raise UsageError(f"{path}: the stream directory is a symbolic link; refusing to follow it")
-    return path
-
-
 class StreamWriter:
     """Appends to one stream. Use as a context manager, or call ``close()``."""
 
@@ -105,8 +96,8 @@ class StreamWriter:
         self.options = options or WriteOptions()
         self.on_warning = on_warning or (lambda message: None)  # told when a torn tail is quarantined
         self.root = Path(root)
-        self.name = sanitize_key(key)
-        self.path = stream_dir(root, key)
+        self.path = stream_path(root, key)
+        self.name = self.path.name
         self._dir_fd: int | None = None
         self._fd: int | None = None
         self._active = 0  # start id of the active segment
@@ -142,7 +133,7 @@ class StreamWriter:
             return self._next
         if not self.path.is_dir():
             return 0
-        from .reader import StreamReader
+        from ..reader.reader import StreamReader
 
         reader = StreamReader(self.root, self.name, name_is_dir=True)
         return max(reader.next_id(), reader.layout.active_id() or 0)
@@ -389,7 +380,7 @@ class StreamWriter:
             os.close(self._fd)
             self._fd = None
         self._wrote = False
-        layout = StreamLayout.read(self.path)
+        layout = StreamListing.read(self.path)
         if layout.foreign:  # `append -r . man x`: not one byte into a folder of other files
             raise RefusedError(f"{foreign_stream_message(self.path)}; refusing to write into it")
         if check:
@@ -402,7 +393,7 @@ class StreamWriter:
         if layout.index_ids is None:
             # Missing or unreadable: rebuilt from the segment names, as the crate does.
             atomic_write(index_path, encode_index(layout.segment_ids or [0]))
-            layout = StreamLayout.read(self.path)
+            layout = StreamListing.read(self.path)
         active = layout.active_id() or 0
         if active not in layout.index_ids and not (active == 0 and not layout.index_ids):
             # A segment created but not yet indexed (crash inside a rotation): index it now.
@@ -416,9 +407,7 @@ class StreamWriter:
         try:
             self._size, self._count, self._next = measure_active(seg_path, active, known)
         except DamagedTailError as err:
-            from .tail_repair import is_torn_write
-
-            if err.kind not in (TORN_HEADER, TORN_PAYLOAD) or not is_torn_write(seg_path, err.offset):
+            if not err.incomplete:
                 raise  # a torn final frame is the only damage the writer repairs itself
             self._cut_torn_tail(seg_path, err)
             self._size, self._count, self._next = measure_active(seg_path, active)
@@ -428,7 +417,7 @@ class StreamWriter:
 
     def _cut_torn_tail(self, seg_path: Path, err: DamagedTailError) -> None:
         """Move an unacknowledged partial write to quarantine (undoable, as recover does) and say so."""
-        from .tail_repair import REASON, cut_torn_tail
+        from ..repair.tail import REASON, cut_torn_tail
 
         message = err.detail.split(";")[0]
         removed = os.path.getsize(seg_path) - err.offset

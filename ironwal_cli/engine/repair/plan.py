@@ -124,7 +124,7 @@ def sha256_in_steps(data, start: int = 0, stop: int | None = None, on_step=None)
     """sha256 of ``data[start:stop]`` a few MiB at a time, dropping the mapped pages read
     (scan.MappedPages: ``data`` is the whole map, never a slice of it, so their offsets are known)
     and calling ``on_step(view)`` on each piece: a 1 GiB planted segment costs a pass, not 1 GiB of RSS."""
-    from .scan import MappedPages
+    from ..frames.scan import MappedPages
 
     h = hashlib.sha256()
     view = memoryview(data)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from ..spec.codec import (
+from ...spec.codec import (
     FRAME_HEADER,
     FRAME_LZ4,
     FRAME_MAGIC,
@@ -23,7 +23,7 @@ from ..spec.codec import (
     frame_crc,
     unpack_header,
 )
-from .scan import BAD_MAGIC, Frame, Problem, scan
+from ..frames.scan import BAD_MAGIC, Frame, Problem, scan
 
 UNDECODABLE = "bad_batch"  # CRC good, but the payload does not hold the entries it claims
 
@@ -45,7 +45,7 @@ def _raw_batch(frame_type: int, payload) -> bytes | None:
         return bytes(payload)
     if frame_type != FRAME_LZ4:
         return None
-    from .compression import decompress_unsized
+    from ..frames.compression import decompress_unsized
 
     return decompress_unsized(payload)  # bounded: an LZ4 bomb costs at most max_frame_bytes()
 

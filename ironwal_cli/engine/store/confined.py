@@ -20,7 +20,8 @@ import os
 import stat
 from dataclasses import dataclass
 
-from .files import TEMP_SUFFIX, fsync_fd, write_all
+from ...fdio import write_all
+from .files import TEMP_SUFFIX, fsync_fd
 
 FILE = "file"
 SYMLINK = "symlink"

@@ -22,9 +22,18 @@ import hashlib
 import os
 from pathlib import Path
 
-from ..errors import UndoRefusedError
-from .confined import FILE, SYMLINK, ConfinedRoot, FileState, OutsideRootError, check_name, check_relative, read_name
-from .files import TEMP_SUFFIX
+from ...errors import UndoRefusedError
+from ..store.confined import (
+    FILE,
+    SYMLINK,
+    ConfinedRoot,
+    FileState,
+    OutsideRootError,
+    check_name,
+    check_relative,
+    read_name,
+)
+from ..store.files import TEMP_SUFFIX
 from .quarantine import CACHE, MANIFEST
 
 Restore = dict[str, FileState | None]  # path -> what to make it, or None to remove it

@@ -25,10 +25,19 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..errors import NotFoundError, RefusedError, StorageError
+from ...errors import NotFoundError, RefusedError, StorageError, UsageError
 from .files import TEMP_SUFFIX
 from .lost_ids import LOST_NAME
-from .names import COUNT_NAME, HEAD_NAME, HEAD_STATE_NAME, INDEX_NAME, LOG_NAME, name_overflows, parse_segment_name
+from .names import (
+    COUNT_NAME,
+    HEAD_NAME,
+    HEAD_STATE_NAME,
+    INDEX_NAME,
+    LOG_NAME,
+    name_overflows,
+    parse_segment_name,
+    sanitize_key,
+)
 from .seals import SEALS_NAME
 
 STREAM_FILES = frozenset({INDEX_NAME, HEAD_STATE_NAME, LOST_NAME, SEALS_NAME})
@@ -46,6 +55,17 @@ def is_foreign_stream(names: Iterable[str]) -> bool:
     """Whether a directory holding ``names`` is not a stream: it holds something, none of it ours."""
     names = list(names)
     return bool(names) and not any(map(is_stream_file, names))
+
+
+def stream_path(root: str | os.PathLike, key: str, *, name_is_dir: bool = False) -> Path:
+    """The directory of stream ``key`` under ``root``: its name as the crate sanitizes the key (with
+    ``name_is_dir``, ``key`` is that name already). The one rule for symbolic links, the same for
+    every command, reading or writing: a stream directory is never one (verify reports a link in a
+    root as an unexpected file), so a link there is refused (UsageError), never followed."""
+    path = Path(root) / (key if name_is_dir else sanitize_key(key))
+    if path.is_symlink():
+        raise UsageError(f"{path}: the stream directory is a symbolic link; refusing to follow it")
+    return path
 
 
 def require_root(root: str | os.PathLike) -> Path:

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 
-from ..errors import FormatError
-from ..spec.codec import (
+from ...errors import FormatError
+from ...spec.codec import (
     FRAME_MAGIC,
     FRAME_RAW,
     HEADER_SIZE,
@@ -30,14 +30,14 @@ from ..spec.codec import (
     encode_index,
     encode_lost_fillers,
 )
-from . import seals
-from .files import TEMP_SUFFIX, read_file
-from .layout import StreamLayout
-from .lost_ids import LOST_NAME, encode_lost, merge
-from .names import HEAD_STATE_NAME, INDEX_NAME, parse_segment_name, segment_name
-from .repair_plan import CREATE, DELETE, KEEP, METADATA, SHRINK, FileChange, Note, Piece, Plan, Removal
-from .repair_scan import Patched, repair_items
-from .scan import BAD_CRC, LOST_FILLER, TORN_HEADER, TORN_PAYLOAD, Problem, map_file, map_or_none
+from ..frames.scan import BAD_CRC, LOST_FILLER, TORN_PAYLOAD, Problem, map_file, map_or_none
+from ..store import seals
+from ..store.files import TEMP_SUFFIX, read_file
+from ..store.listing import StreamListing
+from ..store.lost_ids import LOST_NAME, encode_lost, merge
+from ..store.names import HEAD_STATE_NAME, INDEX_NAME, parse_segment_name, segment_name
+from .items import Patched, repair_items
+from .plan import CREATE, DELETE, KEEP, METADATA, SHRINK, FileChange, Note, Piece, Plan, Removal
 
 # The most ids one gap may hold for recover to fill it (256 filler frames, 8 KiB): more than 10^12
 # entries never vanish with one segment, so a larger gap is a damaged name or index (a segment
@@ -94,7 +94,7 @@ class StreamPlanner:
         self.floor = floor  # ids below it were handed out (a checkpoint of a sharded root covers them)
         self.rel = rel
         self.path = os.path.join(root, rel)
-        self.layout = StreamLayout.read(self.path)
+        self.layout = StreamListing.read(self.path)
         self.plan = Plan()
         self.gaps: list[tuple[int, int]] = []  # id ranges [a, b) this repair finds lost (now filled)
         self.lost: list[tuple[int, int]] = []  # every lost range lost.idx holds after the repair
@@ -161,7 +161,7 @@ class StreamPlanner:
                 start_id, end_id = item.header.start_id, item.header.end_id
                 self._found.append((start_id, end_id))
             elif isinstance(item, Problem):
-                torn = item.kind in (TORN_HEADER, TORN_PAYLOAD) and item.offset + item.length == len(data)
+                torn = item.incomplete and item.offset + item.length == len(data)
                 label = "torn tail" if torn else item.kind
                 removals.append(Removal(rel, item.offset, item.length, f"{label}: {item.message}"))
                 damage = item

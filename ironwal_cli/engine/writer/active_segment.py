@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import DamagedTailError
-from .scan import LOST_FILLER, Frame, map_file, scan
+from ...errors import DamagedTailError
+from ..frames.scan import LOST_FILLER, Frame, map_file, scan
 
 
 def measure_active(path: Path, start_id: int, known: tuple[int, int, int] | None = None) -> tuple[int, int, int]:
@@ -28,8 +28,10 @@ def measure_active(path: Path, start_id: int, known: tuple[int, int, int] | None
         if not isinstance(item, Frame) and item.kind == LOST_FILLER and item.header.start_id == expected:
             item = Frame(item.offset, item.header, None)  # lost ids recover filled: taken, never reused
         if not isinstance(item, Frame):
-            raise DamagedTailError(path, item.offset, f"{item.message}; refusing to append after "
+            err = DamagedTailError(path, item.offset, f"{item.message}; refusing to append after "
                                    "damaged data: run `ironwal recover` first", kind=item.kind)
+            err.incomplete = item.incomplete
+            raise err
         h = item.header
         if h.start_id != expected:
             raise DamagedTailError(path, item.offset, f"frame starts at id {h.start_id}, expected "

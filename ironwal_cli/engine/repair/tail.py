@@ -7,22 +7,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..spec.codec import FRAME_MAGIC_BYTES
+from ..frames.scan import map_file
+from .apply import apply_plan
+from .plan import SHRINK, FileChange, Piece, Plan, Removal
 from .quarantine import QuarantineRun
-from .repair_apply import apply_plan
-from .repair_plan import SHRINK, FileChange, Piece, Plan, Removal
-from .scan import map_file
 
 REASON = "torn tail before append"
-
-
-def is_torn_write(segment: Path, offset: int) -> bool:
-    """The bytes from ``offset`` to the end begin as a frame does (a prefix of the magic): a write cut
-    short, not garbage. (The scanner calls any tail shorter than a header torn.)"""
-    with open(segment, "rb") as f:
-        f.seek(offset)
-        head = f.read(len(FRAME_MAGIC_BYTES))
-    return bool(head) and FRAME_MAGIC_BYTES.startswith(head)
 
 
 def cut_torn_tail(root: str | os.PathLike, stream: str, segment: Path, offset: int, message: str) -> Path:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 
-from ..spec.codec import HEAD_STATE_PREFIX, INDEX_ID, decode_head_state, decode_index
+from ...spec.codec import HEAD_STATE_PREFIX, INDEX_ID, decode_head_state, decode_index
 from .files import NOT_REGULAR_FILE, NotRegularFileError, read_small
 from .lost_ids import LOST_NAME, decode_lost
 from .names import HEAD_STATE_NAME, INDEX_NAME, parse_segment_name, segment_name
@@ -37,7 +37,7 @@ def lost_limit(files: int) -> int:
 
 
 @dataclass
-class StreamLayout:
+class StreamListing:
     path: Path
     segment_files: dict[int, str] = field(default_factory=dict)  # start id -> file name
     index_ids: list[int] | None = None  # None: missing or unreadable
@@ -47,13 +47,13 @@ class StreamLayout:
     other_files: list[str] = field(default_factory=list)
     lost: list[tuple[int, int]] = field(default_factory=list)  # ranges recover recorded in lost.idx
     lost_error: str | None = None
-    foreign: bool = False  # holds files, none of them a stream's (engine/roots.py): not a stream
+    foreign: bool = False  # holds files, none of them a stream's (engine/store/roots.py): not a stream
     # small file name -> (problem kind, message) when it is no regular file or is oversized: then it
     # is not decoded at all (its *_error says so) and verify reports that kind instead
     unsound: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, path: str | os.PathLike) -> StreamLayout:
+    def read(cls, path: str | os.PathLike) -> StreamListing:
         layout = cls(Path(path))
         names = os.listdir(path)
         layout.foreign = is_foreign_stream(names)

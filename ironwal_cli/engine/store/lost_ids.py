@@ -1,8 +1,8 @@
 """``lost.idx``: the id ranges ``ironwal recover`` found lost to damage in a stream.
 
 Our own addition to a stream directory (the crate reads only ``*.wal``, ``segments.idx`` and
-``head.state``, and ignores it). It holds u64 pairs, little-endian as ``segments.idx``: the
-first lost id and the first id after the range, ascending and disjoint. Readers still report
+``head.state``, and ignores it). It holds (first, end) pairs of u64, little-endian (``lost_range``
+in the declarations): the first lost id and the first id after the range, ascending and disjoint. Readers still report
 such a gap; ``verify`` accepts a gap between segments that this file records (the loss is
 known, and its bytes are in quarantine) and flags every other gap.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from ..spec.codec import decode_index, encode_index
+from ...spec.codec import LOST_RANGE
 
 LOST_NAME = "lost.idx"
 
@@ -20,17 +20,16 @@ Ranges = list[tuple[int, int]]
 
 def decode_lost(data: bytes) -> Ranges:
     """ValueError unless the bytes are ascending, disjoint, non-empty ranges."""
-    ids = decode_index(data)
-    if len(ids) % 2:
-        raise ValueError(f"{len(ids)} ids, not pairs")
-    ranges = list(zip(ids[::2], ids[1::2], strict=True))
+    if len(data) % LOST_RANGE.size:
+        raise ValueError(f"length {len(data)} is not a multiple of {LOST_RANGE.size} (whole first, end pairs)")
+    ranges = list(LOST_RANGE.iter_unpack(data))
     if any(a >= b for a, b in ranges) or any(b1 > a2 for (_, b1), (a2, _) in pairwise(ranges)):
         raise ValueError("ranges not ascending, disjoint and non-empty")
     return ranges
 
 
 def encode_lost(ranges: Ranges) -> bytes:
-    return encode_index(i for r in ranges for i in r)
+    return b"".join(LOST_RANGE.pack(*r) for r in ranges)
 
 
 def merge(ranges: Ranges) -> Ranges:

@@ -15,20 +15,12 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from ..errors import FormatError, GapError, NotFoundError, UsageError
-from ..spec.codec import FRAME_LZ4, FRAME_RAW, FrameHeader, decode_raw_batch
-from .files import open_regular
-from .layout import StreamLayout
-from .lost_ids import covers, range_holding
-from .marks import SegmentMarks
-from .names import sanitize_key
-from .roots import foreign_stream_message, require_root
-from .scan import (
+from ...errors import FormatError, GapError, NotFoundError, UsageError
+from ...spec.codec import FRAME_LZ4, FRAME_RAW, FrameHeader, decode_raw_batch
+from ..frames.scan import (
     BAD_CRC,
     CHAIN_GAP,
     LOST_FILLER,
-    TORN_HEADER,
-    TORN_PAYLOAD,
     Frame,
     MappedPages,
     map_file,
@@ -36,6 +28,11 @@ from .scan import (
     scan,
     seek,
 )
+from ..store.files import open_regular
+from ..store.listing import StreamListing
+from ..store.lost_ids import covers, range_holding
+from ..store.roots import foreign_stream_message, require_root, stream_path
+from .marks import SegmentMarks
 
 Warn = Callable[[str], None]
 
@@ -46,7 +43,7 @@ def decode_frame(path: Path, offset: int, header: FrameHeader, payload) -> list[
         if header.frame_type == FRAME_RAW:
             raw = payload
         elif header.frame_type == FRAME_LZ4:
-            from .compression import decompress
+            from ..frames.compression import decompress
 
             raw = decompress(payload, header.uncompressed_size)
         else:
@@ -74,8 +71,8 @@ class StreamReader:
 
     def __init__(self, root: str | os.PathLike, key: str, *, allow_gaps: bool = False,
                  on_warning: Warn | None = None, name_is_dir: bool = False):
-        self.name = key if name_is_dir else sanitize_key(key)
-        self.path = Path(root) / self.name
+        self.path = stream_path(root, key, name_is_dir=name_is_dir)
+        self.name = self.path.name
         if not self.path.is_dir():
             require_root(root)  # a missing root is named as such, not as a missing stream
             raise NotFoundError(f"{self.path}: no such stream")
@@ -87,7 +84,7 @@ class StreamReader:
             raise NotFoundError(foreign_stream_message(self.path))
 
     def refresh(self) -> None:
-        self.layout = StreamLayout.read(self.path)
+        self.layout = StreamListing.read(self.path)
         self._segments = self.layout.segment_ids
 
     # ----- bounds ------------------------------------------------------------------------
@@ -198,7 +195,7 @@ class StreamReader:
                     continue
                 if not isinstance(item, Frame):
                     if (follow and last and item.offset + item.length == size
-                            and item.kind in (TORN_HEADER, TORN_PAYLOAD, BAD_CRC)):
+                            and (item.incomplete or item.kind == BAD_CRC)):
                         return  # a writer is probably mid-write: look again on the next poll
                     raise FormatError(path, item.offset, item.message, kind=item.kind)
                 h = item.header

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from ..errors import LockTimeoutError, UsageError
+from ...errors import LockTimeoutError, UsageError
 
 DEFAULT_LOCK_TIMEOUT = 10.0
 WAIT_NOTE_AFTER = 1.0  # seconds of waiting before ``on_wait`` is told

@@ -3,7 +3,10 @@
 A record is "CKPT", u32 CRC of the payload, u32 payload length, payload. After damage the
 walk resumes at the next "CKPT" whose length fits and whose CRC matches (or, for a record with
 a bad CRC, that another record or the end follows), so one bad record does not hide the next.
-Shared by ``verify`` and ``inspect``.
+
+The one walk of the log, linear in its size: verify (``audit/sharded.py``) and inspect report
+from it, the checkpoint commands read through it (``checkpoints.parse_records``, cut at the first
+problem) and recover plans from it (``repair.scan_log``, problems back to back joined).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from ..engine.scan import MappedPages, find_in_windows
+from ..engine.frames.scan import MappedPages, find_in_windows
 from ..spec.codec import (
     CHECKPOINT_ID_PREFIX,
     CHECKPOINT_MAGIC,
@@ -23,18 +26,18 @@ from ..spec.codec import (
 )
 from ..spec.codec import decode_checkpoint_payload as _decode
 from ..spec.crc import crc32
-from .kinds import (
-    CHECKPOINT_BAD_CRC,
-    CHECKPOINT_BAD_LENGTH,
-    CHECKPOINT_BAD_MAGIC,
-    CHECKPOINT_BAD_VERSION,
-    CHECKPOINT_TORN,
-)
 
 PREFIX = CHECKPOINT_RECORD_PREFIX.size
 
+# The problem kinds of the walk (verify reports them by these names: ``audit/kinds.py``).
+CHECKPOINT_TORN = "checkpoint_torn"
+CHECKPOINT_BAD_MAGIC = "checkpoint_bad_magic"
+CHECKPOINT_BAD_CRC = "checkpoint_bad_crc"
+CHECKPOINT_BAD_VERSION = "checkpoint_bad_version"
+CHECKPOINT_BAD_LENGTH = "checkpoint_bad_length"
 
-class Record(NamedTuple):
+
+class IntactRecord(NamedTuple):
     offset: int
     length: int  # of the whole record
     checkpoint: Checkpoint
@@ -94,7 +97,7 @@ def _resync(data, start: int) -> int:
         pos += 1
 
 
-def walk_records(data, start: int = 0) -> Iterator[Record | RecordProblem]:
+def walk_records(data, start: int = 0) -> Iterator[IntactRecord | RecordProblem]:
     """Every record or problem of a log's bytes (``bytes``, or a map from ``scan.map_file``: then
     from ``start`` on, not a slice, so that the pages walked can be dropped), offsets in ``data``."""
     pos, end = start, len(data)
@@ -116,7 +119,7 @@ def walk_records(data, start: int = 0) -> Iterator[Record | RecordProblem]:
                                 f"version {version}, expected {CHECKPOINT_VERSION}", crc)
         else:
             try:
-                yield Record(pos, stop - pos, _decode(payload))
+                yield IntactRecord(pos, stop - pos, _decode(payload))
             except ValueError as err:
                 yield RecordProblem(pos, stop - pos, CHECKPOINT_BAD_LENGTH, str(err), crc)
         pos = stop

@@ -14,8 +14,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .files import atomic_write, fsync_dir, truncate_synced
-from .repair_plan import DELETE, KEEP, Plan
+from ..store.files import atomic_write, fsync_dir, truncate_synced
+from .plan import DELETE, KEEP, Plan
 
 
 def apply_plan(root: str | os.PathLike, plan: Plan) -> None:
