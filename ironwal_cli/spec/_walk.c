@@ -94,7 +94,7 @@ batch_fits(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 /* split(buffer, count) -> the `count` entries as a list of bytes, or None unless they fill the
- * buffer exactly: what spec/codec.py _split_python computes, for every read of a batch of mixed
+ * buffer exactly: what spec/codec.py split computes, for every read of a batch of mixed
  * lengths (a Python slice per entry costs ~0.3 us; here the bytes objects are made directly).
  * The lengths are walked once first, so a bad batch builds nothing. */
 static PyObject *

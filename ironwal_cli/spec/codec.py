@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from ._layout import LAYOUT
 from .crc import crc32
-from .native import NATIVE
+from .native import c_twin
 
 _C = LAYOUT["constants"]
 FRAME_MAGIC: int = _C["FRAME_MAGIC"]
@@ -204,18 +204,11 @@ def decode_raw_batch(payload, entry_count: int) -> list[bytes]:
     and only when that walk does not come out exactly at the end is the batch walked again,
     slowly, to say what is wrong.
     """
-    data = payload
-    try:
-        entries = _split_uniform(payload, entry_count)  # reads a memoryview in place: no copy
-        if entries is None and _split_c is not None:
-            entries = _split_c(payload, entry_count)  # in place too
-        elif entries is None:
-            data = payload if type(payload) is bytes else bytes(payload)
-            entries = _split_python(data, entry_count)
-    except struct.error:  # a length ran past the end: the next length could not be read
-        entries = None
+    entries = _split_uniform(payload, entry_count)  # reads a memoryview in place: no copy
     if entries is None:
-        _explain_bad_batch(bytes(data), entry_count)
+        entries = split(payload, entry_count)  # C reads it in place too
+    if entries is None:
+        _explain_bad_batch(bytes(payload), entry_count)
     return entries
 
 
@@ -283,15 +276,23 @@ def _prefixes_struct(stride: int, count: int) -> struct.Struct:
     return struct.Struct("<" + (f"L{pad}x" if pad else "L") * count)
 
 
-_split_c = NATIVE.split if NATIVE is not None else None  # else the walk below does the same
+@c_twin
+def split(payload, count: int) -> list[bytes] | None:
+    """The ``count`` entries of ``payload`` as bytes; None unless exactly ``count`` entries fill it.
 
-
-def _split_python(data: bytes, count: int) -> list[bytes] | None:
-    """Walk the lengths; None unless exactly ``count`` entries fill ``data``. Where the C module
-    was not built: one comprehension step per entry (C's ``split`` makes the same list)."""
+    For every read of a batch of mixed lengths. In Python one comprehension step per entry (a
+    memoryview is copied to bytes once first, so that the entries come out as bytes); the C twin
+    (``_walk.c`` split) walks the lengths once, then makes the bytes objects directly.
+    """
+    if count < 0:
+        return None
+    data = payload if type(payload) is bytes else bytes(payload)
     pos = 0
     unpack = _unpack_len
-    entries = [data[pos + 4:(pos := pos + 4 + unpack(data, pos)[0])] for _ in range(count)]
+    try:
+        entries = [data[pos + 4:(pos := pos + 4 + unpack(data, pos)[0])] for _ in range(count)]
+    except struct.error:  # a length ran past the end: the next length could not be read
+        return None
     return entries if pos == len(data) else None
 
 

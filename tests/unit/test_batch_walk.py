@@ -17,6 +17,7 @@ from ironwal_cli.spec.native import twin
 from ironwal_cli.spec.walk import batch_fits
 
 END, FITS = twin("ironwal_cli.spec.walk.batch_end"), twin("ironwal_cli.spec.walk.batch_fits")
+SPLIT = twin("ironwal_cli.spec.codec.split")
 batch_end_python = END.python
 needs_c = pytest.mark.skipif(END.c is None, reason="the C walk was not built (no compiler at install)")
 
@@ -138,10 +139,9 @@ def test_verify_reports_the_same_with_either_walk(tmp_path, monkeypatch):
 def test_c_and_python_splits_agree(case):
     """codec's split of a batch into entries: C's list and None exactly when Python's, in place
     from a memoryview too."""
-    from ironwal_cli.spec import codec
-
     data, count = case
-    expected = codec._split_python(data, count) if batch_end_python(data, count) == len(data) else None
-    assert codec._split_c(data, count) == expected
-    assert codec._split_c(memoryview(data), count) == expected
-    assert codec._split_c(bytearray(data), count) == expected
+    expected = SPLIT.python(data, count) if batch_end_python(data, count) == len(data) else None
+    assert SPLIT.python(data, count) == expected
+    assert SPLIT.c(data, count) == expected
+    assert SPLIT.c(memoryview(data), count) == expected
+    assert SPLIT.c(bytearray(data), count) == expected
