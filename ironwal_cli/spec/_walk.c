@@ -144,19 +144,29 @@ struct layout {
     unsigned long magic;
 };
 static struct layout HEADER;
+
+/* The header walk's read-ahead rule, as spec/read_ahead.py gives it (READ_AHEAD, through
+ * configure): reads start at `first` bytes, grow `grow` times (up to `most`) after a block of at
+ * least `grow_after` frames, fall back to `first` after one of at most `shrink_after`. */
+struct read_ahead {
+    Py_ssize_t first, most, grow, grow_after, shrink_after;
+};
+static struct read_ahead READ_AHEAD;
 static int configured = 0;
 
-/* configure(chain_layout, entry_length_format): the spec's frame header layout (header size,
- * magic, and the offsets of magic (u32), start_id (u64), entry_count (u32) and disk_size (u32))
- * and the struct format of an entry's length prefix, which must be "<L" (u32 little-endian, what
- * length_at reads). */
+/* configure(chain_layout, entry_length_format, read_ahead): the spec's frame header layout (header
+ * size, magic, and the offsets of magic (u32), start_id (u64), entry_count (u32) and disk_size
+ * (u32)), the struct format of an entry's length prefix, which must be "<L" (u32 little-endian,
+ * what length_at reads), and the read-ahead rule (first, most, grow, grow_after, shrink_after). */
 static PyObject *
 configure(PyObject *self, PyObject *args)
 {
     struct layout L;
+    struct read_ahead R;
     const char *entry_format;
-    if (!PyArg_ParseTuple(args, "(nknnnn)s", &L.header_size, &L.magic, &L.magic_at, &L.start_at, &L.count_at,
-                          &L.size_at, &entry_format))
+    if (!PyArg_ParseTuple(args, "(nknnnn)s(nnnnn)", &L.header_size, &L.magic, &L.magic_at, &L.start_at,
+                          &L.count_at, &L.size_at, &entry_format, &R.first, &R.most, &R.grow, &R.grow_after,
+                          &R.shrink_after))
         return NULL;
     if (strcmp(entry_format, "<L") != 0) {
         PyErr_Format(PyExc_ValueError, "configure: entry length format %s, the C walks read <L only", entry_format);
@@ -168,7 +178,12 @@ configure(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "configure: header layout out of range");
         return NULL;
     }
+    if (R.first < L.header_size || R.most < R.first || R.most > (64 << 20) || R.grow < 1) {
+        PyErr_SetString(PyExc_ValueError, "configure: read-ahead out of range (header size <= first <= most <= 64 MiB)");
+        return NULL;
+    }
     HEADER = L;
+    READ_AHEAD = R;
     configured = 1;
     Py_RETURN_NONE;
 }
@@ -249,33 +264,31 @@ chain(PyObject *self, PyObject *args, PyObject *kwargs)
 }
 
 /* chain() over a file of `file_size` bytes (the size the caller mapped)
- * read with pread instead of a memory map, in blocks that grow from 512 bytes to 256 KiB over
- * small frames and shrink back over big ones (as engine/frames/scan.py headers does): touching every
+ * read with pread instead of a memory map, in blocks that grow over small frames and shrink back
+ * over big ones (the rule of spec/read_ahead.py, as engine/frames/scan.py headers reads): touching every
  * header of a fresh map would fault in (and keep in RSS) a page per frame far apart. Bounds are
  * checked against `file_size` (the size the caller mapped); a file cut shorter since ends the
  * walk like the end of the file. */
-#define BLOCK_MIN 512
-#define BLOCK_MAX (256 * 1024)
-
 static PyObject *
 chain_fd(int fd, Py_ssize_t file_size, Py_ssize_t offset, unsigned long long expected, unsigned long long stop_id,
          Py_ssize_t max_frames)
 {
-    const struct layout L = HEADER; /* configure() keeps header_size within BLOCK_MIN */
-    unsigned char *block = PyMem_Malloc(BLOCK_MAX);
+    const struct layout L = HEADER;         /* configure() keeps header_size within R.first */
+    const struct read_ahead R = READ_AHEAD;
+    unsigned char *block = PyMem_Malloc((size_t)R.most);
     if (block == NULL)
         return PyErr_NoMemory();
     const uint64_t size = file_size < 0 ? 0 : (uint64_t)file_size;
     uint64_t pos = offset < 0 ? size : (uint64_t)offset, next = expected, block_at = 0, block_len = 0;
-    Py_ssize_t read_size = BLOCK_MIN, in_block = 0, frames = 0;
+    Py_ssize_t read_size = R.first, in_block = 0, frames = 0;
     int why = END, failed = 0;
     Py_BEGIN_ALLOW_THREADS
     while (pos <= size && size - pos >= (uint64_t)L.header_size) {
         if (pos < block_at || pos - block_at + L.header_size > block_len) {
-            if (in_block >= 4) /* small frames: fewer, larger reads */
-                read_size = read_size * 4 > BLOCK_MAX ? BLOCK_MAX : read_size * 4;
-            else if (in_block <= 1) /* big frames: a header's worth per read again */
-                read_size = BLOCK_MIN;
+            if (in_block >= R.grow_after) /* small frames: fewer, larger reads */
+                read_size = read_size > R.most / R.grow ? R.most : read_size * R.grow;
+            else if (in_block <= R.shrink_after) /* big frames: a header's worth per read again */
+                read_size = R.first;
             ssize_t got = pread(fd, block, (size_t)read_size, (off_t)pos);
             if (got < 0) {
                 failed = errno;
@@ -532,7 +545,8 @@ static PyMethodDef methods[] = {
     {"encode_records", encode_records, METH_VARARGS,
      "encode_records(prefix_size, data, sep, first, size): sep-terminated records as raw batches (see _walk.c)."},
     {"configure", configure, METH_VARARGS,
-     "configure(chain_layout, entry_length_format): the spec's layouts, given once (spec/native.py)."},
+     "configure(chain_layout, entry_length_format, read_ahead): the spec's layouts and the header walk's "
+     "read-ahead rule, given once (spec/native.py)."},
     {"chain", (PyCFunction)(void (*)(void))chain, METH_VARARGS | METH_KEYWORDS,
      "chain(data, offset, expected, stop_id, max_frames, *, fd=None): walk frames in sequence (see _walk.c)."},
     {"batch_end", (PyCFunction)(void (*)(void))batch_end, METH_FASTCALL,

@@ -10,7 +10,8 @@ functions to hold them equal. A C function may take leading arguments of the spe
 reads itself (the length prefix's size): ``c_twin`` binds them.
 
 ``NATIVE`` is the module, or None where it was not built; the layouts its walks read are the
-spec's (``codec.CHAIN_LAYOUT``, ``codec.ENTRY_LENGTH``), handed over before the first twin is used.
+spec's (``codec.CHAIN_LAYOUT``, ``codec.ENTRY_LENGTH``), and the header walk's read-ahead rule
+``read_ahead.READ_AHEAD``, handed over before the first twin is used.
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ def _configure() -> None:
     """Give the C module the spec's layouts (once; the spec is loaded by the time a twin is made)."""
     global _configured
     from .codec import CHAIN_LAYOUT, ENTRY_LENGTH
+    from .read_ahead import READ_AHEAD
 
-    NATIVE.configure(CHAIN_LAYOUT, ENTRY_LENGTH.format)
+    NATIVE.configure(CHAIN_LAYOUT, ENTRY_LENGTH.format, READ_AHEAD)
     _configured = True
 
 

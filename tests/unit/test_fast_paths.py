@@ -195,6 +195,36 @@ def test_header_walk_by_pread_grows_and_shrinks_its_reads(tmp_path_factory, runs
         os.close(fd)
 
 
+@given(st.integers(1, 1 << 20), st.integers(0, 5000))
+def test_read_ahead_grows_over_small_frames_and_falls_back_over_big_ones(read_size, frames):
+    """spec/read_ahead.py, the one rule both pread walks follow (C is handed READ_AHEAD)."""
+    from ironwal_cli.spec.read_ahead import READ_AHEAD as R
+    from ironwal_cli.spec.read_ahead import next_read_size
+
+    got = next_read_size(read_size, frames)
+    if frames >= R.grow_after:
+        assert got == min(read_size * R.grow, R.most)
+    elif frames <= R.shrink_after:
+        assert got == R.first
+    else:
+        assert got == read_size
+
+
+def test_the_c_walk_takes_its_read_ahead_from_the_spec_and_refuses_a_bad_one():
+    from ironwal_cli.spec.codec import CHAIN_LAYOUT, ENTRY_LENGTH
+    from ironwal_cli.spec.native import NATIVE
+    from ironwal_cli.spec.read_ahead import READ_AHEAD
+
+    if NATIVE is None:
+        pytest.skip("the C module was not built (no compiler at install)")
+    for bad in (READ_AHEAD._replace(first=CHAIN_LAYOUT[0] - 1), READ_AHEAD._replace(most=READ_AHEAD.first - 1),
+                READ_AHEAD._replace(grow=0)):
+        with pytest.raises(ValueError, match="read-ahead"):
+            NATIVE.configure(CHAIN_LAYOUT, ENTRY_LENGTH.format, bad)
+    with pytest.raises(TypeError):  # the rule is not optional: C has no numbers of its own
+        NATIVE.configure(CHAIN_LAYOUT, ENTRY_LENGTH.format)
+
+
 @st.composite
 def walked_segments(draw):
     """Frames of 0..4 entries, mostly in sequence, sometimes starting at another id (the crate's

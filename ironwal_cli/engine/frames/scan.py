@@ -27,6 +27,7 @@ from ...spec.codec import (
     unpack_header,
 )
 from ...spec.native import c_twin
+from ...spec.read_ahead import READ_AHEAD, next_read_size
 from ..store.files import open_regular
 
 # Problem kinds found by the scanner (the verifier adds more of its own).
@@ -253,10 +254,6 @@ def _moved(item: Item, by: int) -> Item:
 assert WALK_FIELDS == ("magic", "crc", "start_id", "entry_count", "frame_type", "disk_size"), WALK_FIELDS
 
 
-_WALK_BLOCK = 512  # a few small frames per read; little more than a header when they are big
-_WALK_BLOCK_MAX = 256 * 1024  # where small frames have grown the reads to: ~2000 one-entry frames
-
-
 def headers(data, start: int = 0, end: int | None = None, *,
             fd: int | None = None) -> Iterator[tuple[int, int, int, int]]:
     """(offset, start_id, entry_count, disk_size) of each frame whose magic and bounds are good.
@@ -273,7 +270,7 @@ def headers(data, start: int = 0, end: int | None = None, *,
     unpack = HEADER_WALK.unpack_from
     pread, need = os.pread, HEADER_WALK.size
     block, block_at = b"", 0  # with fd: the last block read (small frames share one read)
-    read_size, frames_in_block = _WALK_BLOCK, 0
+    read_size, frames_in_block = READ_AHEAD.first, 0
     offset = start
     while end - offset >= HEADER_SIZE:
         if fd is None:
@@ -281,10 +278,7 @@ def headers(data, start: int = 0, end: int | None = None, *,
         else:
             at = offset - block_at
             if at + need > len(block):
-                if frames_in_block >= 4:  # small frames: fewer, larger reads (a syscall costs ~1 us)
-                    read_size = min(read_size * 4, _WALK_BLOCK_MAX)
-                elif frames_in_block <= 1:  # big frames: a header's worth per read again
-                    read_size = _WALK_BLOCK
+                read_size = next_read_size(read_size, frames_in_block)  # spec/read_ahead.py: the rule
                 block, block_at, at = pread(fd, read_size, offset), offset, 0
                 frames_in_block = 0
                 if len(block) < need:  # the file shrank under us: let the full scan say what is there
