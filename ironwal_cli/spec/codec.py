@@ -8,6 +8,7 @@ Nothing here restates the layout: every ``struct`` format comes from ``_layout.L
 from __future__ import annotations
 
 import struct
+from collections import namedtuple
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from itertools import chain, pairwise
@@ -33,6 +34,21 @@ def _fixed_struct(name: str) -> struct.Struct:
     return struct.Struct("<" + "".join(fmt for _, fmt, _ in fields))
 
 
+def _fields(name: str) -> tuple[str, ...]:
+    """The field names of the struct ``name``, in the declarations' (disk) order."""
+    return tuple(field for field, _, _ in LAYOUT[name])
+
+
+def _struct_of(name: str, *fields: str) -> struct.Struct:
+    """The ``struct`` of the named ``fields`` of the declared struct ``name`` (their fixed parts: a
+    length-prefixed field gives its prefix, a repeated one its item). Found by name, never by
+    position: the fields must follow each other on disk in the order given, or this fails at import."""
+    names = _fields(name)
+    at = names.index(fields[0])
+    assert names[at:at + len(fields)] == fields, f"{name}: {fields} are not consecutive in {names}"
+    return struct.Struct("<" + "".join(LAYOUT[name][at + i][1] for i in range(len(fields))))
+
+
 def _field_offsets(name: str) -> dict[str, tuple[int, int]]:
     offsets, pos = {}, 0
     for field, fmt, _ in LAYOUT[name]:
@@ -44,11 +60,10 @@ def _field_offsets(name: str) -> dict[str, tuple[int, int]]:
 
 FRAME_HEADER = _fixed_struct("frame_header")
 HEADER_SIZE: int = FRAME_HEADER.size
-HEADER_FIELDS: tuple[str, ...] = tuple(f for f, _, _ in LAYOUT["frame_header"])
+HEADER_FIELDS: tuple[str, ...] = _fields("frame_header")
 # The header up to disk_size, unpacked without building a FrameHeader: all a walk over headers needs.
-_WALK_END = HEADER_FIELDS.index("disk_size") + 1
-HEADER_WALK = struct.Struct("<" + "".join(fmt for _, fmt, _ in LAYOUT["frame_header"][:_WALK_END]))
-WALK_FIELDS: tuple[str, ...] = HEADER_FIELDS[:_WALK_END]
+WALK_FIELDS: tuple[str, ...] = HEADER_FIELDS[:HEADER_FIELDS.index("disk_size") + 1]
+HEADER_WALK = _struct_of("frame_header", *WALK_FIELDS)
 _HEADER_OFFSETS = _field_offsets("frame_header")
 _covered = [_HEADER_OFFSETS[f] for f in _C["CRC_COVERED_HEADER_FIELDS"]]
 CRC_COVERED_START: int = _covered[0][0]
@@ -58,18 +73,17 @@ RESERVED_SLICE = slice(*_HEADER_OFFSETS["reserved"])
 # What the header walk in C (spec/_walk.c, chain) needs of the layout, taken from the spec: the
 # header size, the magic, and where magic (u32), start_id (u64), entry_count and disk_size (u32) lie.
 _CHAIN_FIELDS = ("magic", "start_id", "entry_count", "disk_size")
-assert [fmt for f, fmt, _ in LAYOUT["frame_header"] if f in _CHAIN_FIELDS] == ["L", "Q", "L", "L"]
+assert [_struct_of("frame_header", f).format for f in _CHAIN_FIELDS] == ["<L", "<Q", "<L", "<L"]
 CHAIN_LAYOUT: tuple[int, ...] = (HEADER_SIZE, FRAME_MAGIC, *(_HEADER_OFFSETS[f][0] for f in _CHAIN_FIELDS))
 
-ENTRY_LENGTH = struct.Struct("<" + LAYOUT["entry"][0][1])
-INDEX_ID = struct.Struct("<" + LAYOUT["segments_idx_item"][0][1])
-HEAD_PREFIX = struct.Struct("<" + LAYOUT["head"][0][1])
-HEAD_STATE_PREFIX = struct.Struct("<" + "".join(fmt for _, fmt, _ in LAYOUT["head_state"]))
-CHECKPOINT_RECORD_PREFIX = struct.Struct("<" + "".join(fmt for _, fmt, _ in LAYOUT["checkpoint_record"]))
-_cp = LAYOUT["checkpoint_payload"]
-CHECKPOINT_ID_PREFIX = struct.Struct("<" + _cp[0][1] + _cp[1][1])  # version, id length
-CHECKPOINT_TAIL = struct.Struct("<" + _cp[2][1] + _cp[3][1])  # timestamp, shard count
-CHECKPOINT_OFFSET = struct.Struct("<" + _cp[4][1])
+ENTRY_LENGTH = _struct_of("entry", "entry")  # an entry's length prefix
+INDEX_ID = _struct_of("segments_idx_item", "segments_idx_item")
+HEAD_PREFIX = _struct_of("head", "head")  # the checkpoint id's length prefix
+HEAD_STATE_PREFIX = _struct_of("head_state", "version", "segment_name")  # version, name length
+CHECKPOINT_RECORD_PREFIX = _struct_of("checkpoint_record", "magic", "crc", "body")  # magic, crc, body length
+CHECKPOINT_ID_PREFIX = _struct_of("checkpoint_payload", "version", "checkpoint_id")  # version, id length
+CHECKPOINT_TAIL = _struct_of("checkpoint_payload", "timestamp_ns", "shard_count")
+CHECKPOINT_OFFSET = _struct_of("checkpoint_payload", "offsets")  # one item
 
 _pack_header = FRAME_HEADER.pack
 _unpack_header = FRAME_HEADER.unpack_from
@@ -78,22 +92,14 @@ _unpack_len = ENTRY_LENGTH.unpack_from
 RESERVED_ZERO = b"\x00" * (RESERVED_SLICE.stop - RESERVED_SLICE.start)
 
 
-class FrameHeader(NamedTuple):
-    magic: int
-    crc: int
-    start_id: int
-    entry_count: int
-    frame_type: int
-    disk_size: int
-    uncompressed_size: int
-    reserved: bytes
+class FrameHeader(namedtuple("FrameHeader", HEADER_FIELDS)):
+    """A frame header, its fields named (and ordered) as the declarations' ``frame_header``."""
+
+    __slots__ = ()
 
     @property
     def end_id(self) -> int:
         return self.start_id + self.entry_count
-
-
-assert FrameHeader._fields == HEADER_FIELDS
 
 
 def unpack_header(buf, offset: int = 0) -> FrameHeader:
@@ -129,8 +135,8 @@ def raw_batch_size(entries: Iterable[bytes]) -> int:
     return sum(map(len, entries)) + ENTRY_LENGTH.size * len(entries)  # type: ignore[arg-type]
 
 
-_COVERED = struct.Struct("<" + "".join(
-    fmt for field, fmt, _ in LAYOUT["frame_header"] if field in _C["CRC_COVERED_HEADER_FIELDS"]))
+_COVERED = _struct_of("frame_header", *_C["CRC_COVERED_HEADER_FIELDS"])
+# _pack_covered is called with these, in this order (the hot path packs positionally, for speed):
 assert _C["CRC_COVERED_HEADER_FIELDS"] == ["start_id", "entry_count", "frame_type", "disk_size"]
 assert _COVERED.size == CRC_COVERED_END - CRC_COVERED_START
 _pack_covered = _COVERED.pack
@@ -160,8 +166,7 @@ LOST_RANGE = _fixed_struct("lost_range")  # one (first, end) pair of lost.idx
 LOST_FILLER_MARKER: bytes = _C["LOST_FILLER_MARKER"]
 LOST_FILLER_CRC_FLIP: int = _C["LOST_FILLER_CRC_FLIP"]
 LOST_FILLER_FRAME_SIZE: int = HEADER_SIZE + LOST_FILLER.size
-MAX_FRAME_ENTRIES: int = 2 ** (8 * struct.calcsize("<" + dict((f, fmt) for f, fmt, _ in LAYOUT["frame_header"])
-                                                   ["entry_count"])) - 1
+MAX_FRAME_ENTRIES: int = 2 ** (8 * _struct_of("frame_header", "entry_count").size) - 1
 
 
 def encode_lost_fillers(first: int, end: int) -> bytes:
@@ -403,25 +408,18 @@ def decode_checkpoint_payload(payload: bytes) -> Checkpoint:
 
 # ----- seals.idx (ours): fixed-size records, the CRC last --------------------------------------
 
-SEAL_FIELDS: tuple[str, ...] = tuple(f for f, _, _ in LAYOUT["seal_record"])
+SEAL_FIELDS: tuple[str, ...] = _fields("seal_record")
 assert SEAL_FIELDS[-1] == "crc", "the seal record's CRC covers every byte before it"
 SEAL_RECORD = _fixed_struct("seal_record")
-_SEAL_BODY = struct.Struct("<" + "".join(fmt for _, fmt, _ in LAYOUT["seal_record"][:-1]))
-_SEAL_CRC = struct.Struct("<" + LAYOUT["seal_record"][-1][1])
+_SEAL_BODY = _struct_of("seal_record", *SEAL_FIELDS[:-1])
+_SEAL_CRC = _struct_of("seal_record", "crc")
 
 
-class Seal(NamedTuple):
-    """A closed, synced segment: its ids [start_id, end_id) and its stat when it was sealed."""
+class Seal(namedtuple("Seal", SEAL_FIELDS[:-1])):
+    """A closed, synced segment: its ids [start_id, end_id) and its stat when it was sealed (the
+    fields of the declarations' ``seal_record`` but its CRC, by name)."""
 
-    start_id: int
-    end_id: int
-    size: int
-    st_ino: int
-    st_mtime_ns: int
-    st_ctime_ns: int
-
-
-assert Seal._fields == SEAL_FIELDS[:-1]
+    __slots__ = ()
 
 
 def encode_seal(seal: Seal) -> bytes:
