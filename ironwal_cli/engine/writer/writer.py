@@ -1,13 +1,14 @@
 """Appending to a stream: frames, rotation and batch chunking exactly as the crate decides.
 
-The rules (``format/FORMAT.md``, "Rotation") are the crate's, so raw frames come out
-byte-identical, with four deliberate fixes: entries are counted from the file, not per
-process; a non-empty segment already at or over a limit is rotated before it takes more;
-a fresh empty segment takes any entry or chunk (no duplicate index id); every segment left
-behind is synced. Each write holds the stream's flock and re-reads the tail first, so
-several processes can append to one stream without interleaving; the segment is open for
-writing only while the flock is held, so a process that holds it open for writing while we hold
-the flock is not an ironwal writer, and is refused (``engine/store/foreign_writers.py``).
+The rules (``format/FORMAT.md``, "Rotation") are the crate's, as pure functions in ``rules.py``
+(this module calls them where it writes), so raw frames come out byte-identical, with four
+deliberate fixes: entries are counted from the file, not per process; a non-empty segment already
+at or over a limit is rotated before it takes more; a fresh empty segment takes any entry or chunk
+(no duplicate index id); every segment left behind is synced. Each write holds the stream's flock
+and re-reads the tail first, so several processes can append to one stream without interleaving;
+the segment is open for writing only while the flock is held, so a process that holds it open for
+writing while we hold the flock is not an ironwal writer, and is refused
+(``engine/store/foreign_writers.py``).
 """
 
 from __future__ import annotations
@@ -58,10 +59,10 @@ from ..store.names import HEAD_STATE_NAME, INDEX_NAME, segment_name
 from ..store.roots import foreign_stream_message, refuse_foreign_root, require_root, stream_path
 from ..store.seals import add_seal, matching, read_seals, seal_of, unambiguous_stat
 from .active_segment import measure_active
+from .rules import batch_cost, chunk_end, over_limit, room, single_fits
 
 MIB = 1024 * 1024
 SYNC_MODES = ("strict", "batch", "async")
-ENTRY_OVERHEAD = HEADER_SIZE  # the crate estimates each entry as len + 32 bytes
 
 
 @dataclass(frozen=True)
@@ -483,14 +484,12 @@ class StreamWriter:
     # ----- writing ----------------------------------------------------------------------
 
     def _over_limit(self) -> bool:
-        limit = self.options.max_entries_per_segment
-        return self._size >= self.options.max_segment_size or (limit is not None and self._count >= limit)
+        return over_limit(self._size, self._count, self.options.max_segment_size, self.options.max_entries_per_segment)
 
     def _fits_without_rotation(self, length: int) -> bool:
-        """The crate's single-append rule says no rotation: the negation of _append_single's test."""
-        limit = self.options.max_entries_per_segment
-        return self._size == 0 or (self._size + length + ENTRY_OVERHEAD <= self.options.max_segment_size
-                                   and (limit is None or self._count < limit))
+        """The crate's single-append rule says no rotation (rules.single_fits)."""
+        return single_fits(self._size, self._count, length, self.options.max_segment_size,
+                           self.options.max_entries_per_segment)
 
     def _append_one(self, entry: bytes) -> int:
         """One entry under the lock, synced in strict mode.
@@ -504,8 +503,10 @@ class StreamWriter:
         fd = self._fd
         if fd is None and self._size:  # closed between locks (see _release); the file is there
             fd = self._reopen_active()
+        options = self.options
         if (fd is None or crashpoints.ARMED or len(entry) > self._small_single
-                or not self._fits_without_rotation(len(entry))):
+                or not single_fits(self._size, self._count, len(entry), options.max_segment_size,
+                                   options.max_entries_per_segment)):
             first = self._append_single(entry)
             if self._strict:
                 self.sync()
@@ -565,24 +566,13 @@ class StreamWriter:
             self._rotate()
         max_size = self.options.max_segment_size
         if isinstance(entries, RawBatch):  # encoded as read (bulk append): one frame when it fits whole
-            if entries.entry_bytes + ENTRY_OVERHEAD * n <= max(max_size - self._size, 0):
+            if batch_cost(entries.entry_bytes, n) <= room(self._size, max_size):
                 self._write_raw(entries.payload, n)
                 return range(first, self._next)
             entries = entries.entries()  # the crate's cut below needs each entry's length
         i = 0
         while i < n:
-            avail = max(max_size - self._size, 0)
-            rest = entries[i:] if i else entries
-            if sum(map(len, rest)) + ENTRY_OVERHEAD * len(rest) <= avail:
-                j = n  # fast path: the rest fits whole
-            else:
-                j, acc = i, 0
-                while j < n:
-                    cost = len(entries[j]) + ENTRY_OVERHEAD
-                    if j > i and acc + cost > avail:
-                        break
-                    acc += cost
-                    j += 1
+            j = chunk_end(entries, i, room(self._size, max_size))
             self._write_frame(entries[i:j] if (i or j < n) else entries)
             i = j
             if i < n and self._over_limit():
