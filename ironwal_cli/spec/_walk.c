@@ -214,8 +214,65 @@ chain_step(const unsigned char *h, const struct layout *L, uint64_t size, uint64
     return GO_ON;
 }
 
-static PyObject *chain_fd(int fd, Py_ssize_t file_size, Py_ssize_t offset, unsigned long long expected,
-                          unsigned long long stop_id, Py_ssize_t max_frames);
+/* The one header walk in C, over `size` bytes: those of `buf` (a buffer the caller holds), or, when
+ * `fd` >= 0 (and `buf` NULL), those of that descriptor's file, read with pread instead of a memory
+ * map in blocks that grow over small frames and shrink back over big ones (the rule of
+ * spec/read_ahead.py, as engine/frames/scan.py headers reads): touching every header of a fresh map
+ * would fault in (and keep in RSS) a page per frame far apart. A buffer is one block that holds
+ * everything, so it is never read again. Bounds are checked against `size` (for a file, the size
+ * the caller mapped); a file cut shorter since ends the walk like the end of the file. */
+static PyObject *
+chain_walk(const unsigned char *buf, int fd, uint64_t size, Py_ssize_t offset, unsigned long long expected,
+           unsigned long long stop_id, Py_ssize_t max_frames)
+{
+    const struct layout L = HEADER;         /* configure() keeps header_size within R.first */
+    const struct read_ahead R = READ_AHEAD;
+    unsigned char *block = NULL;
+    uint64_t block_at = 0, block_len = size; /* a buffer: one block, all of it */
+    if (fd >= 0) {
+        block = PyMem_Malloc((size_t)R.most);
+        if (block == NULL)
+            return PyErr_NoMemory();
+        buf = block;
+        block_len = 0;
+    }
+    uint64_t pos = offset < 0 ? size : (uint64_t)offset, next = expected;
+    Py_ssize_t read_size = R.first, in_block = 0, frames = 0;
+    int why = END, failed = 0;
+    PyThreadState *released = fd >= 0 ? PyEval_SaveThread() : NULL; /* a pread walk lets others run */
+    while (pos <= size && size - pos >= (uint64_t)L.header_size) {
+        if (pos < block_at || pos - block_at + L.header_size > block_len) { /* with fd only */
+            if (in_block >= R.grow_after) /* small frames: fewer, larger reads */
+                read_size = read_size > R.most / R.grow ? R.most : read_size * R.grow;
+            else if (in_block <= R.shrink_after) /* big frames: a header's worth per read again */
+                read_size = R.first;
+            ssize_t got = pread(fd, block, (size_t)read_size, (off_t)pos);
+            if (got < 0) {
+                failed = errno;
+                break;
+            }
+            block_at = pos;
+            block_len = (uint64_t)got;
+            in_block = 0;
+            if (block_len < (uint64_t)L.header_size)
+                break; /* the file is shorter than it was mapped: END */
+        }
+        in_block++;
+        why = chain_step(buf + (pos - block_at), &L, size, &pos, &next, stop_id, frames, max_frames);
+        if (why != GO_ON)
+            break;
+        frames++;
+        why = END;
+    }
+    if (released != NULL)
+        PyEval_RestoreThread(released);
+    PyMem_Free(block);
+    if (failed) {
+        errno = failed;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    return Py_BuildValue("(nKni)", (Py_ssize_t)pos, (unsigned long long)next, frames, why);
+}
 
 /* chain(buffer, offset, expected, stop_id, max_frames, *, fd=None) -> (offset, expected, frames, why):
  * the header walk of engine/frames/scan.py chain, in C. From `offset`, walks frames whose magic
@@ -223,7 +280,7 @@ static PyObject *chain_fd(int fd, Py_ssize_t file_size, Py_ssize_t offset, unsig
  * not sound or lies past the end (why 3: END), starts at another id (2: GAP), ends above
  * `stop_id` (1: FOUND) or comes after `max_frames` frames (0: MORE); the offset returned is that
  * frame's (or the end). With `fd` (a descriptor of the file `buffer` maps) the headers are read
- * with pread instead (chain_fd below). */
+ * with pread instead, up to the buffer's length (chain_walk above). */
 static PyObject *
 chain(PyObject *self, PyObject *args, PyObject *kwargs)
 {
@@ -245,75 +302,12 @@ chain(PyObject *self, PyObject *args, PyObject *kwargs)
         PyBuffer_Release(&view);
         if (fd < 0)
             return NULL;
-        return chain_fd(fd, size, offset, expected, stop_id, max_frames);
+        return chain_walk(NULL, fd, size < 0 ? 0 : (uint64_t)size, offset, expected, stop_id, max_frames);
     }
-    const struct layout L = HEADER;
-    const uint64_t size = (uint64_t)view.len;
-    uint64_t pos = offset < 0 ? size : (uint64_t)offset, next = expected;
-    Py_ssize_t frames = 0;
-    int why = END;
-    while (pos <= size && size - pos >= (uint64_t)L.header_size) {
-        why = chain_step((const unsigned char *)view.buf + pos, &L, size, &pos, &next, stop_id, frames, max_frames);
-        if (why != GO_ON)
-            break;
-        frames++;
-        why = END;
-    }
+    PyObject *result = chain_walk((const unsigned char *)view.buf, -1, (uint64_t)view.len, offset, expected, stop_id,
+                                  max_frames);
     PyBuffer_Release(&view);
-    return Py_BuildValue("(nKni)", (Py_ssize_t)pos, (unsigned long long)next, frames, why);
-}
-
-/* chain() over a file of `file_size` bytes (the size the caller mapped)
- * read with pread instead of a memory map, in blocks that grow over small frames and shrink back
- * over big ones (the rule of spec/read_ahead.py, as engine/frames/scan.py headers reads): touching every
- * header of a fresh map would fault in (and keep in RSS) a page per frame far apart. Bounds are
- * checked against `file_size` (the size the caller mapped); a file cut shorter since ends the
- * walk like the end of the file. */
-static PyObject *
-chain_fd(int fd, Py_ssize_t file_size, Py_ssize_t offset, unsigned long long expected, unsigned long long stop_id,
-         Py_ssize_t max_frames)
-{
-    const struct layout L = HEADER;         /* configure() keeps header_size within R.first */
-    const struct read_ahead R = READ_AHEAD;
-    unsigned char *block = PyMem_Malloc((size_t)R.most);
-    if (block == NULL)
-        return PyErr_NoMemory();
-    const uint64_t size = file_size < 0 ? 0 : (uint64_t)file_size;
-    uint64_t pos = offset < 0 ? size : (uint64_t)offset, next = expected, block_at = 0, block_len = 0;
-    Py_ssize_t read_size = R.first, in_block = 0, frames = 0;
-    int why = END, failed = 0;
-    Py_BEGIN_ALLOW_THREADS
-    while (pos <= size && size - pos >= (uint64_t)L.header_size) {
-        if (pos < block_at || pos - block_at + L.header_size > block_len) {
-            if (in_block >= R.grow_after) /* small frames: fewer, larger reads */
-                read_size = read_size > R.most / R.grow ? R.most : read_size * R.grow;
-            else if (in_block <= R.shrink_after) /* big frames: a header's worth per read again */
-                read_size = R.first;
-            ssize_t got = pread(fd, block, (size_t)read_size, (off_t)pos);
-            if (got < 0) {
-                failed = errno;
-                break;
-            }
-            block_at = pos;
-            block_len = (uint64_t)got;
-            in_block = 0;
-            if (block_len < (uint64_t)L.header_size)
-                break; /* the file is shorter than it was mapped: END */
-        }
-        in_block++;
-        why = chain_step(block + (pos - block_at), &L, size, &pos, &next, stop_id, frames, max_frames);
-        if (why != GO_ON)
-            break;
-        frames++;
-        why = END;
-    }
-    Py_END_ALLOW_THREADS
-    PyMem_Free(block);
-    if (failed) {
-        errno = failed;
-        return PyErr_SetFromErrno(PyExc_OSError);
-    }
-    return Py_BuildValue("(nKni)", (Py_ssize_t)pos, (unsigned long long)next, frames, why);
+    return result;
 }
 
 /* encode_records(prefix_size, data, sep, first, size) -> ([(payload, count), ...], consumed): every

@@ -1,7 +1,7 @@
 """The header walk's read-ahead rule: how much the next ``pread`` of a walk over frame headers asks for.
 
 One home for the rule, read by both walks that pread headers: ``engine/frames/scan.py`` ``headers``
-(and through it the Python ``chain``) and the C ``chain`` with a descriptor (``_walk.c`` chain_fd),
+(and through it the Python ``chain``) and the C ``chain`` with a descriptor (``_walk.c`` chain_walk),
 which ``spec/native.py`` hands ``READ_AHEAD`` once, with the layouts, before any walk runs.
 
 A read starts at ``first`` bytes (a few small frames; little more than a header when frames are
