@@ -12,7 +12,17 @@ from pathlib import Path
 import typer
 import typer.core
 
-from ._app import HELP_SETTINGS, RootOption, app, handles_errors, note, progress_option, refuse_quiet_json, warn
+from ._app import (
+    HELP_SETTINGS,
+    RootOption,
+    app,
+    handles_errors,
+    json_option,
+    note,
+    progress_option,
+    refuse_quiet_json,
+    warn,
+)
 from .progress import wanted, with_progress
 from .tables import id_ranges
 
@@ -65,7 +75,7 @@ def push(
     part_size: str = typer.Option("4MiB", "--part-size", metavar="SIZE", help="Largest piece a file is "
                                   "stored in: an active segment that grew costs its new bytes plus at most this."),
     quiet: bool = QuietOption,
-    json_out: bool = typer.Option(False, "--json", help=f"Print {RESULT_SHAPE}."),
+    json_out: bool = json_option(RESULT_SHAPE),
     progress: bool | None = progress_option(),
 ) -> None:
     """Copy ROOT's intact frames into DEST as a new generation; only what changed is sent.
@@ -129,8 +139,8 @@ def _push(root, dest, keep, watch, interval, checksum, size, quiet, json_out, pr
 @handles_errors
 def list_(
     dest: str = DestArgument,
-    json_out: bool = typer.Option(False, "--json", help='Print a JSON array, oldest first, of {"generation", '
-                                  '"created", "streams", "bytes", "sent_bytes", "checkpoints", "error"}.'),
+    json_out: bool = json_option('a JSON array, oldest first, of {"generation", "created", "streams", "bytes", '
+                                 '"sent_bytes", "checkpoints", "error"}'),
 ) -> None:
     """The generations of DEST, oldest first: id, time, bytes, bytes sent, ids per stream."""
     from ..ops.backup import list_generations
@@ -153,8 +163,7 @@ def verify(
     generation: str | None = GenerationOption,
     latest: bool = typer.Option(False, "--latest", help="Check only the latest generation (default: all)."),
     quiet: bool = QuietOption,
-    json_out: bool = typer.Option(False, "--json", help='Print one object {"ok", "generations", "objects", '
-                                  '"bytes", "frames", "problems"}.'),
+    json_out: bool = json_option('one object {"ok", "generations", "objects", "bytes", "frames", "problems"}'),
     progress: bool | None = progress_option(),
 ) -> None:
     """Check every object of DEST against its manifest's sha256, and every stored frame's CRC and

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from ._app import RootOption, app, handles_errors, note, progress_option, refuse_quiet_json
+from ._app import RootOption, app, handles_errors, json_option, note, progress_option, refuse_quiet_json
 from .progress import wanted, with_progress
 
 
@@ -31,8 +31,8 @@ def restore(
     check: bool = typer.Option(True, "--check/--no-check", help="Run ironwal verify on the rebuilt root before it "
                                "takes ROOT's place (default: on)."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print nothing."),
-    json_out: bool = typer.Option(False, "--json", help='Print one object {"generation", "root", "streams", '
-                                  '"bytes", "checkpoint", "moved_aside"}.'),
+    json_out: bool = json_option('one object {"generation", "root", "streams", "bytes", "checkpoint", '
+                                 '"moved_aside"}'),
     progress: bool | None = progress_option(),
 ) -> None:
     """Rebuild a root from a backup generation, whole or at a point (checkpoint, ids).
