@@ -29,7 +29,8 @@ def run(root: Path, stream: str | None, values: list[str] | None, *, key: str | 
         if args:
             raise typer.BadParameter("-K reads KEY<SEP>VALUE records from stdin; it takes no STREAM or VALUE")
         groups = append_routed_from(root, sys.stdin.fileno(), _encode(key_sep), shards=shards, mode=mode,
-                                    batch_size=batch, linger=linger, options=options, on_warning=warn)
+                                    batch_size=batch, linger=linger, options=options, on_warning=warn,
+                                    placements=not quiet)
         _report(groups, quiet, json_out)
         return
     if args:  # with --key there is no STREAM: every argument is a value
@@ -42,7 +43,7 @@ def run(root: Path, stream: str | None, values: list[str] | None, *, key: str | 
     _report(([(shard, i) for i in ids] for ids in ranges), quiet, json_out)
 
 
-def _report(groups: Iterable[list[tuple[int, int]]], quiet: bool, json_out: bool) -> None:
+def _report(groups: Iterable[list[tuple[int, int]]] | Iterable[int], quiet: bool, json_out: bool) -> None:
     """``SHARD ID`` lines as each group becomes durable; with --json one object per shard at the end."""
     from ..sharded.routing import shard_name
 

@@ -19,13 +19,13 @@ from ..engine.writer.writer import StreamWriter, WriteOptions
 from ..errors import UsageError
 from ..sharded.checkpoints import ensure_log, log_path
 from ..sharded.foreign import refuse_log_writer
-from ..sharded.routed_records import route_records
+from ..sharded.routed_records import route_batches
 from ..sharded.routing import parse_shard_name, route, shard_name
 from ..sharded.shard_count import remember
 from ..sharded.shards import resolve_shard_count
 from ..spec.records import RawBatch
 from .append import Warn, append_from, append_values
-from .entry_input import input_batches
+from .entry_input import read_raw_batches
 
 Placed = tuple[int, int]  # (shard, id)
 
@@ -94,13 +94,14 @@ def split_record(record: bytes, sep: bytes, number: int) -> tuple[bytes, bytes]:
 
 def append_routed_from(root: str | os.PathLike, fd: int, sep: bytes, *, shards: int | None = None,
                        mode: str = "lines", batch_size: int = 1000, linger: float = 0.05,
-                       options: WriteOptions | None = None,
-                       on_warning: Warn | None = None) -> Iterator[list[Placed]]:
+                       options: WriteOptions | None = None, on_warning: Warn | None = None,
+                       placements: bool = True) -> Iterator[list[Placed]] | Iterator[int]:
     """Read ``KEY<SEP>VALUE`` records from ``fd`` and route each value by its key.
 
     Yields, per group of records read together, the (shard, id) of each record in input order,
-    once the group is durable (strict and batch modes). A record without ``sep`` stops the run
-    with a UsageError; the groups before it are written.
+    once the group is durable (strict and batch modes); with ``placements=False`` only how many
+    records the group held (nothing is built per record: ``append -K -q``). A record without
+    ``sep`` stops the run with a UsageError; the groups before it are written.
     """
     if not sep:
         raise UsageError("the key separator must not be empty")
@@ -109,16 +110,12 @@ def append_routed_from(root: str | os.PathLike, fd: int, sep: bytes, *, shards: 
     count = open_sharded(root, shards, options)
     writers: dict[int, StreamWriter] = {}
     number = 0
-    cache: dict[bytes, int] = {}
-
-    def shard_for(key: bytes) -> int:
-        return route(key, count)
-
     try:
-        for group in input_batches(fd, mode, batch_size, linger):
-            records = group[0] if len(group) == 1 else list(chain.from_iterable(group))
-            routed = route_records(records, sep, cache, shard_for, batch_size)
+        # records cut from the input as the bulk append cuts them (no Python object per record)
+        for group in read_raw_batches(fd, mode, batch_size, linger):
+            routed = route_batches(group, sep, count, batch_size)
             if routed is None:  # a record without the separator: name it (nothing of the group is written)
+                records = chain.from_iterable(batch.entries() for batch in group)
                 for i, record in enumerate(records):
                     split_record(record, sep, number + i + 1)
             routes, per_shard = routed
@@ -130,6 +127,9 @@ def append_routed_from(root: str | os.PathLike, fd: int, sep: bytes, *, shards: 
                     writer = writers[shard] = StreamWriter(root, shard_name(shard), options, on_warning)
                 ranges = writer.append_batches([RawBatch(payload, n) for payload, n in batches])
                 cursors[shard] = chain.from_iterable(ranges)
+            if not placements:
+                yield len(routes)
+                continue
             # each record's (shard, id) in input order, by C-level iteration over the ids written
             yield list(zip(routes, map(next, map(cursors.__getitem__, routes)), strict=True))
     finally:

@@ -1,6 +1,6 @@
 /* The C twins of the hot walks: over a raw batch's length prefixes (the hot loop of verify and of
  * every read for entries of mixed lengths), over frame headers (finding an id), and their
- * inverses for the bulk appends: encode_records and route_records (below).
+ * inverses for the bulk appends: encode_records and route_batches (below).
  *
  * Each function here has the name and arguments of a Python function that computes the same
  * answers (spec/native.py c_twin puts this one in its place at import when the module is built;
@@ -385,7 +385,66 @@ fail:
     return NULL;
 }
 
-/* A shard's batches being built by route_records: finished (payload, count) tuples, and the
+/* SipHash-1-3 with the zero key over len(key) as a little-endian u64, then the key: what Rust's
+ * DefaultHasher::new() gives a &[u8] (sharded/routing.py key_hash, whose Python definition and the
+ * siphash24 package's C agree with it; route_batches' property test holds this one to them). */
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIP_ROUND                                                                                              \
+    do {                                                                                                       \
+        v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);                                            \
+        v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                                                               \
+        v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                                                               \
+        v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);                                            \
+    } while (0)
+
+static uint64_t
+key_hash(const unsigned char *key, uint64_t n)
+{
+    uint64_t v0 = 0x736f6d6570736575ULL, v1 = 0x646f72616e646f6dULL;
+    uint64_t v2 = 0x6c7967656e657261ULL, v3 = 0x7465646279746573ULL;
+    uint64_t m = n; /* the first word of the message: the key's length */
+    v3 ^= m;
+    SIP_ROUND;
+    v0 ^= m;
+    uint64_t i = 0;
+    for (; n - i >= 8; i += 8) {
+        m = u64_at(key, i);
+        v3 ^= m;
+        SIP_ROUND;
+        v0 ^= m;
+    }
+    uint64_t b = ((n + 8) & 0xFF) << 56;
+    for (uint64_t j = 0; i + j < n; j++)
+        b |= (uint64_t)key[i + j] << (8 * j);
+    v3 ^= b;
+    SIP_ROUND;
+    v0 ^= b;
+    v2 ^= 0xFF;
+    SIP_ROUND;
+    SIP_ROUND;
+    SIP_ROUND;
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* The first `sep` (of sep_len >= 1 bytes) in p[0..len), or NULL. */
+static const unsigned char *
+find_sep(const unsigned char *p, uint64_t len, const unsigned char *sep, uint64_t sep_len)
+{
+    if (sep_len == 1)
+        return memchr(p, sep[0], (size_t)len);
+    const unsigned char *end = p + len;
+    while ((uint64_t)(end - p) >= sep_len) {
+        const unsigned char *hit = memchr(p, sep[0], (size_t)(end - p - sep_len + 1));
+        if (hit == NULL)
+            return NULL;
+        if (memcmp(hit, sep, (size_t)sep_len) == 0)
+            return hit;
+        p = hit + 1;
+    }
+    return NULL;
+}
+
+/* A shard's batches being built by route_batches: finished (payload, count) tuples, and the
  * current batch's bytes. */
 struct shard_out {
     PyObject *batches; /* list */
@@ -406,136 +465,137 @@ finish_batch(struct shard_out *o)
     return 0;
 }
 
-/* route_records(prefix_size, cache_keys, records, sep, shard_of, route, size) -> (routes, {shard:
- * [(payload, count)]}) or None when a record holds no `sep`: each KEY<sep>VALUE record's shard
- * (shard_of[key], else route(key), remembered in shard_of, which is emptied first when it holds
- * `cache_keys` keys), in input order, and each
- * shard's values as raw batches of at most `size` entries (length prefix of `prefix_size` bytes,
- * the spec's entry length, then the bytes). What ops/sharded_append.py route_records computes in
- * Python; here no Python object per record but its key. */
+/* route_batches(prefix_size, batches, sep, shard_count, size) -> (routes, {shard: [(payload, count)]})
+ * or None when a record holds no `sep`: the KEY<sep>VALUE records of raw batches ((payload, count)
+ * pairs, each record a length prefix of `prefix_size` bytes, the spec's entry length, then its bytes),
+ * each record's shard (key_hash(key) % shard_count, as the crate routes) in input order, and each
+ * shard's values as raw batches of at most `size` entries, shards in order of first appearance. What
+ * sharded/routed_records.py route_batches computes in Python; here no Python object per record but
+ * its shard number in `routes`. */
 static PyObject *
-route_records(PyObject *self, PyObject *args)
+route_batches(PyObject *self, PyObject *args)
 {
-    Py_ssize_t prefix, cache_keys, size;
-    PyObject *records, *shard_of, *route;
-    char sep;
-    if (!PyArg_ParseTuple(args, "nnO!cO!On", &prefix, &cache_keys, &PyList_Type, &records, &sep, &PyDict_Type,
-                          &shard_of, &route, &size))
+    Py_ssize_t prefix, size;
+    PyObject *batches;
+    Py_buffer sep;
+    unsigned long long shard_count;
+    if (!PyArg_ParseTuple(args, "nO!y*Kn", &prefix, &PyList_Type, &batches, &sep, &shard_count, &size))
         return NULL;
-    if (prefix < 1 || prefix > 8 || size < 1) {
-        PyErr_SetString(PyExc_ValueError, "route_records: prefix size 1..8, batch size >= 1");
-        return NULL;
+    PyObject *routes = NULL, *outs = NULL, *result = NULL;
+    struct shard_out *slots = NULL; /* indexed by shard number, allocated for the shard count */
+    if (prefix < 1 || prefix > 8 || size < 1 || sep.len < 1 || shard_count < 1 || shard_count > 0xFFFF) {
+        PyErr_SetString(PyExc_ValueError,
+                        "route_batches: prefix size 1..8, batch size >= 1, a separator, shard count 1..65535");
+        goto done;
     }
     const uint64_t max_len = prefix == 8 ? UINT64_MAX : ((uint64_t)1 << (8 * prefix)) - 1;
-    Py_ssize_t n = PyList_GET_SIZE(records);
-    PyObject *routes = PyList_New(n), *outs = PyDict_New(), *result = NULL;
-    struct shard_out *slots = NULL; /* indexed by shard number, grown as shards appear */
-    Py_ssize_t nslots = 0;
-    if (routes == NULL || outs == NULL)
+    const unsigned char *sp = (const unsigned char *)sep.buf;
+    routes = PyList_New(0);
+    outs = PyDict_New();
+    slots = PyMem_Calloc((size_t)shard_count, sizeof *slots);
+    if (routes == NULL || outs == NULL || slots == NULL) {
+        if (slots == NULL)
+            PyErr_NoMemory();
         goto done;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *rec = PyList_GET_ITEM(records, i);
-        if (!PyBytes_Check(rec)) {
-            PyErr_SetString(PyExc_TypeError, "route_records: records are bytes");
-            goto done;
-        }
-        const char *p = PyBytes_AS_STRING(rec);
-        Py_ssize_t len = PyBytes_GET_SIZE(rec);
-        const char *hit = memchr(p, sep, (size_t)len);
-        if (hit == NULL) {
-            Py_INCREF(Py_None);
-            result = Py_None;
-            goto done;
-        }
-        PyObject *key = PyBytes_FromStringAndSize(p, hit - p);
-        if (key == NULL)
-            goto done;
-        PyObject *shard = PyDict_GetItemWithError(shard_of, key); /* borrowed */
-        if (shard != NULL) {
-            Py_INCREF(shard);
-        } else if (PyErr_Occurred()) {
-            Py_DECREF(key);
-            goto done;
-        } else {
-            if (PyDict_Size(shard_of) >= cache_keys)
-                PyDict_Clear(shard_of);
-            shard = PyObject_CallOneArg(route, key);
-            if (shard == NULL || PyDict_SetItem(shard_of, key, shard) < 0) {
-                Py_XDECREF(shard);
-                Py_DECREF(key);
-                goto done;
-            }
-        }
-        Py_DECREF(key);
-        Py_ssize_t s = PyLong_AsSsize_t(shard);
-        PyList_SET_ITEM(routes, i, shard); /* the reference goes to the list */
-        if (s < 0) {
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_ValueError, "route_records: a shard number is >= 0");
-            goto done;
-        }
-        if (s >= nslots) {
-            Py_ssize_t grow = s + 1 > 2 * nslots ? s + 1 : 2 * nslots;
-            struct shard_out *more = PyMem_Realloc(slots, (size_t)grow * sizeof *slots);
-            if (more == NULL) {
-                PyErr_NoMemory();
-                goto done;
-            }
-            memset(more + nslots, 0, (size_t)(grow - nslots) * sizeof *slots);
-            slots = more;
-            nslots = grow;
-        }
-        struct shard_out *o = &slots[s];
-        if (o->batches == NULL) {
-            o->batches = PyList_New(0);
-            if (o->batches == NULL || PyDict_SetItem(outs, shard, o->batches) < 0)
-                goto done;
-            Py_DECREF(o->batches); /* outs holds it */
-        }
-        uint64_t vlen = (uint64_t)(len - (hit + 1 - p));
-        if (vlen > max_len) {
-            PyErr_SetString(PyExc_OverflowError, "route_records: a value too long for its length prefix");
-            goto done;
-        }
-        if (o->len + prefix + (Py_ssize_t)vlen > o->cap) {
-            Py_ssize_t cap = 2 * o->cap + prefix + (Py_ssize_t)vlen + 4096;
-            char *buf = PyMem_Realloc(o->buf, (size_t)cap);
-            if (buf == NULL) {
-                PyErr_NoMemory();
-                goto done;
-            }
-            o->buf = buf;
-            o->cap = cap;
-        }
-        for (Py_ssize_t k = 0; k < prefix; k++)
-            o->buf[o->len++] = (char)((vlen >> (8 * k)) & 0xFF);
-        memcpy(o->buf + o->len, hit + 1, (size_t)vlen);
-        o->len += (Py_ssize_t)vlen;
-        if (++o->count == size && finish_batch(o) < 0)
-            goto done;
     }
-    for (Py_ssize_t s = 0; s < nslots; s++)
+    for (Py_ssize_t b = 0; b < PyList_GET_SIZE(batches); b++) {
+        PyObject *batch = PyList_GET_ITEM(batches, b);
+        Py_buffer view;
+        Py_ssize_t count;
+        if (!PyTuple_Check(batch) || PyTuple_GET_SIZE(batch) != 2) {
+            PyErr_SetString(PyExc_TypeError, "route_batches: batches are (payload, count) pairs");
+            goto done;
+        }
+        count = PyLong_AsSsize_t(PyTuple_GET_ITEM(batch, 1));
+        if (count == -1 && PyErr_Occurred())
+            goto done;
+        if (PyObject_GetBuffer(PyTuple_GET_ITEM(batch, 0), &view, PyBUF_SIMPLE) < 0)
+            goto done;
+        const unsigned char *p = (const unsigned char *)view.buf;
+        uint64_t pos = 0, total = (uint64_t)view.len;
+        for (Py_ssize_t i = 0; i < count; i++) {
+            uint64_t n = 0;
+            if (total - pos >= (uint64_t)prefix)
+                for (Py_ssize_t k = 0; k < prefix; k++)
+                    n |= (uint64_t)p[pos + k] << (8 * k);
+            if (total - pos < (uint64_t)prefix || total - pos - prefix < n) {
+                PyBuffer_Release(&view);
+                PyErr_SetString(PyExc_ValueError, "route_batches: a batch holds fewer records than its count");
+                goto done;
+            }
+            const unsigned char *rec = p + pos + prefix, *hit = find_sep(rec, n, sp, (uint64_t)sep.len);
+            pos += prefix + n;
+            if (hit == NULL) {
+                PyBuffer_Release(&view);
+                Py_INCREF(Py_None);
+                result = Py_None;
+                goto done;
+            }
+            Py_ssize_t s = (Py_ssize_t)(key_hash(rec, (uint64_t)(hit - rec)) % shard_count);
+            PyObject *shard = PyLong_FromSsize_t(s);
+            if (shard == NULL || PyList_Append(routes, shard) < 0) {
+                Py_XDECREF(shard);
+                PyBuffer_Release(&view);
+                goto done;
+            }
+            struct shard_out *o = &slots[s];
+            if (o->batches == NULL) {
+                o->batches = PyList_New(0);
+                if (o->batches == NULL || PyDict_SetItem(outs, shard, o->batches) < 0) {
+                    Py_DECREF(shard);
+                    PyBuffer_Release(&view);
+                    goto done;
+                }
+                Py_DECREF(o->batches); /* outs holds it */
+            }
+            Py_DECREF(shard);
+            const unsigned char *value = hit + sep.len;
+            uint64_t vlen = n - (uint64_t)(value - rec);
+            if (vlen > max_len) { /* never: a value is shorter than its record */
+                PyBuffer_Release(&view);
+                PyErr_SetString(PyExc_OverflowError, "route_batches: a value too long for its length prefix");
+                goto done;
+            }
+            if (o->len + prefix + (Py_ssize_t)vlen > o->cap) {
+                Py_ssize_t cap = 2 * o->cap + prefix + (Py_ssize_t)vlen + 4096;
+                char *grown = PyMem_Realloc(o->buf, (size_t)cap);
+                if (grown == NULL) {
+                    PyBuffer_Release(&view);
+                    PyErr_NoMemory();
+                    goto done;
+                }
+                o->buf = grown;
+                o->cap = cap;
+            }
+            for (Py_ssize_t k = 0; k < prefix; k++)
+                o->buf[o->len++] = (char)((vlen >> (8 * k)) & 0xFF);
+            memcpy(o->buf + o->len, value, (size_t)vlen);
+            o->len += (Py_ssize_t)vlen;
+            if (++o->count == size && finish_batch(o) < 0) {
+                PyBuffer_Release(&view);
+                goto done;
+            }
+        }
+        PyBuffer_Release(&view);
+    }
+    for (unsigned long long s = 0; s < shard_count; s++)
         if (slots[s].batches != NULL && slots[s].count > 0 && finish_batch(&slots[s]) < 0)
             goto done;
     result = Py_BuildValue("(OO)", routes, outs);
 done:
-    for (Py_ssize_t s = 0; s < nslots; s++)
-        PyMem_Free(slots[s].buf);
+    if (slots != NULL)
+        for (unsigned long long s = 0; s < shard_count; s++)
+            PyMem_Free(slots[s].buf);
     PyMem_Free(slots);
-    if (routes != NULL) {
-        /* entries past a failure are still NULL: a list may hold NULLs only while it is being built */
-        for (Py_ssize_t i = 0; i < n; i++)
-            if (PyList_GET_ITEM(routes, i) == NULL)
-                PyList_SET_ITEM(routes, i, Py_NewRef(Py_None));
-        Py_DECREF(routes);
-    }
+    Py_XDECREF(routes);
     Py_XDECREF(outs);
+    PyBuffer_Release(&sep);
     return result;
 }
 
 static PyMethodDef methods[] = {
-    {"route_records", route_records, METH_VARARGS,
-     "route_records(prefix_size, cache_keys, records, sep, shard_of, route, size): records by shard (_walk.c)."},
+    {"route_batches", route_batches, METH_VARARGS,
+     "route_batches(prefix_size, batches, sep, shard_count, size): KEY<sep>VALUE records by shard (_walk.c)."},
     {"encode_records", encode_records, METH_VARARGS,
      "encode_records(prefix_size, data, sep, first, size): sep-terminated records as raw batches (see _walk.c)."},
     {"configure", configure, METH_VARARGS,

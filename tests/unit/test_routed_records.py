@@ -1,45 +1,59 @@
-"""sharded.routed_records.route_records: the C walk (where built) gives exactly what the Python one
-gives (shards in input order, each shard's values as raw batches, the same key cache), and the
-batches hold each shard's values in order."""
+"""sharded.routed_records.route_batches: the C walk (where built: its own SipHash-1-3) gives exactly
+what the Python one gives (shards in input order, routed as ``routing.route`` routes, each shard's
+values as raw batches), and the batches hold each shard's values in order."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ironwal_cli.sharded import routed_records
 from ironwal_cli.sharded.routing import route
-from ironwal_cli.spec.codec import decode_raw_batch
+from ironwal_cli.spec.codec import decode_raw_batch, encode_raw_batch
+from ironwal_cli.spec.native import twin
 
-record_st = st.lists(st.sampled_from([b"a", b"b", b"=", b"\t", b"\0", b"k1", b"\xff"]), max_size=8).map(b"".join)
+record_st = st.lists(st.sampled_from([b"a", b"b", b"=", b"\t", b"\0", b"k1", b"\xff", b"longer-key-part"]),
+                     max_size=8).map(b"".join)
+BOTH = [f for f in twin("ironwal_cli.sharded.routed_records.route_batches") if f is not None]
+
+
+def _batches(records: list[bytes], cut: int) -> list[tuple[bytes, int]]:
+    parts = [records[i:i + cut] for i in range(0, len(records), cut)]
+    return [(encode_raw_batch(p), len(p)) for p in parts]
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(record_st, max_size=30), st.sampled_from([b"=", b"\t", b"=="]), st.integers(1, 5),
-       st.integers(1, 9), st.dictionaries(st.sampled_from([b"", b"a", b"k1"]), st.integers(0, 8), max_size=2))
-def test_c_route_records_equals_the_python_one(records, sep, size, shards, cached):
-    def shard_for(key: bytes) -> int:
-        return cached.get(key, route(key, shards))  # a cache may hold what an earlier group routed
-
-    c_cache, py_cache = dict(cached), dict(cached)
-    got = routed_records.route_records(records, sep, c_cache, shard_for, size)
-    want = routed_records.route_records_python(records, sep, py_cache, shard_for, size)
-    assert got == want and c_cache == py_cache
+       st.sampled_from([1, 2, 3, 8, 9, 100, 65535]), st.integers(1, 7))
+def test_c_route_batches_equals_the_python_one(records, sep, size, shards, cut):
+    batches = _batches(records, cut)
+    got = routed_records.route_batches(batches, sep, shards, size)
+    want = routed_records.route_batches_python(batches, sep, shards, size)
+    assert got == want
     if any(sep not in r for r in records):
         assert want is None
         return
     routes, per_shard = want
-    assert len(routes) == len(records)
-    for shard, batches in per_shard.items():
+    assert routes == [route(r.partition(sep)[0], shards) for r in records]
+    assert list(per_shard) == list(dict.fromkeys(routes))  # shards in order of first appearance
+    for shard, out in per_shard.items():
         values = [r.partition(sep)[2] for r, s in zip(records, routes, strict=True) if s == shard]
-        assert [v for payload, n in batches for v in decode_raw_batch(payload, n)] == values
-        assert all(0 < n <= size for _, n in batches)
+        assert [v for payload, n in out for v in decode_raw_batch(payload, n)] == values
+        assert all(0 < n <= size for _, n in out)
 
 
-def test_the_key_cache_is_emptied_at_its_limit():
-    """Both empty the cache before adding a key when it holds CACHE_KEYS keys."""
-    full = {b"%d" % i: 0 for i in range(routed_records.CACHE_KEYS)}
-    for fn in (routed_records.route_records, routed_records.route_records_python):
-        cache = dict(full)
-        assert fn([b"new=v", b"0=w"], b"=", cache, lambda key: 3, 10) == ([3, 3], {3: [(b"\x01\0\0\0v\x01\0\0\0w", 2)]})
-        assert cache == {b"new": 3, b"0": 3}
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=40).map(lambda k: k.replace(b"\t", b"")), min_size=1, max_size=20),
+       st.integers(1, 65535))
+def test_c_routing_is_the_crates(keys, shards):
+    """Keys of every length across the SipHash word boundaries: C's shard is routing.route's."""
+    batches = [(encode_raw_batch([k + b"\t" + b"v" for k in keys]), len(keys))]
+    assert routed_records.route_batches(batches, b"\t", shards, 1000)[0] == [route(k, shards) for k in keys]
+
+
+@pytest.mark.parametrize("fn", BOTH)
+def test_a_short_batch_is_refused(fn):
+    with pytest.raises(ValueError):
+        fn([(encode_raw_batch([b"k=v"]), 2)], b"=", 8, 10)
+    assert fn([(encode_raw_batch([b"k=v", b"j=w"]), 2)], b"=", 1, 10) == ([0, 0], {0: [(b"\x01\0\0\0v\x01\0\0\0w", 2)]})
