@@ -16,6 +16,7 @@ from pathlib import Path
 from ..engine.frames.scan import BAD_MAGIC, LOST_FILLER, TORN_HEADER, TORN_PAYLOAD, Frame, MappedPages, map_file, scan
 from ..engine.store.files import NOT_REGULAR_FILE, NotRegularFileError
 from ..spec.codec import FRAME_LZ4, HEADER_SIZE, frame_crc
+from .clean_run import clean_run
 from .frames import frame_problems
 from .kinds import IDS_BACKWARDS, IDS_SKIP, NOT_A_SEGMENT, SEGMENT_START_MISMATCH, TRAILING_BYTES, UNREADABLE
 from .replay import FAILS, ReplayEvent
@@ -83,7 +84,15 @@ def audit_segment(rec: Recorder, path: Path, start_id: int, totals: StreamTotals
     events: list[ReplayEvent] = []
     damaged_at: int | None = None  # the id the crate fails at, after damage not yet followed by a frame
     release = MappedPages(data).release_before  # keeps the RSS to a few MiB per segment, not its size
-    for item in scan(data):
+    offset = 0
+    while offset < size:  # the sound frames in one call each few MiB; the loop below takes the rest
+        stop = offset + MappedPages.STEP
+        offset, expected, n, k = clean_run(data, offset, expected, stop)
+        frames, entries, first = frames + n, entries + k, first and not n
+        release(offset)
+        if offset < stop:
+            break  # a frame clean_run leaves to the checks below, or the end
+    for item in scan(data, offset):
         release(item.offset)
         if type(item) is not Frame and item.kind == LOST_FILLER:  # not damage: lost ids, made loud
             h = item.header

@@ -13,6 +13,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -154,19 +155,39 @@ struct read_ahead {
 static struct read_ahead READ_AHEAD;
 static int configured = 0;
 
-/* configure(chain_layout, entry_length_format, read_ahead): the spec's frame header layout (header
- * size, magic, and the offsets of magic (u32), start_id (u64), entry_count (u32) and disk_size
- * (u32)), the struct format of an entry's length prefix, which must be "<L" (u32 little-endian,
- * what length_at reads), and the read-ahead rule (first, most, grow, grow_after, shrink_after). */
+/* What clean_run needs beyond the chain's layout (codec.CHECK_LAYOUT, through configure): where crc
+ * (u32), frame_type (u8), uncompressed_size (u32) and the reserved bytes lie, the CRC-covered span of
+ * the header, and the raw frame type. */
+struct check_layout {
+    Py_ssize_t crc_at, type_at, uncompressed_at, reserved_at, reserved_end, covered_at, covered_end;
+    unsigned long raw_type;
+};
+static struct check_layout CHECK;
+static int check_configured = 0;
+
+/* The process's CRC-32 (spec/crc.py chose it: ISA-L's crc32_gzip_refl, the function isal_zlib.crc32
+ * calls, found by name in the library the isal package loaded): crc(init, buffer, length). */
+typedef uint32_t (*crc_function)(uint32_t, const unsigned char *, uint64_t);
+static crc_function CRC = NULL;
+
+/* configure(chain_layout, entry_length_format, read_ahead, check_layout=None, crc=None) -> whether a
+ * CRC function is in place: the spec's frame header layout (header size, magic, and the offsets of
+ * magic (u32), start_id (u64), entry_count (u32) and disk_size (u32)), the struct format of an
+ * entry's length prefix, which must be "<L" (u32 little-endian, what length_at reads), the
+ * read-ahead rule (first, most, grow, grow_after, shrink_after), the rest of the header's layout for
+ * clean_run (struct check_layout), and the CRC: (library path, symbol) of a function with zlib's
+ * crc32 arguments in crc_function's order, or None. */
 static PyObject *
 configure(PyObject *self, PyObject *args)
 {
     struct layout L;
     struct read_ahead R;
+    struct check_layout C;
     const char *entry_format;
-    if (!PyArg_ParseTuple(args, "(nknnnn)s(nnnnn)", &L.header_size, &L.magic, &L.magic_at, &L.start_at,
+    PyObject *check = Py_None, *crc = Py_None;
+    if (!PyArg_ParseTuple(args, "(nknnnn)s(nnnnn)|OO", &L.header_size, &L.magic, &L.magic_at, &L.start_at,
                           &L.count_at, &L.size_at, &entry_format, &R.first, &R.most, &R.grow, &R.grow_after,
-                          &R.shrink_after))
+                          &R.shrink_after, &check, &crc))
         return NULL;
     if (strcmp(entry_format, "<L") != 0) {
         PyErr_Format(PyExc_ValueError, "configure: entry length format %s, the C walks read <L only", entry_format);
@@ -182,10 +203,36 @@ configure(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "configure: read-ahead out of range (header size <= first <= most <= 64 MiB)");
         return NULL;
     }
+    if (check != Py_None) {
+        if (!PyArg_ParseTuple(check, "nnnnnnnk", &C.crc_at, &C.type_at, &C.uncompressed_at, &C.reserved_at,
+                              &C.reserved_end, &C.covered_at, &C.covered_end, &C.raw_type))
+            return NULL;
+        if (C.crc_at < 0 || C.crc_at + 4 > L.header_size || C.type_at < 0 || C.type_at >= L.header_size ||
+            C.uncompressed_at < 0 || C.uncompressed_at + 4 > L.header_size || C.reserved_at < 0 ||
+            C.reserved_end < C.reserved_at || C.reserved_end > L.header_size || C.covered_at < 0 ||
+            C.covered_end < C.covered_at || C.covered_end > L.header_size) {
+            PyErr_SetString(PyExc_ValueError, "configure: check layout out of range");
+            return NULL;
+        }
+    }
+    crc_function found = NULL;
+    if (crc != Py_None) {
+        const char *path, *symbol;
+        if (!PyArg_ParseTuple(crc, "ss", &path, &symbol))
+            return NULL;
+        void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD); /* loaded already: the same copy */
+        if (lib != NULL)
+            found = (crc_function)dlsym(lib, symbol); /* the handle stays open: the pointer must live */
+    }
     HEADER = L;
     READ_AHEAD = R;
     configured = 1;
-    Py_RETURN_NONE;
+    if (check != Py_None) {
+        CHECK = C;
+        check_configured = 1;
+    }
+    CRC = found;
+    return PyBool_FromLong(CRC != NULL && check_configured);
 }
 
 enum { MORE = 0, FOUND = 1, GAP = 2, END = 3, GO_ON = -1 };
@@ -308,6 +355,112 @@ chain(PyObject *self, PyObject *args, PyObject *kwargs)
                                   max_frames);
     PyBuffer_Release(&view);
     return result;
+}
+
+/* Whether a payload of `disk` bytes has the CRC `want` (continued from `sum`, the header's covered
+ * bytes) and is exactly `count` length-prefixed entries. One pass: the CRC of a few KiB, then the
+ * length prefixes that lie in them while they are still in the L1 cache. Walked as walk() walks,
+ * but while every entry so far has the first one's length and `count` of that length fill the
+ * payload exactly, the next prefix's place is known without reading this one (no chain of loads,
+ * each one waiting on the last); the first other length goes on as walk() from there. */
+enum { CHECK_CHUNK = 16 << 10 };
+
+static inline int
+payload_clean(const unsigned char *payload, uint64_t disk, uint64_t count, uint32_t sum, uint32_t want,
+              crc_function crc)
+{
+    uint64_t pos = 0, walked = 0; /* the walk: invariant pos <= disk */
+    uint64_t same = disk >= 4 ? length_at(payload, 0) : 0, stride = same + 4;
+    int uniform = count > 0 && disk >= 4 && disk % stride == 0 && disk / stride == count;
+    for (uint64_t done = 0; done < disk || walked < count;) {
+        uint64_t n = disk - done < CHECK_CHUNK ? disk - done : CHECK_CHUNK;
+        sum = crc(sum, payload + done, n);
+        done += n;
+        while (uniform && walked < count && pos + 4 <= done) { /* pos + stride <= disk: stride * count == disk */
+            if (length_at(payload, pos) != same) {
+                uniform = 0; /* walk on from this entry */
+                break;
+            }
+            pos += stride;
+            walked++;
+        }
+        while (!uniform && walked < count && disk - pos >= 4 && pos + 4 <= done) {
+            uint64_t len = length_at(payload, pos);
+            if (disk - pos - 4 < len)
+                return 0; /* an entry runs past the end */
+            pos += 4 + len;
+            walked++;
+        }
+        if (done == disk && walked < count)
+            return 0; /* fewer entries than the count */
+    }
+    return walked == count && pos == disk && sum == want;
+}
+
+/* clean_run(data, offset, expected, stop) -> (offset, expected, frames, entries): audit/clean_run.py
+ * clean_run in C. From `offset`, walks the frames of the buffer verify finds nothing to say about, as
+ * long as they start before `stop`: magic good, payload within the buffer, CRC good (the process's
+ * CRC, configure), ids within u64 and each frame's first id `expected` (then its end), raw, its
+ * uncompressed_size its disk_size, reserved bytes zero, and its payload exactly entry_count
+ * length-prefixed entries. The offset returned is that of the first frame that is not such a frame
+ * (or that starts at or past `stop`, or the end); frames and entries count those walked. Reads the
+ * buffer in place with the GIL released: verify's threads check segments side by side. */
+static PyObject *
+clean_run(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (CRC == NULL || !check_configured) {
+        PyErr_SetString(PyExc_RuntimeError, "clean_run: no CRC function or check layout configured (spec/native.py)");
+        return NULL;
+    }
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "clean_run(data, offset, expected, stop) takes 4 arguments");
+        return NULL;
+    }
+    Py_ssize_t offset = PyLong_AsSsize_t(args[1]);
+    if (offset == -1 && PyErr_Occurred())
+        return NULL;
+    unsigned long long expected = PyLong_AsUnsignedLongLong(args[2]);
+    if (expected == (unsigned long long)-1 && PyErr_Occurred())
+        return NULL;
+    Py_ssize_t stop = PyLong_AsSsize_t(args[3]);
+    if (stop == -1 && PyErr_Occurred())
+        return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const struct layout L = HEADER;
+    const struct check_layout C = CHECK;
+    const crc_function crc = CRC;
+    const unsigned char *p = (const unsigned char *)view.buf;
+    const uint64_t size = (uint64_t)view.len, hs = (uint64_t)L.header_size;
+    uint64_t pos = offset < 0 ? size : (uint64_t)offset, next = expected, frames = 0, entries = 0;
+    uint64_t until = stop < 0 ? 0 : (uint64_t)stop;
+    Py_BEGIN_ALLOW_THREADS
+    while (pos < until && pos <= size && size - pos >= hs) {
+        const unsigned char *h = p + pos;
+        uint64_t first = u64_at(h, L.start_at), count = length_at(h, L.count_at), disk = length_at(h, L.size_at);
+        if (length_at(h, L.magic_at) != L.magic || size - pos - hs < disk)
+            break; /* not sound */
+        if (first != next || (count > 0 && first > UINT64_MAX - count + 1))
+            break; /* out of sequence, or ids past 2^64 - 1 */
+        if (h[C.type_at] != C.raw_type || length_at(h, C.uncompressed_at) != disk)
+            break;
+        int reserved = 0;
+        for (Py_ssize_t k = C.reserved_at; k < C.reserved_end; k++)
+            reserved |= h[k];
+        if (reserved)
+            break;
+        if (!payload_clean(h + hs, disk, count, crc(0, h + C.covered_at, (uint64_t)(C.covered_end - C.covered_at)),
+                           (uint32_t)length_at(h, C.crc_at), crc))
+            break;
+        next = first + count;
+        pos += hs + disk;
+        frames++;
+        entries += count;
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return Py_BuildValue("(nKKK)", (Py_ssize_t)pos, next, (unsigned long long)frames, (unsigned long long)entries);
 }
 
 /* encode_records(prefix_size, data, sep, first, size) -> ([(payload, count), ...], consumed): every
@@ -599,10 +752,12 @@ static PyMethodDef methods[] = {
     {"encode_records", encode_records, METH_VARARGS,
      "encode_records(prefix_size, data, sep, first, size): sep-terminated records as raw batches (see _walk.c)."},
     {"configure", configure, METH_VARARGS,
-     "configure(chain_layout, entry_length_format, read_ahead): the spec's layouts and the header walk's "
-     "read-ahead rule, given once (spec/native.py)."},
+     "configure(chain_layout, entry_length_format, read_ahead, check_layout=None, crc=None): the spec's layouts, "
+     "the header walk's read-ahead rule and the CRC function, given once (spec/native.py)."},
     {"chain", (PyCFunction)(void (*)(void))chain, METH_VARARGS | METH_KEYWORDS,
      "chain(data, offset, expected, stop_id, max_frames, *, fd=None): walk frames in sequence (see _walk.c)."},
+    {"clean_run", (PyCFunction)(void (*)(void))clean_run, METH_FASTCALL,
+     "clean_run(data, offset, expected, stop): walk the frames verify finds sound, CRC checked (see _walk.c)."},
     {"batch_end", (PyCFunction)(void (*)(void))batch_end, METH_FASTCALL,
      "batch_end(buffer, count): offset past count length-prefixed entries, or -1 if they run past the end."},
     {"batch_fits", (PyCFunction)(void (*)(void))batch_fits, METH_FASTCALL,

@@ -75,6 +75,12 @@ RESERVED_SLICE = slice(*_HEADER_OFFSETS["reserved"])
 _CHAIN_FIELDS = ("magic", "start_id", "entry_count", "disk_size")
 assert [_struct_of("frame_header", f).format for f in _CHAIN_FIELDS] == ["<L", "<Q", "<L", "<L"]
 CHAIN_LAYOUT: tuple[int, ...] = (HEADER_SIZE, FRAME_MAGIC, *(_HEADER_OFFSETS[f][0] for f in _CHAIN_FIELDS))
+# What verify's walk in C (spec/_walk.c, clean_run) needs besides: where crc (u32), frame_type (u8),
+# uncompressed_size (u32) and the reserved bytes lie, the CRC-covered span, and the raw frame type.
+_CHECK_FIELDS = ("crc", "frame_type", "uncompressed_size")
+assert [_struct_of("frame_header", f).format for f in _CHECK_FIELDS] == ["<L", "<B", "<L"]
+CHECK_LAYOUT: tuple[int, ...] = (*(_HEADER_OFFSETS[f][0] for f in _CHECK_FIELDS), *_HEADER_OFFSETS["reserved"],
+                                 CRC_COVERED_START, CRC_COVERED_END, FRAME_RAW)
 
 ENTRY_LENGTH = _struct_of("entry", "entry")  # an entry's length prefix
 INDEX_ID = _struct_of("segments_idx_item", "segments_idx_item")

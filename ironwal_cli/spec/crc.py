@@ -15,10 +15,21 @@ try:
 except ImportError:  # no isal: zlib's (the same function, slower on large buffers)
     from zlib import crc32
 
-__all__ = ["CRC32_DEFINITION", "CRC_IMPLEMENTATION", "crc32", "reference_crc32"]
+__all__ = ["CRC32_DEFINITION", "CRC_IMPLEMENTATION", "c_function", "crc32", "reference_crc32"]
 
 # Which library ``crc32`` is, for ``ironwal --version``.
 CRC_IMPLEMENTATION: str = "isal" if crc32.__module__.startswith("isal") else "zlib"
+
+
+def c_function() -> tuple[str, str] | None:
+    """(library file, symbol) of the C function behind ``crc32``, for the C walks (spec/native.py):
+    ISA-L's ``crc32_gzip_refl(crc, buffer, length)``, which ``isal_zlib.crc32(buffer, crc)`` calls,
+    exported by the isal package's own extension. None with zlib's (no C walk checks CRCs then)."""
+    if CRC_IMPLEMENTATION != "isal":
+        return None
+    from isal import isal_zlib
+
+    return isal_zlib.__file__, "crc32_gzip_refl"
 
 # poly, init, reversed, xor_out: crcmod's spelling of CRC-32/ISO-HDLC.
 CRC32_DEFINITION = {"poly": 0x104C11DB7, "initCrc": 0, "rev": True, "xorOut": 0xFFFFFFFF}

@@ -35,24 +35,31 @@ class Twin(NamedTuple):
 
 TWINS: dict[str, Twin] = {}  # "module.function" -> its two implementations
 _configured = False
+CRC_IN_C = False  # whether the C module calls the process's CRC (spec/crc.py c_function) itself
 
 
 def _configure() -> None:
-    """Give the C module the spec's layouts (once; the spec is loaded by the time a twin is made)."""
-    global _configured
-    from .codec import CHAIN_LAYOUT, ENTRY_LENGTH
+    """Give the C module the spec's layouts and the CRC function (once; the spec is loaded by the
+    time a twin is made)."""
+    global _configured, CRC_IN_C
+    from .codec import CHAIN_LAYOUT, CHECK_LAYOUT, ENTRY_LENGTH
+    from .crc import c_function
     from .read_ahead import READ_AHEAD
 
-    NATIVE.configure(CHAIN_LAYOUT, ENTRY_LENGTH.format, READ_AHEAD)
+    CRC_IN_C = NATIVE.configure(CHAIN_LAYOUT, ENTRY_LENGTH.format, READ_AHEAD, CHECK_LAYOUT, c_function())
     _configured = True
 
 
-def c_twin(python_function: F, *spec_args) -> F:
+def c_twin(python_function: F, *spec_args, crc: bool = False) -> F:
     """The C function named like ``python_function`` when the module was built (with ``spec_args``
-    bound first, when given), else ``python_function``; the pair is recorded in ``TWINS`` either way."""
+    bound first, when given), else ``python_function``; the pair is recorded in ``TWINS`` either way.
+    With ``crc`` the C function checks CRCs: it is taken only when it calls the process's own CRC
+    function (``CRC_IN_C``), never a slower one of its own."""
     c = getattr(NATIVE, python_function.__name__, None) if NATIVE is not None else None
     if c is not None and not _configured:
         _configure()
+    if crc and not CRC_IN_C:
+        c = None
     if c is not None and spec_args:
         c = partial(c, *spec_args)
     TWINS[f"{python_function.__module__}.{python_function.__name__}"] = Twin(python_function, c)
