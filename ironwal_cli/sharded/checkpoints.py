@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..engine.frames.scan import map_file
-from ..engine.repair.quarantine import default_quarantine
 from ..engine.store.files import append_synced, atomic_write, fsync_dir, make_dirs, read_small
 from ..engine.store.names import HEAD_NAME, LOG_NAME
 from ..engine.store.roots import refuse_foreign_root
@@ -150,7 +149,10 @@ def head_path(root: str | os.PathLike) -> Path:
 
 def archive_path(root: str | os.PathLike) -> Path:
     """``<root>.quarantine/checkpoints-archive.log``: in the default quarantine of recover, beside the
-    root, never inside it (a subdirectory is a stream)."""
+    root, never inside it (a subdirectory is a stream). The repair room is imported here, when a
+    compaction needs it: every command that reads a sharded root imports this module."""
+    from ..engine.repair.quarantine import default_quarantine
+
     return default_quarantine(root) / ARCHIVE_NAME
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 from itertools import repeat
 
-from .codec import ENTRY_LENGTH, uniform_entry_length
+from .codec import ENTRY_LENGTH, batch_error, uniform_entry_length
 from .native import c_twin
 
 assert ENTRY_LENGTH.format == "<L" and ENTRY_LENGTH.size == 4, "the walks below read u32 little-endian lengths"
@@ -55,3 +55,22 @@ def batch_fits(payload, count: int) -> bool:
     struct call (codec.uniform_entry_length), the common case, before the entry-by-entry walk.
     """
     return uniform_entry_length(payload, count) is not None or batch_end(payload, count) == len(payload)
+
+
+def entry_at(payload, count: int, index: int) -> bytes:
+    """Entry ``index`` of a raw batch of ``count`` entries, copied out alone: a ``get`` needs one entry,
+    not a list of all of them. ValueError unless the batch holds exactly ``count`` entries (the
+    message ``decode_raw_batch`` gives); IndexError for an index outside ``0..count-1``."""
+    if not 0 <= index < count:
+        raise IndexError(f"entry {index} of a batch of {count}")
+    size = ENTRY_LENGTH.size
+    length = uniform_entry_length(payload, count)
+    if length is not None:  # fixed-size entries: the place is known
+        at = index * (length + size) + size
+    elif batch_fits(payload, count):
+        at = batch_end(payload, index)
+        length = _unpack_len(payload, at)[0]
+        at += size
+    else:
+        raise ValueError(batch_error(bytes(payload), count))
+    return bytes(payload[at:at + length])

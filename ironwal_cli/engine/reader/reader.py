@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ...errors import FormatError, GapError, NotFoundError, UsageError
 from ...spec.codec import FRAME_LZ4, FRAME_RAW, FrameHeader, decode_raw_batch
+from ...spec.walk import entry_at
 from ..frames.scan import (
     BAD_CRC,
     CHAIN_GAP,
@@ -39,6 +40,16 @@ Warn = Callable[[str], None]
 
 def decode_frame(path: Path, offset: int, header: FrameHeader, payload) -> list[bytes]:
     """The entries of an intact frame; FormatError if its payload does not hold them."""
+    return _decoded(path, offset, header, payload, decode_raw_batch)
+
+
+def decode_entry(path: Path, offset: int, header: FrameHeader, payload, entry_id: int) -> bytes:
+    """Entry ``entry_id`` (an id the frame holds) of an intact frame, alone; FormatError as ``decode_frame``."""
+    return _decoded(path, offset, header, payload, lambda raw, count: entry_at(raw, count, entry_id - header.start_id))
+
+
+def _decoded(path: Path, offset: int, header: FrameHeader, payload, decode: Callable):
+    """``decode(raw batch, entry count)`` of the frame's payload (LZ4 decoded first)."""
     try:
         if header.frame_type == FRAME_RAW:
             raw = payload
@@ -48,7 +59,7 @@ def decode_frame(path: Path, offset: int, header: FrameHeader, payload) -> list[
             raw = decompress(payload, header.uncompressed_size)
         else:
             raise FormatError(path, offset, f"unknown frame type {header.frame_type}", kind="bad_frame_type")
-        return decode_raw_batch(raw, header.entry_count)
+        return decode(raw, header.entry_count)
     except ValueError as err:
         raise FormatError(path, offset, f"frame of ids {header.start_id}..{header.end_id - 1}: {err}",
                           kind="bad_batch") from None
@@ -257,7 +268,7 @@ class StreamReader:
                 raise FormatError(path, item.offset, item.message, kind=item.kind)
             h = item.header
             if h.start_id <= entry_id < h.end_id:
-                return decode_frame(path, item.offset, h, item.payload)[entry_id - h.start_id]
+                return decode_entry(path, item.offset, h, item.payload, entry_id)
             break
         raise self._no_entry(entry_id)
 

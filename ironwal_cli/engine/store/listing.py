@@ -51,11 +51,14 @@ class StreamListing:
     # small file name -> (problem kind, message) when it is no regular file or is oversized: then it
     # is not decoded at all (its *_error says so) and verify reports that kind instead
     unsound: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # the small files the directory listing showed (only those are read)
+    _present: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     @classmethod
     def read(cls, path: str | os.PathLike) -> StreamListing:
         layout = cls(Path(path))
         names = os.listdir(path)
+        layout._present = frozenset(n for n in (INDEX_NAME, LOST_NAME, HEAD_STATE_NAME) if n in names)
         layout.foreign = is_foreign_stream(names)
         for name in names:
             start = parse_segment_name(name)
@@ -92,7 +95,10 @@ class StreamListing:
 
     def _small(self, name: str, limit: int, what: str) -> bytes | None:
         """The bytes of small file ``name``; None when it is absent, oversized or no regular file
-        (recorded in ``unsound``, so it is reported as such and never decoded)."""
+        (recorded in ``unsound``, so it is reported as such and never decoded). One the listing did not
+        show is not looked for (a ``get`` lists a stream, then reads only what is there)."""
+        if name not in self._present:
+            return None
         try:
             found = read_small(self.path / name, limit)
         except NotRegularFileError as err:
