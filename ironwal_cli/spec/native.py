@@ -10,8 +10,11 @@ functions to hold them equal. A C function may take leading arguments of the spe
 reads itself (the length prefix's size): ``c_twin`` binds them.
 
 ``NATIVE`` is the module, or None where it was not built; the layouts its walks read are the
-spec's (``codec.CHAIN_LAYOUT``, ``codec.ENTRY_LENGTH``), and the header walk's read-ahead rule
-``read_ahead.READ_AHEAD``, handed over before the first twin is used.
+spec's (``codec.CHAIN_LAYOUT``, ``codec.CHECK_LAYOUT``, ``codec.ENTRY_LENGTH``), and the header
+walk's read-ahead rule ``read_ahead.READ_AHEAD``, handed over before the first twin is used, with
+the CRC function ``spec/crc.py`` chose (``crc.c_function``: ISA-L's, by name in the isal package's
+own extension). A twin that checks CRCs (``crc=True``) is taken only where C found that function:
+C has no CRC of its own, so it is never slower than the Python twin calling ISA-L.
 """
 
 from __future__ import annotations
