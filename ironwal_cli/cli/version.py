@@ -23,7 +23,11 @@ def native_status() -> str:
     if NATIVE is None:
         return ("C speed-up (ironwal_cli.spec._walk): not built, the Python walks run instead (same answers, "
                 "slower; install a C compiler and run pip install again to build it)")
-    return f"C speed-up (ironwal_cli.spec._walk): built ({NATIVE.__file__})"
+    from ..spec.native import crc_in_c
+
+    crc = ("verify's frame walk calls ISA-L's CRC from C" if crc_in_c()
+           else "verify's frame walk in Python (no ISA-L for C to call)")
+    return f"C speed-up (ironwal_cli.spec._walk): built ({NATIVE.__file__}); {crc}"
 
 
 def library_status() -> str:

@@ -53,6 +53,13 @@ def _configure() -> None:
     _configured = True
 
 
+def crc_in_c() -> bool:
+    """Whether the C module calls the process's CRC function itself (``CRC_IN_C``, known once configured)."""
+    if NATIVE is not None and not _configured:
+        _configure()
+    return CRC_IN_C
+
+
 def c_twin(python_function: F, *spec_args, crc: bool = False) -> F:
     """The C function named like ``python_function`` when the module was built (with ``spec_args``
     bound first, when given), else ``python_function``; the pair is recorded in ``TWINS`` either way.
@@ -61,7 +68,7 @@ def c_twin(python_function: F, *spec_args, crc: bool = False) -> F:
     c = getattr(NATIVE, python_function.__name__, None) if NATIVE is not None else None
     if c is not None and not _configured:
         _configure()
-    if crc and not CRC_IN_C:
+    if crc and not crc_in_c():
         c = None
     if c is not None and spec_args:
         c = partial(c, *spec_args)
