@@ -421,18 +421,28 @@ def bench_tail_var(work: Path, root: Path, n: int) -> list[Row]:
                 "MB/s", "cat of the segments", b, a / b)]
 
 
-def bench_verify(root: Path) -> Row:
+def _verify_beside_crc(root: Path, stream: str, figure: str, rounds: int) -> Row:
+    """``ironwal verify`` of one stream against the CRC loop over its files, in ``rounds`` interleaved
+    rounds (each starting with the other side), medians: one run each swings by 2x under other load."""
+    segs = segment_files(root / stream)
+    total = sum(os.path.getsize(p) for p in segs)
+    warm(segs)
+    sides = {"ours": lambda r: run([*ironwal_cmd(), "verify", stream, "-r", str(root)], check=False),
+             "crc": lambda r: worker("crc_loop", *segs)}
+    res = interleaved(sides, rounds)
+    ours = median_run(res["ours"])
+    base = sorted((x.json() for x in res["crc"]), key=lambda j: j["mb_s"])[len(res["crc"]) // 2]
+    a, b = total / ours.seconds / 1e6, base["mb_s"]
+    note = "" if all(x.returncode == 0 for x in res["ours"]) else " (exit != 0)"
+    return Row(f"{figure}, {total / 1e9:.2f} GB{note}{_cpu_rate(total, ours)}, median of {rounds}", a, "MB/s",
+               f"{base['crc']} crc32 loop (fastest CRC)", b, a / b, ">= 0.7x", a / b >= 0.7, ours.peak_rss_mb)
+
+
+def bench_verify(root: Path, rounds: int) -> Row:
     figure = "verify, whole stream"
     if not ironwal_exists("verify"):
         return na_row(figure, "n/a: no `ironwal verify` in this checkout")
-    segs = segment_files(root / "big")
-    total = sum(os.path.getsize(p) for p in segs)
-    ours = run([*ironwal_cmd(), "verify", "big", "-r", str(root)], check=False)
-    base = worker("crc_loop", *segs).json()
-    a, b = total / ours.seconds / 1e6, base["mb_s"]
-    note = "" if ours.returncode == 0 else f" (exit {ours.returncode})"
-    return Row(f"{figure}, {total / 1e9:.2f} GB{note}", a, "MB/s", f"{base['crc']} crc32 loop (fastest CRC)", b,
-               a / b, ">= 0.7x", a / b >= 0.7, ours.peak_rss_mb)
+    return _verify_beside_crc(root, "big", figure, rounds)
 
 
 MIXED = (100, 1000)  # entry lengths of the mixed stream: no fixed-size shortcut, every length prefix walked
@@ -450,20 +460,12 @@ def build_mixed(work: Path, root: Path, gb: float) -> Row:
                reps * size / r.seconds / 1e6, "MB/s", rss_mb=r.peak_rss_mb)
 
 
-def bench_verify_mixed(root: Path) -> list[Row]:
+def bench_verify_mixed(root: Path, rounds: int) -> list[Row]:
     """``verify`` where entries vary in length (the harder case): the same CRC loop as its baseline."""
     figure = f"verify, whole stream of {MIXED[0]}..{MIXED[1]}-byte entries"
     if not ironwal_exists("verify"):
         return [na_row(figure, "n/a: no `ironwal verify` in this checkout")]
-    segs = segment_files(root / "mixed")
-    total = sum(os.path.getsize(p) for p in segs)
-    warm(segs)
-    ours = run([*ironwal_cmd(), "verify", "mixed", "-r", str(root)], check=False)
-    base = worker("crc_loop", *segs).json()
-    a, b = total / ours.seconds / 1e6, base["mb_s"]
-    note = "" if ours.returncode == 0 else f" (exit {ours.returncode})"
-    return [Row(f"{figure}, {total / 1e9:.2f} GB{note}{_cpu_rate(total, ours)}", a, "MB/s",
-                f"{base['crc']} crc32 loop (fastest CRC)", b, a / b, ">= 0.7x", a / b >= 0.7, ours.peak_rss_mb)]
+    return [_verify_beside_crc(root, "mixed", figure, rounds)]
 
 
 def bench_recover(root: Path) -> list[Row]:
@@ -664,8 +666,8 @@ def main(argv: list[str] | None = None) -> int:
             ("tail", lambda: bench_tail(work, root, rounds)),
             ("tail, varying lengths", lambda: bench_tail_var(work, root, n)),
             ("get", lambda: bench_get(root, 100 if quick else 1000)),
-            ("verify", lambda: [bench_verify(root)]),
-            ("verify, mixed lengths", lambda: [build_mixed(work, root, gb), *bench_verify_mixed(root)]),
+            ("verify", lambda: [bench_verify(root, rounds)]),
+            ("verify, mixed lengths", lambda: [build_mixed(work, root, gb), *bench_verify_mixed(root, rounds)]),
             ("recover", lambda: bench_recover(root)),
             ("lz4", lambda: bench_lz4(root, 10 if quick else 100)),
             ("copy", lambda: bench_copy(work, root)),
