@@ -16,6 +16,7 @@ from ..errors import BUG_REPORT, DEBUG_ENV, EXIT_INTERNAL, EXIT_IO, EXIT_USAGE, 
 from .options import (  # noqa: F401 - the command modules import the shared options from here too
     FormatOption,
     LockTimeoutOption,
+    QuietOption,
     RootOption,
     json_option,
     progress_option,

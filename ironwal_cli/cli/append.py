@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from ._app import (
+    QuietOption,
     RootOption,
     app,
     handles_errors,
@@ -68,7 +69,7 @@ def append(
     hold_lock: bool = typer.Option(False, "--hold-lock",
                                    help="Keep the stream's lock from the first write until stdin ends: other "
                                    "writers and recover wait; each append skips the lock and the tail re-check."),
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="Print nothing."),
+    quiet: bool = QuietOption,
     json_out: bool = json_option('one object {"stream", "first", "count", "next"} (routed: one per shard, '
                                  'with "shard")'),
     key: str | None = typer.Option(None, "--key", metavar="KEY",

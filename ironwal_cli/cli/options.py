@@ -1,6 +1,6 @@
 """The options and arguments several commands share, declared once so that help, defaults and
 checks agree everywhere (issue 12): -r/--root, --lock-timeout, --shards, --json, --progress,
-STREAM (with tab completion of the root's streams), and the -q/--json conflict."""
+STREAM (with tab completion of the root's streams), -q/--quiet and its conflict with --json."""
 
 from __future__ import annotations
 
@@ -67,6 +67,10 @@ def shards_option(help: str):
 def json_option(shape: str):
     """``--json``, declared once; ``shape`` is the one JSON shape the command prints."""
     return typer.Option(False, "--json", help=f"Print {shape}.")
+
+
+QUIET_HELP = "Print nothing on stdout (errors still go to stderr); the exit status tells."
+QuietOption = typer.Option(False, "-q", "--quiet", help=QUIET_HELP)  # every -q has a --json to refuse beside
 
 
 def refuse_quiet_json(quiet: bool, json_out: bool) -> None:
