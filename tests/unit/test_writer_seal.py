@@ -10,8 +10,7 @@ import pytest
 
 from ironwal_cli.engine.reader.reader import StreamReader
 from ironwal_cli.engine.store.seals import COMPACT_AT, SEALS_NAME, read_seals
-from ironwal_cli.engine.writer import active_segment
-from ironwal_cli.engine.writer import frames_out
+from ironwal_cli.engine.writer import active_segment, frames_out
 from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.errors import DamagedTailError
 

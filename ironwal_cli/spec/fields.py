@@ -1,0 +1,115 @@
+"""Layouts by field name: packers and pickers generated once, at import, from ``_layout.LAYOUT``.
+
+``struct`` is what makes the hot paths fast, and ``struct`` takes and gives values by position. So
+that no call site re-lists a layout by position (and no assert has to pin an order), the functions
+here are generated from the declared field names: a packer's parameters are the field names, to
+be called with keywords; a picker gives the fields its caller names, in the order the caller
+names them. Reordering the declarations then changes the generated code, never the meaning of a
+call. Each is compiled once (a small ``exec`` of a template built from the names), so a call
+costs what a hand-written ``struct`` call costs plus, for a packer, one Python call.
+
+A struct is made of *runs*: fixed-size fields back to back, a run ending after a length prefix or
+a repeated item, where bytes of varying size follow (``checkpoint_payload`` has two: version and
+id length, then timestamp and shard count). A length-prefixed field stands for its prefix (a
+packer's parameter ``<field>_length``), a repeated one for one item (``<field>_item``).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from typing import NamedTuple
+
+from ._layout import LAYOUT
+
+_VARIABLE_AFTER = {"length_prefix", "repeated"}  # kinds after whose fixed part a run ends
+
+
+class Field(NamedTuple):
+    name: str
+    fmt: str  # struct format of the fixed part
+    kind: str  # fixed | length_prefix | repeated
+
+
+def runs(struct_name: str) -> list[list[Field]]:
+    """The fixed-size runs of the declared struct ``struct_name``, in disk order."""
+    out: list[list[Field]] = [[]]
+    for field in LAYOUT[struct_name]:
+        out[-1].append(Field(*field))
+        if field[2] in _VARIABLE_AFTER:
+            out.append([])
+    return [run for run in out if run]
+
+
+def _run_of(struct_name: str, fields: tuple[str, ...]) -> list[Field]:
+    """The one run holding every field of ``fields``; ValueError (at import) when there is none."""
+    for run in runs(struct_name):
+        names = {f.name for f in run}
+        if fields[0] in names:
+            missing = [f for f in fields if f not in names]
+            if missing:
+                raise ValueError(f"{struct_name}: {missing} are not in the run of {fields[0]!r}")
+            return run
+    raise ValueError(f"{struct_name}: no field {fields[0]!r}")
+
+
+def param_name(field: Field) -> str:
+    """A packer's parameter for ``field``: its name, or what of it the fixed part holds."""
+    if field.kind == "length_prefix":
+        return f"{field.name}_length"
+    if field.kind == "repeated":
+        return f"{field.name}_item"
+    return field.name
+
+
+def _compiled(source: str, name: str, **namespace) -> Callable:
+    exec(compile(source, f"<spec.fields {name}>", "exec"), namespace)  # noqa: S102 - our own template
+    return namespace[name]
+
+
+def packer(struct_name: str, *fields: str) -> Callable[..., bytes]:
+    """``pack_<struct>(*, <field>=...)``: the bytes of the named ``fields`` (default: the whole
+    struct, which must then be one run), given by keyword. The fields must follow each other on
+    disk (packed bytes are contiguous), in any order named here; ValueError at import otherwise."""
+    run = runs(struct_name)[0] if not fields else _run_of(struct_name, fields)
+    if not fields:
+        if len(runs(struct_name)) != 1:
+            raise ValueError(f"{struct_name}: more than one run; name the fields to pack")
+        fields = tuple(f.name for f in run)
+    names = [f.name for f in run]
+    at = min(names.index(f) for f in fields)
+    chosen = run[at:at + len(fields)]
+    if {f.name for f in chosen} != set(fields):
+        raise ValueError(f"{struct_name}: {fields} do not follow each other on disk")
+    params = ", ".join(map(param_name, chosen))
+    fn = f"pack_{struct_name}"
+    pack = _compiled(f"def {fn}(*, {params}):\n    return _pack({params})\n", fn,
+                     _pack=struct.Struct("<" + "".join(f.fmt for f in chosen)).pack)
+    pack.__doc__ = f"The bytes of {struct_name}'s {', '.join(f.name for f in chosen)}, in disk order."
+    pack.size = struct.calcsize("<" + "".join(f.fmt for f in chosen))  # type: ignore[attr-defined]
+    return pack
+
+
+class Picker(NamedTuple):
+    """Reads named fields of a struct: ``unpack_from(buf, offset=0)`` gives their values in the order
+    of ``fields``, ``offset`` being where their run starts; ``size`` bytes from there are needed."""
+
+    fields: tuple[str, ...]
+    size: int
+    unpack_from: Callable[..., tuple]
+
+
+def picker(struct_name: str, *fields: str) -> Picker:
+    """The ``Picker`` of ``fields`` (one run of ``struct_name``; the fields between them are skipped
+    as pad bytes, not unpacked). Named in disk order, ``unpack_from`` is ``struct``'s own; named in
+    another order, a generated function reorders (one Python call more)."""
+    run = _run_of(struct_name, fields)
+    last = max(i for i, f in enumerate(run) if f.name in fields)
+    fmt = "".join(f.fmt if f.name in fields else f"{struct.calcsize('<' + f.fmt)}x" for f in run[:last + 1])
+    unpack = struct.Struct("<" + fmt).unpack_from
+    on_disk = tuple(f.name for f in run[:last + 1] if f.name in fields)
+    if on_disk != fields:
+        fn = f"pick_{struct_name}"
+        unpack = _compiled(f"def {fn}(_buf, _offset=0):\n    {', '.join(on_disk)}, = _unpack(_buf, _offset)\n"
+                           f"    return {', '.join(fields)},\n", fn, _unpack=unpack)
+    return Picker(fields, struct.calcsize("<" + fmt), unpack)
