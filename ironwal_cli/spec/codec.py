@@ -1,8 +1,10 @@
 """Fast encode/decode for the hot paths, built from the generated layout table.
 
 Nothing here restates the layout: every ``struct`` format comes from ``_layout.LAYOUT``, which
-``generate.py`` derives from the construct declarations. Importing this module costs only
-``struct`` and the CRC (spec/crc.py), which keeps ``ironwal append`` quick to start.
+``generate.py`` derives from the construct declarations, and every struct of several fields is
+packed and read by field name, through the packers and pickers ``fields.py`` generates from it.
+Importing this module costs only ``struct`` and the CRC (spec/crc.py), which keeps ``ironwal
+append`` quick to start.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from .native import c_twin
 
 _C = LAYOUT["constants"]
 FRAME_MAGIC: int = _C["FRAME_MAGIC"]
-FRAME_MAGIC_BYTES: bytes = struct.pack("<L", FRAME_MAGIC)
 CHECKPOINT_MAGIC: bytes = _C["CHECKPOINT_MAGIC"]
 HEAD_STATE_VERSION: int = _C["HEAD_STATE_VERSION"]
 CHECKPOINT_VERSION: int = _C["CHECKPOINT_VERSION"]
@@ -62,6 +63,7 @@ def _field_offsets(name: str) -> dict[str, tuple[int, int]]:
 FRAME_HEADER = _fixed_struct("frame_header")
 HEADER_SIZE: int = FRAME_HEADER.size
 HEADER_FIELDS: tuple[str, ...] = _fields("frame_header")
+FRAME_MAGIC_BYTES: bytes = _struct_of("frame_header", "magic").pack(FRAME_MAGIC)
 _HEADER_OFFSETS = _field_offsets("frame_header")
 _covered = [_HEADER_OFFSETS[f] for f in _C["CRC_COVERED_HEADER_FIELDS"]]
 CRC_COVERED_START: int = _covered[0][0]
