@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from ._layout import LAYOUT
 from .crc import crc32
-from .fields import packer, picker
+from .fields import generated, packer, picker
 from .native import c_twin
 
 _C = LAYOUT["constants"]
@@ -151,20 +151,19 @@ def raw_batch_size(entries: Iterable[bytes]) -> int:
     return sum(map(len, entries)) + ENTRY_LENGTH.size * len(entries)  # type: ignore[arg-type]
 
 
-_pack_covered = packer("frame_header", *_C["CRC_COVERED_HEADER_FIELDS"])  # keywords, as _pack_header
-assert _pack_covered.size == CRC_COVERED_END - CRC_COVERED_START  # type: ignore[attr-defined]
-
-
+# Every frame written passes here: generated (spec/fields.py ``generated``) so that its two struct
+# calls take the declared fields by name at the cost of positional calls. Its locals, and the two
+# constants handed in, are named as the fields; the generator writes each call's arguments.
+encode_frame_header = generated('''
 def encode_frame_header(start_id: int, entry_count: int, frame_type: int, payload, uncompressed_size: int,
                         crc_flip: int = 0) -> bytes:
     """The 32-byte header of the frame holding ``payload``: written apart from it, no copy of the payload.
     ``crc_flip`` is xored into the CRC (a lost-ids filler's CRC is wrong on purpose, by that mask)."""
-    size = len(payload)
-    crc = crc32(payload, crc32(_pack_covered(start_id=start_id, entry_count=entry_count, frame_type=frame_type,
-                                             disk_size=size))) ^ crc_flip
-    return _pack_header(magic=FRAME_MAGIC, crc=crc, start_id=start_id, entry_count=entry_count,
-                        frame_type=frame_type, disk_size=size, uncompressed_size=uncompressed_size,
-                        reserved=RESERVED_ZERO)
+    disk_size = len(payload)
+    crc = crc32(payload, crc32({covered})) ^ crc_flip
+    return {header}
+''', {"covered": ("frame_header", *_C["CRC_COVERED_HEADER_FIELDS"]), "header": ("frame_header",)}, __name__,
+    crc32=crc32, magic=FRAME_MAGIC, reserved=RESERVED_ZERO)
 
 
 def encode_single_frame(start_id: int, entry: bytes) -> bytes:

@@ -35,6 +35,10 @@ from ..store.seals import add_seal, seal_of, unambiguous_stat
 class FramesOut:
     """Writing frames, rotating and sealing, for ``StreamWriter``."""
 
+    _fd: int | None  # the active segment, open for writing only under the lock
+    _wrote: bool  # something was written into the active segment since the tail was read
+    rotations: int  # segments started by this writer
+
     def _open_active(self) -> int:
         """The active segment's descriptor, creating the file at the first write into it."""
         if self._fd is None:

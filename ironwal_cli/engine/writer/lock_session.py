@@ -34,6 +34,10 @@ def storage_error(err: BaseException) -> BaseException:
 class LockSession:
     """Taking and giving back the stream's flock, for ``StreamWriter``."""
 
+    _dir_fd: int | None  # the stream directory, opened once; its flock is the writer lock
+    _held: bool  # hold_lock: the lock is ours and the tail state is current
+    _probe: tuple[int, str, int] | None  # (read-only fd, name, inode) of the segment leases are taken on
+
     class _Lock:
         def __init__(self, writer: LockSession, create: bool, write: bool):
             self.writer, self.create, self.write = writer, create, write

@@ -27,6 +27,16 @@ from .active_segment import measure_active
 class TailState:
     """Loading and re-checking the tail, for ``StreamWriter``."""
 
+    _active: int  # start id of the active segment
+    _size: int  # its size in bytes
+    _count: int  # entries in it (from the file: fix 1)
+    _next: int  # the id the next entry gets
+    _index_size: int  # size of segments.idx when last seen
+    _index_empty: bool  # an empty index means "segment 0 only"
+    _stamp: tuple[int, int] | None  # (inode, size) of the active segment when last seen
+    _synced: int  # size of the active segment at its last fdatasync (-1: not known)
+    _segment_name_cache: tuple[int, str] | None
+
     def _tail_unchanged(self) -> bool:
         """Whether no one changed the tail since our last write: two stats, checked under every lock."""
         if self._stamp is None:
