@@ -5,8 +5,9 @@ that no call site re-lists a layout by position (and no assert has to pin an ord
 here are generated from the declared field names: a packer's parameters are the field names, to
 be called with keywords; a picker gives the fields its caller names, in the order the caller
 names them. Reordering the declarations then changes the generated code, never the meaning of a
-call. Each is compiled once (a small ``exec`` of a template built from the names), so a call
-costs what a hand-written ``struct`` call costs plus, for a packer, one Python call.
+call. Import stays cheap (the CLI's start-up counts): a picker in disk order is ``struct``'s own
+``unpack_from`` and a packer is a closure, nothing compiled; only the hottest encoder
+(``generated``) and a picker that reorders are compiled, once, from a template built from the names.
 
 A struct is made of *runs*: fixed-size fields back to back, a run ending after a length prefix or
 a repeated item, where bytes of varying size follow (``checkpoint_payload`` has two: version and
@@ -18,21 +19,29 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from typing import NamedTuple
+from functools import cache
 
 from ._layout import LAYOUT
 
 _VARIABLE_AFTER = {"length_prefix", "repeated"}  # kinds after whose fixed part a run ends
 
 
-class Field(NamedTuple):
-    name: str
-    fmt: str  # struct format of the fixed part
-    kind: str  # fixed | length_prefix | repeated
+class Field:
+    """One declared field: ``name``, ``fmt`` (struct format of its fixed part), ``kind`` (fixed |
+    length_prefix | repeated). A plain class: a NamedTuple costs a compile at import."""
+
+    __slots__ = ("name", "fmt", "kind")
+
+    def __init__(self, name: str, fmt: str, kind: str):
+        self.name, self.fmt, self.kind = name, fmt, kind
+
+    def __repr__(self) -> str:
+        return f"Field({self.name!r}, {self.fmt!r}, {self.kind!r})"
 
 
+@cache  # a dozen structs, asked for again by every packer and picker at import
 def runs(struct_name: str) -> list[list[Field]]:
-    """The fixed-size runs of the declared struct ``struct_name``, in disk order."""
+    """The fixed-size runs of the declared struct ``struct_name``, in disk order (do not modify)."""
     out: list[list[Field]] = [[]]
     for field in LAYOUT[struct_name]:
         out[-1].append(Field(*field))
@@ -91,11 +100,18 @@ def packer(struct_name: str, *fields: str) -> Callable[..., bytes]:
     """``pack_<struct>(*, <field>=...)``: the bytes of the named ``fields`` (default: the whole
     struct), given by keyword, named here in any order (see ``_consecutive``)."""
     chosen = _consecutive(struct_name, fields)
-    params = ", ".join(map(param_name, chosen))
-    fn = f"pack_{struct_name}"
+    names = tuple(map(param_name, chosen))
+    expected = frozenset(names)
     packed = _struct(chosen)
-    pack = _compiled(f"def {fn}(*, {params}):\n    return _pack({params})\n", fn, _pack=packed.pack)
-    pack.__doc__ = f"The bytes of {struct_name}'s {', '.join(f.name for f in chosen)}, in disk order."
+    pack_values = packed.pack
+
+    def pack(**values) -> bytes:
+        if values.keys() != expected:
+            raise TypeError(f"pack {struct_name}: give exactly {', '.join(names)}, by keyword")
+        return pack_values(*map(values.__getitem__, names))
+
+    pack.__name__ = pack.__qualname__ = f"pack_{struct_name}"
+    pack.__doc__ = f"The bytes of {struct_name}'s {', '.join(names)} (by keyword), in disk order."
     pack.size = packed.size  # type: ignore[attr-defined]
     return pack
 
@@ -106,7 +122,7 @@ def generated(template: str, packs: dict[str, tuple[str, ...]], module: str, **n
     arguments are the fields' names (``param_name``) in disk order. The template binds each of those
     names (a local, or a value given in ``namespace``), never an order.
 
-    For the hottest encoder, where a packer's keyword call (~0.12 us, twice per frame) would show
+    For the hottest encoder, where a packer's keyword call (~0.3 us, twice per frame) would show
     in the single append's own cost; everywhere else a ``packer`` reads better."""
     for key, (struct_name, *fields) in packs.items():
         chosen = _consecutive(struct_name, tuple(fields))
@@ -118,13 +134,17 @@ def generated(template: str, packs: dict[str, tuple[str, ...]], module: str, **n
     return function
 
 
-class Picker(NamedTuple):
+class Picker:
     """Reads named fields of a struct: ``unpack_from(buf, offset=0)`` gives their values in the order
     of ``fields``, ``offset`` being where their run starts; ``size`` bytes from there are needed."""
 
-    fields: tuple[str, ...]
-    size: int
-    unpack_from: Callable[..., tuple]
+    __slots__ = ("fields", "size", "unpack_from")
+
+    def __init__(self, fields: tuple[str, ...], size: int, unpack_from: Callable[..., tuple]):
+        self.fields, self.size, self.unpack_from = fields, size, unpack_from
+
+    def __repr__(self) -> str:
+        return f"Picker({self.fields!r}, size={self.size})"
 
 
 def picker(struct_name: str, *fields: str) -> Picker:
