@@ -431,12 +431,13 @@ def decode_checkpoint_payload(payload: bytes) -> Checkpoint:
 SEAL_FIELDS: tuple[str, ...] = _fields("seal_record")
 assert SEAL_FIELDS[-1] == "crc", "the seal record's CRC covers every byte before it"
 SEAL_RECORD = _fixed_struct("seal_record")
-_SEAL_BODY = _struct_of("seal_record", *SEAL_FIELDS[:-1])
+_SEAL_BODY_FIELDS = tuple(field for field in SEAL_FIELDS if field != "crc")
+_SEAL_BODY = _struct_of("seal_record", *_SEAL_BODY_FIELDS)
 _SEAL_CRC = _struct_of("seal_record", "crc")
-_pack_seal_body = packer("seal_record", *SEAL_FIELDS[:-1])
+_pack_seal_body = packer("seal_record", *_SEAL_BODY_FIELDS)
 
 
-class Seal(namedtuple("Seal", SEAL_FIELDS[:-1])):
+class Seal(namedtuple("Seal", _SEAL_BODY_FIELDS)):
     """A closed, synced segment: its ids [start_id, end_id) and its stat when it was sealed (the
     fields of the declarations' ``seal_record`` but its CRC, by name)."""
 
