@@ -138,7 +138,7 @@ u64_at(const unsigned char *p, uint64_t pos)
     return length_at(p, pos) | length_at(p, pos + 4) << 32;
 }
 
-/* The frame header's layout, as the spec gives it (codec.CHAIN_LAYOUT, through configure). */
+/* The frame header's layout, as the spec gives it by field name (codec.CHAIN_LAYOUT, through configure). */
 struct layout {
     Py_ssize_t header_size, magic_at, start_at, count_at, size_at;
     unsigned long magic;
@@ -154,19 +154,75 @@ struct read_ahead {
 static struct read_ahead READ_AHEAD;
 static int configured = 0;
 
-/* configure(chain_layout, entry_length_format, read_ahead): the spec's frame header layout (header
- * size, magic, and the offsets of magic (u32), start_id (u64), entry_count (u32) and disk_size
- * (u32)), the struct format of an entry's length prefix, which must be "<L" (u32 little-endian,
- * what length_at reads), and the read-ahead rule (first, most, grow, grow_after, shrink_after). */
+/* The offset of the frame header field `name` in `fields` (the spec's {name: (offset, struct format)}),
+ * which must have the format `want` (what the walk reads there): -1 with an exception otherwise. */
+static Py_ssize_t
+field_at(PyObject *fields, const char *name, const char *want)
+{
+    PyObject *item = PyDict_GetItemString(fields, name); /* borrowed */
+    Py_ssize_t offset;
+    const char *format;
+    if (item == NULL) {
+        PyErr_Format(PyExc_ValueError, "configure: the header layout has no field %s", name);
+        return -1;
+    }
+    if (!PyArg_ParseTuple(item, "ns", &offset, &format))
+        return -1;
+    if (strcmp(format, want) != 0) {
+        PyErr_Format(PyExc_ValueError, "configure: header field %s is %s, the C walk reads %s", name, format, want);
+        return -1;
+    }
+    if (offset < 0) {
+        PyErr_SetString(PyExc_ValueError, "configure: header layout out of range");
+        return -1;
+    }
+    return offset;
+}
+
+/* The read-ahead rule's number `name` (an attribute of read_ahead.READ_AHEAD) into *n: 0, or -1 with an exception. */
+static int
+rule_of(PyObject *rule, const char *name, Py_ssize_t *n)
+{
+    PyObject *value = PyObject_GetAttrString(rule, name);
+    if (value == NULL)
+        return -1;
+    *n = PyLong_AsSsize_t(value);
+    Py_DECREF(value);
+    return *n == -1 && PyErr_Occurred() ? -1 : 0;
+}
+
+/* configure(chain_layout, entry_length_format, read_ahead), every part taken by name: the spec's
+ * frame header layout ({"header_size", "frame_magic", "fields": {name: (offset, format)}}, of
+ * which the walk reads magic (L), start_id (Q), entry_count (L) and disk_size (L)), the struct
+ * format of an entry's length prefix, which must be "<L" (u32 little-endian, what length_at
+ * reads), and the read-ahead rule (its attributes first, most, grow, grow_after, shrink_after). */
 static PyObject *
 configure(PyObject *self, PyObject *args)
 {
     struct layout L;
     struct read_ahead R;
     const char *entry_format;
-    if (!PyArg_ParseTuple(args, "(nknnnn)s(nnnnn)", &L.header_size, &L.magic, &L.magic_at, &L.start_at,
-                          &L.count_at, &L.size_at, &entry_format, &R.first, &R.most, &R.grow, &R.grow_after,
-                          &R.shrink_after))
+    PyObject *layout, *fields, *value, *rule;
+    if (!PyArg_ParseTuple(args, "O!sO", &PyDict_Type, &layout, &entry_format, &rule))
+        return NULL;
+    fields = PyDict_GetItemString(layout, "fields");
+    if (fields == NULL || !PyDict_Check(fields)) {
+        PyErr_SetString(PyExc_ValueError, "configure: the header layout has no fields");
+        return NULL;
+    }
+    if ((value = PyDict_GetItemString(layout, "header_size")) == NULL ||
+        (L.header_size = PyLong_AsSsize_t(value)) == -1 ||
+        (value = PyDict_GetItemString(layout, "frame_magic")) == NULL ||
+        (L.magic = PyLong_AsUnsignedLong(value)) == (unsigned long)-1) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "configure: the header layout needs header_size and frame_magic");
+        return NULL;
+    }
+    if ((L.magic_at = field_at(fields, "magic", "L")) < 0 || (L.start_at = field_at(fields, "start_id", "Q")) < 0 ||
+        (L.count_at = field_at(fields, "entry_count", "L")) < 0 || (L.size_at = field_at(fields, "disk_size", "L")) < 0)
+        return NULL;
+    if (rule_of(rule, "first", &R.first) < 0 || rule_of(rule, "most", &R.most) < 0 || rule_of(rule, "grow", &R.grow) < 0 ||
+        rule_of(rule, "grow_after", &R.grow_after) < 0 || rule_of(rule, "shrink_after", &R.shrink_after) < 0)
         return NULL;
     if (strcmp(entry_format, "<L") != 0) {
         PyErr_Format(PyExc_ValueError, "configure: entry length format %s, the C walks read <L only", entry_format);
@@ -539,7 +595,7 @@ static PyMethodDef methods[] = {
     {"encode_records", encode_records, METH_VARARGS,
      "encode_records(prefix_size, data, sep, first, size): sep-terminated records as raw batches (see _walk.c)."},
     {"configure", configure, METH_VARARGS,
-     "configure(chain_layout, entry_length_format, read_ahead): the spec's layouts and the header walk's "
+     "configure(chain_layout, entry_length_format, read_ahead): the spec's layouts (by field name) and the header walk's "
      "read-ahead rule, given once (spec/native.py)."},
     {"chain", (PyCFunction)(void (*)(void))chain, METH_VARARGS | METH_KEYWORDS,
      "chain(data, offset, expected, stop_id, max_frames, *, fd=None): walk frames in sequence (see _walk.c)."},
