@@ -1,6 +1,7 @@
 /* The C twins of the hot walks: over a raw batch's length prefixes (the hot loop of verify and of
  * every read for entries of mixed lengths), over frame headers (finding an id), and their
- * inverses for the bulk appends: encode_records and route_records (below).
+ * inverses for the bulk appends: encode_records and route_records (below); and start_writeback,
+ * the one syscall Python's os lacks that the async bulk append wants (sync_file_range).
  *
  * Each function here has the name and arguments of a Python function that computes the same
  * answers (spec/native.py c_twin puts this one in its place at import when the module is built;
@@ -14,6 +15,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -533,7 +535,33 @@ done:
     return result;
 }
 
+/* start_writeback(fd, offset, length) -> None: ask the kernel to start writing that range of the
+ * file back to the disk, without waiting for it (sync_file_range, SYNC_FILE_RANGE_WRITE), so a later
+ * fdatasync has little left to wait for. A hint: it makes nothing durable, and whatever the kernel
+ * says (an fd that is no file, a range it will not take) it says nothing, as the Python twin, which
+ * does nothing (engine/store/files.py start_writeback). Without the GIL: it may wait for the queue. */
+static PyObject *
+start_writeback(PyObject *self, PyObject *args)
+{
+    int fd;
+    long long offset, length;
+    if (!PyArg_ParseTuple(args, "iLL", &fd, &offset, &length))
+        return NULL;
+#ifdef SYNC_FILE_RANGE_WRITE
+    if (fd >= 0 && offset >= 0 && length > 0) {
+        int saved = errno;
+        Py_BEGIN_ALLOW_THREADS
+        (void)sync_file_range(fd, (off_t)offset, (off_t)length, SYNC_FILE_RANGE_WRITE);
+        Py_END_ALLOW_THREADS
+        errno = saved;
+    }
+#endif
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
+    {"start_writeback", start_writeback, METH_VARARGS,
+     "start_writeback(fd, offset, length): start writing that range back to the disk; no wait, no error."},
     {"route_records", route_records, METH_VARARGS,
      "route_records(prefix_size, cache_keys, records, sep, shard_of, route, size): records by shard (_walk.c)."},
     {"encode_records", encode_records, METH_VARARGS,
