@@ -319,6 +319,8 @@ chain(PyObject *self, PyObject *args, PyObject *kwargs)
  * `consumed` is the offset just past the last separator (the unterminated rest is the caller's).
  * What spec/records.py encode_records computes in Python (split, then encode_raw_batch); here no
  * Python object per record: memchr finds them, memcpy copies them into each batch's bytes. */
+#define ENCODE_ENDS 4096 /* record ends pass 1 keeps for pass 2 (the rest are found again) */
+
 static PyObject *
 encode_records(PyObject *self, PyObject *args)
 {
@@ -340,20 +342,31 @@ encode_records(PyObject *self, PyObject *args)
         return NULL;
     }
     Py_ssize_t take = first;
+    const char *ends[ENCODE_ENDS]; /* where the first records of a batch end, found once by pass 1 */
     for (;;) {
-        /* pass 1: how many records the batch takes, and how far they reach */
+        /* pass 1: how many records the batch takes, and how far they reach. Without the GIL (here
+         * and in pass 2): the bulk append reads in a thread of its own while another writes. */
         const char *q = at;
         Py_ssize_t n = 0;
+        int too_long = 0;
+        Py_BEGIN_ALLOW_THREADS
         while (n < take) {
             const char *hit = memchr(q, sep, (size_t)(end - q));
             if (hit == NULL)
                 break;
             if ((uint64_t)(hit - q) > max_len) {
-                PyErr_SetString(PyExc_OverflowError, "encode_records: a record too long for its length prefix");
-                goto fail;
+                too_long = 1;
+                break;
             }
+            if (n < ENCODE_ENDS)
+                ends[n] = hit;
             q = hit + 1;
             n++;
+        }
+        Py_END_ALLOW_THREADS
+        if (too_long) {
+            PyErr_SetString(PyExc_OverflowError, "encode_records: a record too long for its length prefix");
+            goto fail;
         }
         if (n == 0)
             break;
@@ -362,8 +375,9 @@ encode_records(PyObject *self, PyObject *args)
         if (payload == NULL)
             goto fail;
         char *w = PyBytes_AS_STRING(payload);
+        Py_BEGIN_ALLOW_THREADS /* the new bytes object is no one else's yet */
         for (Py_ssize_t i = 0; i < n; i++) {
-            const char *hit = memchr(at, sep, (size_t)(q - at));
+            const char *hit = i < ENCODE_ENDS ? ends[i] : memchr(at, sep, (size_t)(q - at));
             uint64_t len = (uint64_t)(hit - at);
             for (Py_ssize_t k = 0; k < prefix; k++)
                 *w++ = (char)((len >> (8 * k)) & 0xFF);
@@ -371,6 +385,7 @@ encode_records(PyObject *self, PyObject *args)
             w += len;
             at = hit + 1;
         }
+        Py_END_ALLOW_THREADS
         PyObject *item = Py_BuildValue("(Nn)", payload, n);
         if (item == NULL || PyList_Append(out, item) < 0) {
             Py_XDECREF(item);
