@@ -72,7 +72,7 @@ def append_from(root: str | os.PathLike, stream: str, fd: int, *, mode: str = "l
             group = GROUP_BYTES if writer.options.sync == "batch" else 0  # group commit: one fdatasync per group
             # Encoded as read (no object per entry), in a thread while this one writes (read_ahead).
             groups = input_batches(fd, mode, batch_size, linger) if mode == "whole" else \
-                read_ahead(read_raw_batches(fd, mode, batch_size, linger, group))
+                read_ahead(read_raw_batches(fd, mode, batch_size, linger, group), weight=_payload_bytes)
             for group in groups:
                 try:
                     ranges = writer.append_batches(group)
@@ -91,6 +91,10 @@ def append_from(root: str | os.PathLike, stream: str, fd: int, *, mode: str = "l
                 err.args = (f"stdin line {decoded[0].first_line}: {err} (--expect-ids)",)
                 raise
             yield from ranges
+
+
+def _payload_bytes(group: list) -> int:
+    return sum(len(batch.payload) for batch in group)
 
 
 def refuse_new_stream_in_sharded_root(root: str | os.PathLike, stream: str) -> None:

@@ -2,11 +2,13 @@
 
 Otherwise reading stdin and cutting it into raw batches (``entry_input``) and writing frames
 (``writev``, an ``fdatasync`` per batch in strict mode or at a rotation) take turns, and each
-waits for the other's syscalls. Here the groups are produced in a daemon thread, at most
-``depth`` ahead of the one being written, so memory stays bounded by the input options (group
-size times ``depth + 2``), never by the input. Groups come out in order, each as soon as it is
-read: a group that was written is acknowledged at once, whatever the input does next. Only the
-caller's thread touches the stream, so the writer and what an id means are unchanged.
+waits for the other's syscalls. Here the groups of batches are produced in a daemon thread while
+the caller writes the one before. Groups that arrive while the caller is busy join into one (up
+to ``limit`` bytes waiting): one lock of the stream, and in batch mode one fdatasync, for all of
+them, so a writer that falls behind catches up. A group is handed over as soon as the caller
+asks, whatever the input does next, so nothing waits longer to be acknowledged. Memory stays
+bounded by ``limit`` and the input options, never by the input. Only the caller's thread
+touches the stream, so the writer and what an id means are unchanged.
 
 A consumer that stops early (an error, a closed generator) leaves the thread to end at its next
 group: it may read one more group of input, which nothing writes.
@@ -14,48 +16,58 @@ group: it may read one more group of input, which nothing writes.
 
 from __future__ import annotations
 
-import queue
 import threading
-from collections.abc import Iterator
-from typing import TypeVar
+from collections.abc import Callable, Iterator
 
-T = TypeVar("T")
-
-DEPTH = 1  # groups read ahead and waiting: one is enough to keep both sides busy
+LIMIT = 4 << 20  # bytes of batches waiting at most, beyond one group (batch mode: up to GROUP_BYTES)
 
 
-def read_ahead(groups: Iterator[T], depth: int = DEPTH) -> Iterator[T]:
-    """The items of ``groups``, produced in a thread up to ``depth`` ahead of the consumer; an
-    exception raised by ``groups`` is raised here, in order, after the items before it."""
-    ready: queue.Queue = queue.Queue(maxsize=depth)
-    stopped = threading.Event()
+def read_ahead(groups: Iterator[list], weight: Callable[[list], int] = len, limit: int = LIMIT) -> Iterator[list]:
+    """The batches of ``groups``, in order, produced in a thread: each item is every group that
+    has arrived since the last (at least one; more only while their ``weight`` stays within
+    ``limit``). An exception raised by ``groups`` is raised here, after the batches before it."""
+    cond = threading.Condition()
+    waiting: list = []
+    state = {"weight": 0, "ended": False, "error": None, "stopped": False}
 
     def produce() -> None:
         try:
-            for item in groups:
-                if stopped.is_set():
-                    return
-                ready.put((True, item))
+            for group in groups:
+                size = weight(group)
+                with cond:
+                    while waiting and state["weight"] + size > limit and not state["stopped"]:
+                        cond.wait()
+                    if state["stopped"]:
+                        return
+                    waiting.extend(group)
+                    state["weight"] += size
+                    cond.notify_all()
         except BaseException as err:  # the consumer raises it, where the caller sees it
-            ready.put((False, err))
-            return
-        ready.put((False, None))
+            state["error"] = err
+        with cond:
+            state["ended"] = True
+            cond.notify_all()
 
     thread = threading.Thread(target=produce, name="ironwal-read-ahead", daemon=True)
     thread.start()
     try:
         while True:
-            more, item = ready.get()
-            if not more:
+            with cond:
+                while not waiting and not state["ended"]:
+                    cond.wait()
+                taken = waiting[:]
+                waiting.clear()
+                state["weight"] = 0
+                cond.notify_all()
+                ended = state["ended"]
+            if taken:
+                yield taken
+            elif ended:
                 thread.join()
-                if item is not None:
-                    raise item
+                if state["error"] is not None:
+                    raise state["error"]
                 return
-            yield item
     finally:
-        stopped.set()
-        while True:  # a producer waiting for room gets it, sees the flag and ends
-            try:
-                ready.get_nowait()
-            except queue.Empty:
-                break
+        with cond:
+            state["stopped"] = True
+            cond.notify_all()

@@ -13,41 +13,47 @@ from ironwal_cli.ops.read_ahead import read_ahead
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.binary(max_size=8), max_size=30), st.integers(1, 4))
-def test_every_item_comes_out_in_order(items, depth):
-    assert list(read_ahead(iter(items), depth)) == items
+@given(st.lists(st.lists(st.binary(max_size=8), min_size=1, max_size=4), max_size=20), st.integers(1, 6))
+def test_every_batch_comes_out_in_order_and_groups_join_only_within_the_limit(groups, limit):
+    out = list(read_ahead(iter(groups), limit=limit))
+    assert [b for g in out for b in g] == [b for g in groups for b in g]
+    assert all(out)
+    sizes = [len(g) for g in groups]
+    assert all(len(g) <= max(limit, max(sizes)) for g in out)
 
 
-def test_an_error_of_the_input_comes_after_the_items_before_it():
+def test_an_error_of_the_input_comes_after_the_batches_before_it():
     def groups():
-        yield 1
-        yield 2
+        yield [1]
+        yield [2]
         raise OSError(5, "Input/output error")
 
     out = []
     with pytest.raises(OSError, match="Input/output"):
-        for item in read_ahead(groups()):
-            out.append(item)
+        for group in read_ahead(groups()):
+            out.extend(group)
     assert out == [1, 2]
 
 
-def test_the_reader_stays_at_most_depth_ahead_and_an_item_comes_out_as_soon_as_it_is_read():
+def test_a_group_comes_out_as_soon_as_it_is_read_and_the_reader_stays_within_the_limit():
     produced = []
     gate = threading.Event()
 
     def groups():
         for i in range(10):
             produced.append(i)
-            yield i
+            yield [i]
             if i == 0:
                 gate.wait(5)  # a slow input: the first group must not wait for the second
 
-    it = read_ahead(groups(), depth=1)
-    assert next(it) == 0
+    it = read_ahead(groups(), limit=2)
+    assert next(it) == [0]
     gate.set()
     time.sleep(0.2)
-    assert len(produced) <= 3  # one taken, one waiting, one being read: memory bounded
-    assert list(it) == list(range(1, 10))
+    assert len(produced) <= 4  # one taken, two waiting, one being read: memory bounded
+    rest = list(it)
+    assert [b for g in rest for b in g] == list(range(1, 10))
+    assert any(len(g) > 1 for g in rest)  # what arrived while the consumer slept came as one
 
 
 def test_a_consumer_that_stops_early_ends_the_reader():
@@ -56,10 +62,10 @@ def test_a_consumer_that_stops_early_ends_the_reader():
     def groups():
         for i in range(1000):
             produced.append(i)
-            yield i
+            yield [i]
 
-    it = read_ahead(groups(), depth=1)
-    assert next(it) == 0
+    it = read_ahead(groups(), limit=1)
+    assert next(it) == [0]
     it.close()
     time.sleep(0.2)
     count = len(produced)
