@@ -1,6 +1,7 @@
 /* The C twins of the hot walks: over a raw batch's length prefixes (the hot loop of verify and of
  * every read for entries of mixed lengths), over frame headers (finding an id), and their
- * inverses for the bulk appends: encode_records and route_records (below).
+ * inverses for the bulk appends: encode_records and route_records (below); and start_writeback,
+ * the one syscall Python's os lacks that the async bulk append wants (sync_file_range).
  *
  * Each function here has the name and arguments of a Python function that computes the same
  * answers (spec/native.py c_twin puts this one in its place at import when the module is built;
@@ -14,6 +15,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -373,6 +375,8 @@ chain(PyObject *self, PyObject *args, PyObject *kwargs)
  * `consumed` is the offset just past the last separator (the unterminated rest is the caller's).
  * What spec/records.py encode_records computes in Python (split, then encode_raw_batch); here no
  * Python object per record: memchr finds them, memcpy copies them into each batch's bytes. */
+#define ENCODE_ENDS 4096 /* record ends pass 1 keeps for pass 2 (the rest are found again) */
+
 static PyObject *
 encode_records(PyObject *self, PyObject *args)
 {
@@ -394,20 +398,31 @@ encode_records(PyObject *self, PyObject *args)
         return NULL;
     }
     Py_ssize_t take = first;
+    const char *ends[ENCODE_ENDS]; /* where the first records of a batch end, found once by pass 1 */
     for (;;) {
-        /* pass 1: how many records the batch takes, and how far they reach */
+        /* pass 1: how many records the batch takes, and how far they reach. Without the GIL (here
+         * and in pass 2): the bulk append reads in a thread of its own while another writes. */
         const char *q = at;
         Py_ssize_t n = 0;
+        int too_long = 0;
+        Py_BEGIN_ALLOW_THREADS
         while (n < take) {
             const char *hit = memchr(q, sep, (size_t)(end - q));
             if (hit == NULL)
                 break;
             if ((uint64_t)(hit - q) > max_len) {
-                PyErr_SetString(PyExc_OverflowError, "encode_records: a record too long for its length prefix");
-                goto fail;
+                too_long = 1;
+                break;
             }
+            if (n < ENCODE_ENDS)
+                ends[n] = hit;
             q = hit + 1;
             n++;
+        }
+        Py_END_ALLOW_THREADS
+        if (too_long) {
+            PyErr_SetString(PyExc_OverflowError, "encode_records: a record too long for its length prefix");
+            goto fail;
         }
         if (n == 0)
             break;
@@ -416,8 +431,9 @@ encode_records(PyObject *self, PyObject *args)
         if (payload == NULL)
             goto fail;
         char *w = PyBytes_AS_STRING(payload);
+        Py_BEGIN_ALLOW_THREADS /* the new bytes object is no one else's yet */
         for (Py_ssize_t i = 0; i < n; i++) {
-            const char *hit = memchr(at, sep, (size_t)(q - at));
+            const char *hit = i < ENCODE_ENDS ? ends[i] : memchr(at, sep, (size_t)(q - at));
             uint64_t len = (uint64_t)(hit - at);
             for (Py_ssize_t k = 0; k < prefix; k++)
                 *w++ = (char)((len >> (8 * k)) & 0xFF);
@@ -425,6 +441,7 @@ encode_records(PyObject *self, PyObject *args)
             w += len;
             at = hit + 1;
         }
+        Py_END_ALLOW_THREADS
         PyObject *item = Py_BuildValue("(Nn)", payload, n);
         if (item == NULL || PyList_Append(out, item) < 0) {
             Py_XDECREF(item);
@@ -589,7 +606,33 @@ done:
     return result;
 }
 
+/* start_writeback(fd, offset, length) -> None: ask the kernel to start writing that range of the
+ * file back to the disk, without waiting for it (sync_file_range, SYNC_FILE_RANGE_WRITE), so a later
+ * fdatasync has little left to wait for. A hint: it makes nothing durable, and whatever the kernel
+ * says (an fd that is no file, a range it will not take) it says nothing, as the Python twin, which
+ * does nothing (engine/store/files.py start_writeback). Without the GIL: it may wait for the queue. */
+static PyObject *
+start_writeback(PyObject *self, PyObject *args)
+{
+    int fd;
+    long long offset, length;
+    if (!PyArg_ParseTuple(args, "iLL", &fd, &offset, &length))
+        return NULL;
+#ifdef SYNC_FILE_RANGE_WRITE
+    if (fd >= 0 && offset >= 0 && length > 0) {
+        int saved = errno;
+        Py_BEGIN_ALLOW_THREADS
+        (void)sync_file_range(fd, (off_t)offset, (off_t)length, SYNC_FILE_RANGE_WRITE);
+        Py_END_ALLOW_THREADS
+        errno = saved;
+    }
+#endif
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
+    {"start_writeback", start_writeback, METH_VARARGS,
+     "start_writeback(fd, offset, length): start writing that range back to the disk; no wait, no error."},
     {"route_records", route_records, METH_VARARGS,
      "route_records(prefix_size, cache_keys, records, sep, shard_of, route, size): records by shard (_walk.c)."},
     {"encode_records", encode_records, METH_VARARGS,

@@ -92,6 +92,8 @@ class StreamWriter(LockSession, TailState, FramesOut):
         self._probe: tuple[int, str, int] | None = None  # (read-only fd, name, inode) to take leases on
         self._synced = -1  # size of the active segment at its last fdatasync (-1: not known)
         self._strict = self.options.sync == "strict"
+        self._async = self.options.sync == "async"
+        self._writeback = (0, 0)
         # Single entries up to this size go out as one built frame: one small copy costs less
         # than a second buffer. Never one that compression would take.
         small = SMALL_WRITE - 2 * HEADER_SIZE
