@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import functools
-import os
 import sys
-from pathlib import Path
-from typing import NoReturn
 
 import typer
 import typer.core
 
-from .. import __version__
-from ..errors import BUG_REPORT, DEBUG_ENV, EXIT_INTERNAL, EXIT_IO, EXIT_USAGE, IronwalError
+from ..errors import EXIT_IO, EXIT_USAGE, IronwalError
+from .exits import error_line, internal_error, note, os_error_text, quiet_broken_pipe, warn  # noqa: F401 - shared
 from .options import (  # noqa: F401 - the command modules import the shared options from here too
     FormatOption,
     LockTimeoutOption,
+    QuietOption,
     RootOption,
     json_option,
     progress_option,
@@ -121,39 +119,9 @@ def _closed_pipe_exit(done: SystemExit) -> bool:
         type(sys.stdout).__name__ == "PacifyFlushWrapper"
 
 
-def internal_error(err: BaseException) -> NoReturn:
-    """One line naming the bug and where to report it; the traceback too under IRONWAL_DEBUG=1."""
-    if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
-        import traceback
-
-        traceback.print_exception(err, file=sys.stderr)
-    where = ""
-    tb = err.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    if tb is not None:
-        where = f" at {Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
-    sys.stderr.write(f"ironwal: internal error: {type(err).__name__}: {err}{where}. This is a bug in ironwal "
-                     f"{__version__}: please report it to {BUG_REPORT}, with the output of the same command "
-                     f"run with {DEBUG_ENV}=1\n")
-    sys.stderr.flush()
-    sys.exit(EXIT_INTERNAL)
-
-
 def fail(message: str, code: int) -> typer.Exit:
-    sys.stderr.write(f"ironwal: error: {message}\n")
-    sys.stderr.flush()
+    error_line(message)
     return typer.Exit(code)
-
-
-def note(message: str) -> None:
-    sys.stderr.write(f"ironwal: {message}\n")
-    sys.stderr.flush()
-
-
-def warn(message: str) -> None:
-    sys.stderr.write(f"ironwal: warning: {message}\n")
-    sys.stderr.flush()
 
 
 def handles_errors(fn):
@@ -174,16 +142,6 @@ def handles_errors(fn):
             quiet_broken_pipe()
             raise typer.Exit(0) from None
         except OSError as err:
-            name = f"{err.filename}: " if err.filename else ""
-            raise fail(f"{name}{err.strerror or err}", EXIT_IO) from None
+            raise fail(os_error_text(err), EXIT_IO) from None
 
     return wrapper
-
-
-def quiet_broken_pipe() -> None:
-    """The reader went away (``| head``): end quietly, without Python's flush error at exit."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except OSError:
-        pass

@@ -14,6 +14,7 @@ import typer.core
 
 from ._app import (
     HELP_SETTINGS,
+    QuietOption,
     RootOption,
     app,
     handles_errors,
@@ -49,7 +50,6 @@ DestArgument = typer.Argument(..., metavar="DEST", help="A directory, or s3://BU
                               "ironwal-cli[s3] extra).")
 GenerationOption = typer.Option(None, "-g", "--generation", metavar="G",
                                 help="A generation id, or a unique prefix of one (see backup list).")
-QuietOption = typer.Option(False, "-q", "--quiet", help="Print nothing; only the exit status tells.")
 RESULT_SHAPE = ('one object per run {"generation", "streams", "bytes", "read_bytes", "sent_bytes", '
                 '"sent_objects", "reused_bytes", "seconds", "retention"}, one a line')
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from . import write_options as shared
-from ._app import RootOption, app, handles_errors, json_option, warn
+from ._app import QuietOption, RootOption, app, handles_errors, json_option, warn
 
 COLUMNS = ["stream", "first", "next", "kept", "copied"]
 
@@ -32,7 +32,7 @@ def copy(
     max_segment_size: str = shared.MaxSegmentSizeOption,
     max_entries_per_segment: str = shared.MaxEntriesOption,
     lock_timeout: float = shared.LockTimeoutOption,
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="Print nothing."),
+    quiet: bool = QuietOption,
     json_out: bool = json_option('one object per stream {"stream", "first", "next", "kept", "copied"}, one a line'),
 ) -> None:
     """Copy the entries of SRC into DST_ROOT at the same ids, with new writer options.

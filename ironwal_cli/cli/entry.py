@@ -4,7 +4,8 @@ typer builds every registered command (signature, options, help) at each start, 
 would grow with each command added. Here the first argument picks the one module that
 defines the command; anything else (``--help``, a typo, a command missing from the table)
 takes the full app of ``cli.main``, so nothing behaves differently, it only starts sooner.
-A test checks the table against the full app.
+A test checks the table against the full app. ``append`` goes further: its plain command lines
+are read without typer at all (``quick_append``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ COMMAND_MODULES = {
 
 def main() -> None:
     args = hoist_root(sys.argv[1:])
+    if args and args[0] == "append":  # the plain command lines of a bulk append, without typer
+        from .quick_append import run_quick
+
+        run_quick(args[1:])  # returns only for a command line typer must read
     module = COMMAND_MODULES.get(args[0]) if args else None
     if module is None:
         from .main import main as full_main

@@ -1,6 +1,7 @@
 """The options and arguments several commands share, declared once so that help, defaults and
 checks agree everywhere (issue 12): -r/--root, --lock-timeout, --shards, --json, --progress,
-STREAM (with tab completion of the root's streams), and the -q/--json conflict."""
+STREAM (with tab completion of the root's streams), -q/--quiet; the -q/--json conflict is checked
+by ``params.refuse_quiet_json`` (typer-free, for the quick start of append), re-exported here."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ..errors import IronwalError
 from ..ops.locking import DEFAULT_LOCK_TIMEOUT
 from .choices import EntryFormat
 from .entry_output import FORMAT_HELP
+from .params import refuse_quiet_json  # noqa: F401 - re-exported: the commands take it from here
 
 ROOT_HELP = "WAL root directory (default: ./wal_data)."
 RootOption = typer.Option(Path("./wal_data"), "-r", "--root", envvar="IRONWAL_ROOT", help=ROOT_HELP,
@@ -69,12 +71,8 @@ def json_option(shape: str):
     return typer.Option(False, "--json", help=f"Print {shape}.")
 
 
-def refuse_quiet_json(quiet: bool, json_out: bool) -> None:
-    """``-q --json`` would print nothing, silently: a conflict, refused (exit 2)."""
-    if quiet and json_out:
-        from ..errors import UsageError
-
-        raise UsageError("choose one of -q/--quiet and --json (with both, nothing would be printed)")
+QUIET_HELP = "Print nothing on stdout (errors still go to stderr); the exit status tells."
+QuietOption = typer.Option(False, "-q", "--quiet", help=QUIET_HELP)  # every -q has a --json to refuse beside
 
 
 def progress_option():

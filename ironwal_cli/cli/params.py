@@ -34,3 +34,26 @@ def parse_limit(text: str, option: str = "limit") -> int | None:
     if value < 1:
         raise UsageError(f"{option} {value}: must be at least 1")
     return value
+
+
+def refuse_quiet_json(quiet: bool, json_out: bool) -> None:
+    """``-q --json`` would print nothing, silently: a conflict, refused (exit 2)."""
+    if quiet and json_out:
+        raise UsageError("choose one of -q/--quiet and --json (with both, nothing would be printed)")
+
+
+def write_options(*, max_segment_size: str, max_entries_per_segment: str, sync: str, compress: bool,
+                  min_compress_size: str, lock_timeout: float, hold_lock: bool = False, force: bool = False):
+    """The ``WriteOptions`` the command line asked for, each size parsed and named on error."""
+    from .. import WriteOptions  # the public API's (the writer's own options)
+
+    return WriteOptions(
+        max_segment_size=parse_size(max_segment_size, "--max-segment-size"),
+        max_entries_per_segment=parse_limit(max_entries_per_segment, "--max-entries-per-segment"),
+        sync=sync,
+        compress=compress,
+        min_compress_size=parse_size(min_compress_size, "--min-compress-size"),
+        lock_timeout=lock_timeout,
+        hold_lock=hold_lock,
+        force=force,
+    )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from ._app import RootOption, app, handles_errors, json_option, note, progress_option, refuse_quiet_json
+from ._app import QuietOption, RootOption, app, handles_errors, json_option, note, progress_option, refuse_quiet_json
 from .progress import wanted, with_progress
 
 
@@ -30,7 +30,7 @@ def restore(
                                "aside to ROOT.before-restore-G first, never deleted."),
     check: bool = typer.Option(True, "--check/--no-check", help="Run ironwal verify on the rebuilt root before it "
                                "takes ROOT's place (default: on)."),
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="Print nothing."),
+    quiet: bool = QuietOption,
     json_out: bool = json_option('one object {"generation", "root", "streams", "bytes", "checkpoint", '
                                  '"moved_aside"}'),
     progress: bool | None = progress_option(),

@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 
 from ..errors import EXIT_OK, EXIT_PROBLEMS
-from ._app import RootOption, app, handles_errors, json_option, progress_option, refuse_quiet_json
+from ._app import QuietOption, RootOption, app, handles_errors, json_option, progress_option, refuse_quiet_json
 from .progress import wanted, with_progress
 
 # Lost ids with no damaged byte to see: a user would not guess that plain recover repairs them (it
@@ -29,7 +29,7 @@ def verify(
         help="Stream names, stream directories or segment files to check (default: the whole root)."),
     root: Path = RootOption,
     json_out: bool = json_option('one object {"ok", "problems", "streams", "replay"}'),
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="Print nothing; only the exit status tells."),
+    quiet: bool = QuietOption,
     jobs: int | None = typer.Option(None, "-j", "--jobs", min=1, metavar="N",
                                        help="Threads checking segments side by side (default: CPUs, at most 4)."),
     progress: bool | None = progress_option(),

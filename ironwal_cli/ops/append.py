@@ -58,6 +58,7 @@ def append_from(root: str | os.PathLike, stream: str, fd: int, *, mode: str = "l
     what has arrived by the time a batch fills joins its group, up to ``GROUP_BYTES``).
     """
     from .entry_input import GROUP_BYTES, input_batches, read_raw_batches  # stdin only: not for `append s v`
+    from .read_ahead import read_ahead
 
     if batch_size < 1:
         raise UsageError(f"--batch {batch_size}: must be at least 1")
@@ -69,8 +70,9 @@ def append_from(root: str | os.PathLike, stream: str, fd: int, *, mode: str = "l
     with StreamWriter(root, stream, options, on_warning) as writer:
         if mode in ("lines", "null", "whole"):
             group = GROUP_BYTES if writer.options.sync == "batch" else 0  # group commit: one fdatasync per group
+            # Encoded as read (no object per entry), in a thread while this one writes (read_ahead).
             groups = input_batches(fd, mode, batch_size, linger) if mode == "whole" else \
-                read_raw_batches(fd, mode, batch_size, linger, group)  # encoded as read: no object per entry
+                read_ahead(read_raw_batches(fd, mode, batch_size, linger, group), weight=_payload_bytes)
             for group in groups:
                 try:
                     ranges = writer.append_batches(group)
@@ -91,12 +93,17 @@ def append_from(root: str | os.PathLike, stream: str, fd: int, *, mode: str = "l
             yield from ranges
 
 
+def _payload_bytes(group: list) -> int:
+    return sum(len(batch.payload) for batch in group)
+
+
 def refuse_new_stream_in_sharded_root(root: str | os.PathLike, stream: str) -> None:
     """A plain append may not add a stream that is not one of its shards to a sharded root
-    (``sharded.shards.refuse_plain_stream``); an existing stream costs one stat to pass."""
+    (``sharded.shards.refuse_plain_stream``); an existing stream, or a root not made yet, costs one
+    or two stats to pass."""
     name = sanitize_key(stream)
-    if os.path.isdir(os.path.join(root, name)):
-        return
+    if os.path.isdir(os.path.join(root, name)) or not os.path.isdir(root):
+        return  # no new stream, or no root (so no sharded one) yet: nothing to refuse
     from ..sharded.shards import refuse_plain_stream  # only for a new stream: keeps `append s v` light
 
     refuse_plain_stream(root, name)

@@ -38,6 +38,9 @@ from ..spec.codec import (
     FRAME_RAW,
     HEADER_SIZE,
     INDEX_ID,
+    LOST_RANGE,
+    LOST_RANGE_FIELDS,
+    SEAL_BODY,
     SEAL_RECORD,
     FrameHeader,
     Seal,
@@ -184,11 +187,11 @@ def _index_rows(path: Path, data: bytes) -> list[dict]:
 def _lost_rows(data: bytes) -> list[dict]:
     """One row per range [first, end); a range that is empty, descending or overlapping the one
     before, or bytes left over, is what makes verify call the file unreadable."""
-    step = 2 * INDEX_ID.size
+    step = LOST_RANGE.size
     whole = len(data) - len(data) % step
     rows, prev_end = [], 0
     for offset in range(0, whole, step):
-        first, end = INDEX_ID.unpack_from(data, offset)[0], INDEX_ID.unpack_from(data, offset + INDEX_ID.size)[0]
+        first, end = LOST_RANGE_FIELDS.unpack_from(data, offset)
         row = {"offset": offset, "first": first, "end": end, "count": max(end - first, 0), "problems": []}
         if first >= end or first < prev_end:
             row.update(problems=[UNEXPECTED_FILE],
@@ -208,11 +211,10 @@ def _seal_rows(path: Path, data: bytes) -> list[dict]:
     whole = len(data) - len(data) % size
     rows = []
     for offset in range(0, whole, size):
-        fields = SEAL_RECORD.unpack_from(data, offset)
         good, _bad = decode_seals(data[offset:offset + size])
-        seal = Seal._make(fields[:len(Seal._fields)])
+        seal = Seal._make(SEAL_BODY.unpack_from(data, offset))
         current = bool(good) and bool(matching([seal], {seal.start_id: segment_name(seal.start_id)}, path.parent))
-        row = dict(zip(Seal._fields, fields, strict=False))
+        row = seal._asdict()
         row.update(offset=offset, crc_ok=bool(good), current=current, problems=[],
                    messages=[] if good else ["CRC mismatch: the record is ignored (recover re-reads the segment)"])
         rows.append(row)

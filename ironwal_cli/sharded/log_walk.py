@@ -19,6 +19,7 @@ from ..spec.codec import (
     CHECKPOINT_ID_PREFIX,
     CHECKPOINT_MAGIC,
     CHECKPOINT_OFFSET,
+    CHECKPOINT_RECORD_FIELDS,
     CHECKPOINT_RECORD_PREFIX,
     CHECKPOINT_TAIL,
     CHECKPOINT_VERSION,
@@ -64,7 +65,7 @@ def _framed(data, pos: int) -> tuple[int | None, str | None, str, int | None]:
     end = len(data)
     if end - pos < PREFIX:
         return None, CHECKPOINT_TORN, f"{end - pos} bytes at the end, a record prefix needs {PREFIX}", None
-    magic, crc, n = CHECKPOINT_RECORD_PREFIX.unpack_from(data, pos)
+    magic, crc, n = CHECKPOINT_RECORD_FIELDS.unpack_from(data, pos)
     if magic != CHECKPOINT_MAGIC:
         return None, CHECKPOINT_BAD_MAGIC, f"bad magic {bytes(magic)!r}, expected {CHECKPOINT_MAGIC!r}", None
     if n > MAX_PAYLOAD:

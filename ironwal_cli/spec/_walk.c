@@ -1,6 +1,8 @@
 /* The C twins of the hot walks: over a raw batch's length prefixes (the hot loop of verify and of
  * every read for entries of mixed lengths), over frame headers (finding an id), and their
- * inverses for the bulk appends: encode_records and route_batches (below).
+ * inverses for the bulk appends: encode_records and route_batches (below); clean_run, verify's walk
+ * over sound frames with the CRC; and start_writeback, the one syscall Python's os lacks that the
+ * async bulk append wants (sync_file_range).
  *
  * Each function here has the name and arguments of a Python function that computes the same
  * answers (spec/native.py c_twin puts this one in its place at import when the module is built;
@@ -15,6 +17,7 @@
 #include <Python.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -139,7 +142,7 @@ u64_at(const unsigned char *p, uint64_t pos)
     return length_at(p, pos) | length_at(p, pos + 4) << 32;
 }
 
-/* The frame header's layout, as the spec gives it (codec.CHAIN_LAYOUT, through configure). */
+/* The frame header's layout, as the spec gives it by field name (codec.CHAIN_LAYOUT, through configure). */
 struct layout {
     Py_ssize_t header_size, magic_at, start_at, count_at, size_at;
     unsigned long magic;
@@ -155,9 +158,9 @@ struct read_ahead {
 static struct read_ahead READ_AHEAD;
 static int configured = 0;
 
-/* What clean_run needs beyond the chain's layout (codec.CHECK_LAYOUT, through configure): where crc
- * (u32), frame_type (u8), uncompressed_size (u32) and the reserved bytes lie, the CRC-covered span of
- * the header, and the raw frame type. */
+/* What clean_run needs beyond the chain's fields (from the same layout, through configure): where crc
+ * (L), frame_type (B) and uncompressed_size (L) lie, the reserved bytes' span, the CRC-covered span
+ * of the header, and the raw frame type. */
 struct check_layout {
     Py_ssize_t crc_at, type_at, uncompressed_at, reserved_at, reserved_end, covered_at, covered_end;
     unsigned long raw_type;
@@ -170,13 +173,87 @@ static int check_configured = 0;
 typedef uint32_t (*crc_function)(uint32_t, const unsigned char *, uint64_t);
 static crc_function CRC = NULL;
 
-/* configure(chain_layout, entry_length_format, read_ahead, check_layout=None, crc=None) -> whether a
- * CRC function is in place: the spec's frame header layout (header size, magic, and the offsets of
- * magic (u32), start_id (u64), entry_count (u32) and disk_size (u32)), the struct format of an
- * entry's length prefix, which must be "<L" (u32 little-endian, what length_at reads), the
- * read-ahead rule (first, most, grow, grow_after, shrink_after), the rest of the header's layout for
- * clean_run (struct check_layout), and the CRC: (library path, symbol) of a function with zlib's
- * crc32 arguments in crc_function's order, or None. */
+/* The offset of the frame header field `name` in `fields` (the spec's {name: (offset, struct format)}),
+ * which must have the format `want` (what the walk reads there): -1 with an exception otherwise. */
+static Py_ssize_t
+field_at(PyObject *fields, const char *name, const char *want)
+{
+    PyObject *item = PyDict_GetItemString(fields, name); /* borrowed */
+    Py_ssize_t offset;
+    const char *format;
+    if (item == NULL) {
+        PyErr_Format(PyExc_ValueError, "configure: the header layout has no field %s", name);
+        return -1;
+    }
+    if (!PyArg_ParseTuple(item, "ns", &offset, &format))
+        return -1;
+    if (strcmp(format, want) != 0) {
+        PyErr_Format(PyExc_ValueError, "configure: header field %s is %s, the C walk reads %s", name, format, want);
+        return -1;
+    }
+    if (offset < 0) {
+        PyErr_SetString(PyExc_ValueError, "configure: header layout out of range");
+        return -1;
+    }
+    return offset;
+}
+
+/* The read-ahead rule's number `name` (an attribute of read_ahead.READ_AHEAD) into *n: 0, or -1 with an exception. */
+static int
+rule_of(PyObject *rule, const char *name, Py_ssize_t *n)
+{
+    PyObject *value = PyObject_GetAttrString(rule, name);
+    if (value == NULL)
+        return -1;
+    *n = PyLong_AsSsize_t(value);
+    Py_DECREF(value);
+    return *n == -1 && PyErr_Occurred() ? -1 : 0;
+}
+
+/* The (start, end) pair `name` of the layout dict into *start, *end: 0, or -1 with an exception. */
+static int
+span_of(PyObject *layout, const char *name, Py_ssize_t *start, Py_ssize_t *end)
+{
+    PyObject *item = PyDict_GetItemString(layout, name); /* borrowed */
+    if (item == NULL) {
+        PyErr_Format(PyExc_ValueError, "configure: the header layout has no %s", name);
+        return -1;
+    }
+    return PyArg_ParseTuple(item, "nn", start, end) ? 0 : -1;
+}
+
+/* The check layout of clean_run from the header layout: 0, or -1 with an exception. */
+static int
+check_layout_of(PyObject *layout, PyObject *fields, Py_ssize_t header_size, struct check_layout *C)
+{
+    PyObject *raw = PyDict_GetItemString(layout, "raw_type"); /* borrowed */
+    if ((C->crc_at = field_at(fields, "crc", "L")) < 0 || (C->type_at = field_at(fields, "frame_type", "B")) < 0 ||
+        (C->uncompressed_at = field_at(fields, "uncompressed_size", "L")) < 0 ||
+        span_of(layout, "reserved", &C->reserved_at, &C->reserved_end) < 0 ||
+        span_of(layout, "crc_covered", &C->covered_at, &C->covered_end) < 0)
+        return -1;
+    if (raw == NULL || (C->raw_type = PyLong_AsUnsignedLong(raw)) == (unsigned long)-1) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "configure: the header layout has no raw_type");
+        return -1;
+    }
+    if (C->crc_at + 4 > header_size || C->type_at >= header_size || C->uncompressed_at + 4 > header_size ||
+        C->reserved_at < 0 || C->reserved_end < C->reserved_at || C->reserved_end > header_size ||
+        C->covered_at < 0 || C->covered_end < C->covered_at || C->covered_end > header_size) {
+        PyErr_SetString(PyExc_ValueError, "configure: check layout out of range");
+        return -1;
+    }
+    return 0;
+}
+
+/* configure(chain_layout, entry_length_format, read_ahead, crc=None) -> whether clean_run can run,
+ * every part taken by name: the spec's frame header layout ({"header_size", "frame_magic", "fields":
+ * {name: (offset, format)}}, of which the walks read magic (L), start_id (Q), entry_count (L) and
+ * disk_size (L); with "crc_covered", "reserved" ((start, end) each) and "raw_type", also crc (L),
+ * frame_type (B) and uncompressed_size (L) for clean_run), the struct format of an entry's length
+ * prefix, which must be "<L" (u32 little-endian, what length_at reads), the read-ahead rule (its
+ * attributes first, most, grow, grow_after, shrink_after), and the CRC: (library path, symbol) of a
+ * function with zlib's crc32 arguments in crc_function's order, or None. */
 static PyObject *
 configure(PyObject *self, PyObject *args)
 {
@@ -184,10 +261,27 @@ configure(PyObject *self, PyObject *args)
     struct read_ahead R;
     struct check_layout C;
     const char *entry_format;
-    PyObject *check = Py_None, *crc = Py_None;
-    if (!PyArg_ParseTuple(args, "(nknnnn)s(nnnnn)|OO", &L.header_size, &L.magic, &L.magic_at, &L.start_at,
-                          &L.count_at, &L.size_at, &entry_format, &R.first, &R.most, &R.grow, &R.grow_after,
-                          &R.shrink_after, &check, &crc))
+    PyObject *layout, *fields, *value, *rule, *crc = Py_None;
+    if (!PyArg_ParseTuple(args, "O!sO|O", &PyDict_Type, &layout, &entry_format, &rule, &crc))
+        return NULL;
+    fields = PyDict_GetItemString(layout, "fields");
+    if (fields == NULL || !PyDict_Check(fields)) {
+        PyErr_SetString(PyExc_ValueError, "configure: the header layout has no fields");
+        return NULL;
+    }
+    if ((value = PyDict_GetItemString(layout, "header_size")) == NULL ||
+        (L.header_size = PyLong_AsSsize_t(value)) == -1 ||
+        (value = PyDict_GetItemString(layout, "frame_magic")) == NULL ||
+        (L.magic = PyLong_AsUnsignedLong(value)) == (unsigned long)-1) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "configure: the header layout needs header_size and frame_magic");
+        return NULL;
+    }
+    if ((L.magic_at = field_at(fields, "magic", "L")) < 0 || (L.start_at = field_at(fields, "start_id", "Q")) < 0 ||
+        (L.count_at = field_at(fields, "entry_count", "L")) < 0 || (L.size_at = field_at(fields, "disk_size", "L")) < 0)
+        return NULL;
+    if (rule_of(rule, "first", &R.first) < 0 || rule_of(rule, "most", &R.most) < 0 || rule_of(rule, "grow", &R.grow) < 0 ||
+        rule_of(rule, "grow_after", &R.grow_after) < 0 || rule_of(rule, "shrink_after", &R.shrink_after) < 0)
         return NULL;
     if (strcmp(entry_format, "<L") != 0) {
         PyErr_Format(PyExc_ValueError, "configure: entry length format %s, the C walks read <L only", entry_format);
@@ -203,18 +297,9 @@ configure(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "configure: read-ahead out of range (header size <= first <= most <= 64 MiB)");
         return NULL;
     }
-    if (check != Py_None) {
-        if (!PyArg_ParseTuple(check, "nnnnnnnk", &C.crc_at, &C.type_at, &C.uncompressed_at, &C.reserved_at,
-                              &C.reserved_end, &C.covered_at, &C.covered_end, &C.raw_type))
-            return NULL;
-        if (C.crc_at < 0 || C.crc_at + 4 > L.header_size || C.type_at < 0 || C.type_at >= L.header_size ||
-            C.uncompressed_at < 0 || C.uncompressed_at + 4 > L.header_size || C.reserved_at < 0 ||
-            C.reserved_end < C.reserved_at || C.reserved_end > L.header_size || C.covered_at < 0 ||
-            C.covered_end < C.covered_at || C.covered_end > L.header_size) {
-            PyErr_SetString(PyExc_ValueError, "configure: check layout out of range");
-            return NULL;
-        }
-    }
+    int check = PyDict_GetItemString(layout, "crc_covered") != NULL; /* a layout for the chain walk alone has none */
+    if (check && check_layout_of(layout, fields, L.header_size, &C) < 0)
+        return NULL;
     crc_function found = NULL;
     if (crc != Py_None) {
         const char *path, *symbol;
@@ -227,7 +312,7 @@ configure(PyObject *self, PyObject *args)
     HEADER = L;
     READ_AHEAD = R;
     configured = 1;
-    if (check != Py_None) {
+    if (check) {
         CHECK = C;
         check_configured = 1;
     }
@@ -470,6 +555,8 @@ clean_run(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
  * `consumed` is the offset just past the last separator (the unterminated rest is the caller's).
  * What spec/records.py encode_records computes in Python (split, then encode_raw_batch); here no
  * Python object per record: memchr finds them, memcpy copies them into each batch's bytes. */
+#define ENCODE_ENDS 4096 /* record ends pass 1 keeps for pass 2 (the rest are found again) */
+
 static PyObject *
 encode_records(PyObject *self, PyObject *args)
 {
@@ -491,20 +578,31 @@ encode_records(PyObject *self, PyObject *args)
         return NULL;
     }
     Py_ssize_t take = first;
+    const char *ends[ENCODE_ENDS]; /* where the first records of a batch end, found once by pass 1 */
     for (;;) {
-        /* pass 1: how many records the batch takes, and how far they reach */
+        /* pass 1: how many records the batch takes, and how far they reach. Without the GIL (here
+         * and in pass 2): the bulk append reads in a thread of its own while another writes. */
         const char *q = at;
         Py_ssize_t n = 0;
+        int too_long = 0;
+        Py_BEGIN_ALLOW_THREADS
         while (n < take) {
             const char *hit = memchr(q, sep, (size_t)(end - q));
             if (hit == NULL)
                 break;
             if ((uint64_t)(hit - q) > max_len) {
-                PyErr_SetString(PyExc_OverflowError, "encode_records: a record too long for its length prefix");
-                goto fail;
+                too_long = 1;
+                break;
             }
+            if (n < ENCODE_ENDS)
+                ends[n] = hit;
             q = hit + 1;
             n++;
+        }
+        Py_END_ALLOW_THREADS
+        if (too_long) {
+            PyErr_SetString(PyExc_OverflowError, "encode_records: a record too long for its length prefix");
+            goto fail;
         }
         if (n == 0)
             break;
@@ -513,8 +611,9 @@ encode_records(PyObject *self, PyObject *args)
         if (payload == NULL)
             goto fail;
         char *w = PyBytes_AS_STRING(payload);
+        Py_BEGIN_ALLOW_THREADS /* the new bytes object is no one else's yet */
         for (Py_ssize_t i = 0; i < n; i++) {
-            const char *hit = memchr(at, sep, (size_t)(q - at));
+            const char *hit = i < ENCODE_ENDS ? ends[i] : memchr(at, sep, (size_t)(q - at));
             uint64_t len = (uint64_t)(hit - at);
             for (Py_ssize_t k = 0; k < prefix; k++)
                 *w++ = (char)((len >> (8 * k)) & 0xFF);
@@ -522,6 +621,7 @@ encode_records(PyObject *self, PyObject *args)
             w += len;
             at = hit + 1;
         }
+        Py_END_ALLOW_THREADS
         PyObject *item = Py_BuildValue("(Nn)", payload, n);
         if (item == NULL || PyList_Append(out, item) < 0) {
             Py_XDECREF(item);
@@ -746,14 +846,40 @@ done:
     return result;
 }
 
+/* start_writeback(fd, offset, length) -> None: ask the kernel to start writing that range of the
+ * file back to the disk, without waiting for it (sync_file_range, SYNC_FILE_RANGE_WRITE), so a later
+ * fdatasync has little left to wait for. A hint: it makes nothing durable, and whatever the kernel
+ * says (an fd that is no file, a range it will not take) it says nothing, as the Python twin, which
+ * does nothing (engine/store/files.py start_writeback). Without the GIL: it may wait for the queue. */
+static PyObject *
+start_writeback(PyObject *self, PyObject *args)
+{
+    int fd;
+    long long offset, length;
+    if (!PyArg_ParseTuple(args, "iLL", &fd, &offset, &length))
+        return NULL;
+#ifdef SYNC_FILE_RANGE_WRITE
+    if (fd >= 0 && offset >= 0 && length > 0) {
+        int saved = errno;
+        Py_BEGIN_ALLOW_THREADS
+        (void)sync_file_range(fd, (off_t)offset, (off_t)length, SYNC_FILE_RANGE_WRITE);
+        Py_END_ALLOW_THREADS
+        errno = saved;
+    }
+#endif
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
+    {"start_writeback", start_writeback, METH_VARARGS,
+     "start_writeback(fd, offset, length): start writing that range back to the disk; no wait, no error."},
     {"route_batches", route_batches, METH_VARARGS,
      "route_batches(prefix_size, batches, sep, shard_count, size): KEY<sep>VALUE records by shard (_walk.c)."},
     {"encode_records", encode_records, METH_VARARGS,
      "encode_records(prefix_size, data, sep, first, size): sep-terminated records as raw batches (see _walk.c)."},
     {"configure", configure, METH_VARARGS,
-     "configure(chain_layout, entry_length_format, read_ahead, check_layout=None, crc=None): the spec's layouts, "
-     "the header walk's read-ahead rule and the CRC function, given once (spec/native.py)."},
+     "configure(chain_layout, entry_length_format, read_ahead, crc=None): the spec's layouts (by field name), the "
+     "header walk's read-ahead rule and the CRC function, given once (spec/native.py)."},
     {"chain", (PyCFunction)(void (*)(void))chain, METH_VARARGS | METH_KEYWORDS,
      "chain(data, offset, expected, stop_id, max_frames, *, fd=None): walk frames in sequence (see _walk.c)."},
     {"clean_run", (PyCFunction)(void (*)(void))clean_run, METH_FASTCALL,

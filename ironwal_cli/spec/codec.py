@@ -1,8 +1,10 @@
 """Fast encode/decode for the hot paths, built from the generated layout table.
 
 Nothing here restates the layout: every ``struct`` format comes from ``_layout.LAYOUT``, which
-``generate.py`` derives from the construct declarations. Importing this module costs only
-``struct`` and the CRC (spec/crc.py), which keeps ``ironwal append`` quick to start.
+``generate.py`` derives from the construct declarations, and every struct of several fields is
+packed and read by field name, through the packers and pickers ``fields.py`` generates from it.
+Importing this module costs only ``struct`` and the CRC (spec/crc.py), which keeps ``ironwal
+append`` quick to start.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from typing import NamedTuple
 
 from ._layout import LAYOUT
 from .crc import crc32
+from .fields import generated, packer, picker
 from .native import c_twin
 
 _C = LAYOUT["constants"]
 FRAME_MAGIC: int = _C["FRAME_MAGIC"]
-FRAME_MAGIC_BYTES: bytes = struct.pack("<L", FRAME_MAGIC)
 CHECKPOINT_MAGIC: bytes = _C["CHECKPOINT_MAGIC"]
 HEAD_STATE_VERSION: int = _C["HEAD_STATE_VERSION"]
 CHECKPOINT_VERSION: int = _C["CHECKPOINT_VERSION"]
@@ -61,26 +63,25 @@ def _field_offsets(name: str) -> dict[str, tuple[int, int]]:
 FRAME_HEADER = _fixed_struct("frame_header")
 HEADER_SIZE: int = FRAME_HEADER.size
 HEADER_FIELDS: tuple[str, ...] = _fields("frame_header")
-# The header up to disk_size, unpacked without building a FrameHeader: all a walk over headers needs.
-WALK_FIELDS: tuple[str, ...] = HEADER_FIELDS[:HEADER_FIELDS.index("disk_size") + 1]
-HEADER_WALK = _struct_of("frame_header", *WALK_FIELDS)
+FRAME_MAGIC_BYTES: bytes = _struct_of("frame_header", "magic").pack(FRAME_MAGIC)
 _HEADER_OFFSETS = _field_offsets("frame_header")
 _covered = [_HEADER_OFFSETS[f] for f in _C["CRC_COVERED_HEADER_FIELDS"]]
 CRC_COVERED_START: int = _covered[0][0]
 CRC_COVERED_END: int = _covered[-1][1]
 assert all(a[1] == b[0] for a, b in pairwise(_covered)), "CRC-covered fields must be contiguous"
 RESERVED_SLICE = slice(*_HEADER_OFFSETS["reserved"])
-# What the header walk in C (spec/_walk.c, chain) needs of the layout, taken from the spec: the
-# header size, the magic, and where magic (u32), start_id (u64), entry_count and disk_size (u32) lie.
-_CHAIN_FIELDS = ("magic", "start_id", "entry_count", "disk_size")
-assert [_struct_of("frame_header", f).format for f in _CHAIN_FIELDS] == ["<L", "<Q", "<L", "<L"]
-CHAIN_LAYOUT: tuple[int, ...] = (HEADER_SIZE, FRAME_MAGIC, *(_HEADER_OFFSETS[f][0] for f in _CHAIN_FIELDS))
-# What verify's walk in C (spec/_walk.c, clean_run) needs besides: where crc (u32), frame_type (u8),
-# uncompressed_size (u32) and the reserved bytes lie, the CRC-covered span, and the raw frame type.
-_CHECK_FIELDS = ("crc", "frame_type", "uncompressed_size")
-assert [_struct_of("frame_header", f).format for f in _CHECK_FIELDS] == ["<L", "<B", "<L"]
-CHECK_LAYOUT: tuple[int, ...] = (*(_HEADER_OFFSETS[f][0] for f in _CHECK_FIELDS), *_HEADER_OFFSETS["reserved"],
-                                 CRC_COVERED_START, CRC_COVERED_END, FRAME_RAW)
+# The frame header as the C walks (spec/_walk.c: chain, clean_run) are handed it: by field name, each
+# field's offset and struct format (C takes the fields it reads by name and checks their formats),
+# and for verify's clean_run the spans it checks whole (the reserved bytes, the CRC-covered fields)
+# and the raw frame type.
+CHAIN_LAYOUT: dict = {
+    "header_size": HEADER_SIZE,
+    "frame_magic": FRAME_MAGIC,
+    "fields": {field: (_HEADER_OFFSETS[field][0], fmt) for field, fmt, _ in LAYOUT["frame_header"]},
+    "reserved": (RESERVED_SLICE.start, RESERVED_SLICE.stop),
+    "crc_covered": (CRC_COVERED_START, CRC_COVERED_END),
+    "raw_type": FRAME_RAW,
+}
 
 ENTRY_LENGTH = _struct_of("entry", "entry")  # an entry's length prefix
 INDEX_ID = _struct_of("segments_idx_item", "segments_idx_item")
@@ -90,8 +91,17 @@ CHECKPOINT_RECORD_PREFIX = _struct_of("checkpoint_record", "magic", "crc", "body
 CHECKPOINT_ID_PREFIX = _struct_of("checkpoint_payload", "version", "checkpoint_id")  # version, id length
 CHECKPOINT_TAIL = _struct_of("checkpoint_payload", "timestamp_ns", "shard_count")
 CHECKPOINT_OFFSET = _struct_of("checkpoint_payload", "offsets")  # one item
+# The same prefixes packed and read by field name (the structs above give their sizes):
+_pack_head_state_prefix = packer("head_state", "version", "segment_name")
+_pick_head_state_prefix = picker("head_state", "version", "segment_name")
+_pack_record_prefix = packer("checkpoint_record", "magic", "crc", "body")
+CHECKPOINT_RECORD_FIELDS = picker("checkpoint_record", "magic", "crc", "body")  # (magic, crc, body length)
+_pack_id_prefix = packer("checkpoint_payload", "version", "checkpoint_id")
+_pick_id_prefix = picker("checkpoint_payload", "version", "checkpoint_id")
+_pack_tail = packer("checkpoint_payload", "timestamp_ns", "shard_count")
+_pick_tail = picker("checkpoint_payload", "timestamp_ns", "shard_count")
 
-_pack_header = FRAME_HEADER.pack
+_pack_header = packer("frame_header")  # keywords: the declared field names
 _unpack_header = FRAME_HEADER.unpack_from
 _pack_len = ENTRY_LENGTH.pack
 _unpack_len = ENTRY_LENGTH.unpack_from
@@ -110,6 +120,11 @@ class FrameHeader(namedtuple("FrameHeader", HEADER_FIELDS)):
 
 def unpack_header(buf, offset: int = 0) -> FrameHeader:
     return FrameHeader._make(_unpack_header(buf, offset))
+
+
+def pack_header(header: FrameHeader) -> bytes:
+    """The 32 bytes of ``header``, every field as given (``encode_frame_header`` computes the CRC)."""
+    return _pack_header(**header._asdict())
 
 
 def frame_crc(header_bytes, payload) -> int:
@@ -141,18 +156,19 @@ def raw_batch_size(entries: Iterable[bytes]) -> int:
     return sum(map(len, entries)) + ENTRY_LENGTH.size * len(entries)  # type: ignore[arg-type]
 
 
-_COVERED = _struct_of("frame_header", *_C["CRC_COVERED_HEADER_FIELDS"])
-# _pack_covered is called with these, in this order (the hot path packs positionally, for speed):
-assert _C["CRC_COVERED_HEADER_FIELDS"] == ["start_id", "entry_count", "frame_type", "disk_size"]
-assert _COVERED.size == CRC_COVERED_END - CRC_COVERED_START
-_pack_covered = _COVERED.pack
-
-
-def encode_frame_header(start_id: int, entry_count: int, frame_type: int, payload, uncompressed_size: int) -> bytes:
-    """The 32-byte header of the frame holding ``payload``: written apart from it, no copy of the payload."""
-    size = len(payload)
-    crc = crc32(payload, crc32(_pack_covered(start_id, entry_count, frame_type, size)))
-    return _pack_header(FRAME_MAGIC, crc, start_id, entry_count, frame_type, size, uncompressed_size, RESERVED_ZERO)
+# Every frame written passes here: generated (spec/fields.py ``generated``) so that its two struct
+# calls take the declared fields by name at the cost of positional calls. Its locals, and the two
+# constants handed in, are named as the fields; the generator writes each call's arguments.
+encode_frame_header = generated('''
+def encode_frame_header(start_id: int, entry_count: int, frame_type: int, payload, uncompressed_size: int,
+                        crc_flip: int = 0) -> bytes:
+    """The 32-byte header of the frame holding ``payload``: written apart from it, no copy of the payload.
+    ``crc_flip`` is xored into the CRC (a lost-ids filler's CRC is wrong on purpose, by that mask)."""
+    disk_size = len(payload)
+    crc = crc32(payload, crc32({covered})) ^ crc_flip
+    return {header}
+''', {"covered": ("frame_header", *_C["CRC_COVERED_HEADER_FIELDS"]), "header": ("frame_header",)}, __name__,
+    crc32=crc32, magic=FRAME_MAGIC, reserved=RESERVED_ZERO)
 
 
 def encode_single_frame(start_id: int, entry: bytes) -> bytes:
@@ -168,7 +184,11 @@ def encode_frame(start_id: int, entry_count: int, frame_type: int, payload: byte
 # ----- filler frames: lost ids made loud to the crate (``lost_filler`` in the declarations) ---------
 
 LOST_FILLER = _fixed_struct("lost_filler")
+_pack_filler = packer("lost_filler")
+_pick_filler = picker("lost_filler", "marker", "first", "end")
 LOST_RANGE = _fixed_struct("lost_range")  # one (first, end) pair of lost.idx
+LOST_RANGE_FIELDS = picker("lost_range", "first", "end")  # (first, end) of the pair at an offset
+pack_lost_range = packer("lost_range")  # pack_lost_range(first=..., end=...)
 LOST_FILLER_MARKER: bytes = _C["LOST_FILLER_MARKER"]
 LOST_FILLER_CRC_FLIP: int = _C["LOST_FILLER_CRC_FLIP"]
 LOST_FILLER_FRAME_SIZE: int = HEADER_SIZE + LOST_FILLER.size
@@ -180,10 +200,9 @@ def encode_lost_fillers(first: int, end: int) -> bytes:
     out = []
     while first < end:
         stop = min(end, first + MAX_FRAME_ENTRIES)
-        payload = LOST_FILLER.pack(LOST_FILLER_MARKER, first, stop)
-        size = len(payload)
-        crc = crc32(payload, crc32(_pack_covered(first, stop - first, FRAME_RAW, size))) ^ LOST_FILLER_CRC_FLIP
-        out.append(_pack_header(FRAME_MAGIC, crc, first, stop - first, FRAME_RAW, size, size, RESERVED_ZERO) + payload)
+        payload = _pack_filler(marker=LOST_FILLER_MARKER, first=first, end=stop)
+        out.append(encode_frame_header(first, stop - first, FRAME_RAW, payload, len(payload), LOST_FILLER_CRC_FLIP)
+                   + payload)
         first = stop
     return b"".join(out)
 
@@ -198,7 +217,7 @@ def lost_filler_range(data, offset: int) -> tuple[int, int] | None:
             or h.uncompressed_size != LOST_FILLER.size or h.reserved != RESERVED_ZERO or h.entry_count < 1):
         return None
     payload = bytes(data[offset + HEADER_SIZE:offset + LOST_FILLER_FRAME_SIZE])
-    marker, first, end = LOST_FILLER.unpack(payload)
+    marker, first, end = _pick_filler.unpack_from(payload)
     if marker != LOST_FILLER_MARKER or first != h.start_id or end != h.end_id:
         return None
     if frame_crc(bytes(data[offset:offset + HEADER_SIZE]), payload) ^ LOST_FILLER_CRC_FLIP != h.crc:
@@ -338,13 +357,13 @@ def decode_index(data: bytes) -> list[int]:
 
 def encode_head_state(segment_name: str) -> bytes:
     name = segment_name.encode("ascii")
-    return HEAD_STATE_PREFIX.pack(HEAD_STATE_VERSION, len(name)) + name
+    return _pack_head_state_prefix(version=HEAD_STATE_VERSION, segment_name_length=len(name)) + name
 
 
 def decode_head_state(data: bytes) -> str:
     if len(data) < HEAD_STATE_PREFIX.size:
         raise ValueError(f"{len(data)} bytes, shorter than the {HEAD_STATE_PREFIX.size}-byte prefix")
-    version, n = HEAD_STATE_PREFIX.unpack_from(data)
+    version, n = _pick_head_state_prefix.unpack_from(data)
     if version != HEAD_STATE_VERSION:
         raise ValueError(f"version {version}, expected {HEAD_STATE_VERSION}")
     name = data[HEAD_STATE_PREFIX.size:HEAD_STATE_PREFIX.size + n]
@@ -380,23 +399,23 @@ class Checkpoint(NamedTuple):
 
 def encode_checkpoint_payload(cp: Checkpoint) -> bytes:
     return (
-        CHECKPOINT_ID_PREFIX.pack(CHECKPOINT_VERSION, len(cp.checkpoint_id))
+        _pack_id_prefix(version=CHECKPOINT_VERSION, checkpoint_id_length=len(cp.checkpoint_id))
         + cp.checkpoint_id
-        + CHECKPOINT_TAIL.pack(cp.timestamp_ns, len(cp.offsets))
+        + _pack_tail(timestamp_ns=cp.timestamp_ns, shard_count=len(cp.offsets))
         + b"".join(map(CHECKPOINT_OFFSET.pack, cp.offsets))
     )
 
 
 def encode_checkpoint_record(cp: Checkpoint) -> bytes:
     payload = encode_checkpoint_payload(cp)
-    return CHECKPOINT_RECORD_PREFIX.pack(CHECKPOINT_MAGIC, crc32(payload), len(payload)) + payload
+    return _pack_record_prefix(magic=CHECKPOINT_MAGIC, crc=crc32(payload), body_length=len(payload)) + payload
 
 
 def decode_checkpoint_payload(payload: bytes) -> Checkpoint:
     """ValueError on a wrong version or lengths that do not add up."""
     if len(payload) < CHECKPOINT_ID_PREFIX.size:
         raise ValueError("payload shorter than its fixed prefix")
-    version, id_len = CHECKPOINT_ID_PREFIX.unpack_from(payload)
+    version, id_len = _pick_id_prefix.unpack_from(payload)
     if version != CHECKPOINT_VERSION:
         raise ValueError(f"version {version}, expected {CHECKPOINT_VERSION}")
     pos = CHECKPOINT_ID_PREFIX.size
@@ -404,7 +423,7 @@ def decode_checkpoint_payload(payload: bytes) -> Checkpoint:
     pos += id_len
     if len(payload) < pos + CHECKPOINT_TAIL.size:
         raise ValueError("payload ends inside the id or timestamp")
-    timestamp_ns, shard_count = CHECKPOINT_TAIL.unpack_from(payload, pos)
+    timestamp_ns, shard_count = _pick_tail.unpack_from(payload, pos)
     pos += CHECKPOINT_TAIL.size
     if len(payload) != pos + shard_count * CHECKPOINT_OFFSET.size:
         raise ValueError(f"{shard_count} offsets do not fill the {len(payload)}-byte payload")
@@ -417,19 +436,24 @@ def decode_checkpoint_payload(payload: bytes) -> Checkpoint:
 SEAL_FIELDS: tuple[str, ...] = _fields("seal_record")
 assert SEAL_FIELDS[-1] == "crc", "the seal record's CRC covers every byte before it"
 SEAL_RECORD = _fixed_struct("seal_record")
-_SEAL_BODY = _struct_of("seal_record", *SEAL_FIELDS[:-1])
+_SEAL_BODY_FIELDS = tuple(field for field in SEAL_FIELDS if field != "crc")
+_SEAL_BODY = _struct_of("seal_record", *_SEAL_BODY_FIELDS)
 _SEAL_CRC = _struct_of("seal_record", "crc")
+_pack_seal_body = packer("seal_record", *_SEAL_BODY_FIELDS)
 
 
-class Seal(namedtuple("Seal", SEAL_FIELDS[:-1])):
+class Seal(namedtuple("Seal", _SEAL_BODY_FIELDS)):
     """A closed, synced segment: its ids [start_id, end_id) and its stat when it was sealed (the
     fields of the declarations' ``seal_record`` but its CRC, by name)."""
 
     __slots__ = ()
 
 
+SEAL_BODY = picker("seal_record", *Seal._fields)  # a record's fields but its CRC, as Seal names them
+
+
 def encode_seal(seal: Seal) -> bytes:
-    body = _SEAL_BODY.pack(*seal)
+    body = _pack_seal_body(**seal._asdict())
     return body + _SEAL_CRC.pack(crc32(body))
 
 
@@ -441,7 +465,7 @@ def decode_seals(data) -> tuple[list[Seal], int]:
     for pos in range(0, whole, size):
         body = data[pos:pos + _SEAL_BODY.size]
         if _SEAL_CRC.unpack_from(data, pos + _SEAL_BODY.size)[0] == crc32(body):
-            seals.append(Seal._make(_SEAL_BODY.unpack(body)))
+            seals.append(Seal._make(SEAL_BODY.unpack_from(body)))
         else:
             bad += 1
     return seals, bad

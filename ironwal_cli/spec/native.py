@@ -10,7 +10,7 @@ functions to hold them equal. A C function may take leading arguments of the spe
 reads itself (the length prefix's size): ``c_twin`` binds them.
 
 ``NATIVE`` is the module, or None where it was not built; the layouts its walks read are the
-spec's (``codec.CHAIN_LAYOUT``, ``codec.CHECK_LAYOUT``, ``codec.ENTRY_LENGTH``), and the header
+spec's (``codec.CHAIN_LAYOUT``, by field name, and ``codec.ENTRY_LENGTH``), and the header
 walk's read-ahead rule ``read_ahead.READ_AHEAD``, handed over before the first twin is used, with
 the CRC function ``spec/crc.py`` chose (``crc.c_function``: ISA-L's, by name in the isal package's
 own extension). A twin that checks CRCs (``crc=True``) is taken only where C found that function:
@@ -45,11 +45,11 @@ def _configure() -> None:
     """Give the C module the spec's layouts and the CRC function (once; the spec is loaded by the
     time a twin is made)."""
     global _configured, CRC_IN_C
-    from .codec import CHAIN_LAYOUT, CHECK_LAYOUT, ENTRY_LENGTH
+    from .codec import CHAIN_LAYOUT, ENTRY_LENGTH
     from .crc import c_function
     from .read_ahead import READ_AHEAD
 
-    CRC_IN_C = NATIVE.configure(CHAIN_LAYOUT, ENTRY_LENGTH.format, READ_AHEAD, CHECK_LAYOUT, c_function())
+    CRC_IN_C = NATIVE.configure(CHAIN_LAYOUT, ENTRY_LENGTH.format, READ_AHEAD, c_function())
     _configured = True
 
 

@@ -208,7 +208,10 @@ def crc_loop(*paths: str) -> dict:
 def header_walk(*paths: str) -> dict:
     """The floor for ``stats``: each frame header read (pread of 32 bytes) and its count summed, in a
     bare loop with the spec's header struct; no CRC, no payload. Counts frames and entries."""
-    from ironwal_cli.spec.codec import HEADER_SIZE, HEADER_WALK
+    from ironwal_cli.spec.codec import HEADER_SIZE
+    from ironwal_cli.spec.fields import picker
+
+    unpack = picker("frame_header", "entry_count", "disk_size").unpack_from
 
     frames = entries = 0
     t0 = time.perf_counter()
@@ -217,7 +220,7 @@ def header_walk(*paths: str) -> dict:
         try:
             size, offset = os.fstat(fd).st_size, 0
             while offset + HEADER_SIZE <= size:
-                _magic, _crc, _start, count, _type, disk = HEADER_WALK.unpack_from(os.pread(fd, HEADER_SIZE, offset))
+                count, disk = unpack(os.pread(fd, HEADER_SIZE, offset))
                 frames, entries, offset = frames + 1, entries + count, offset + HEADER_SIZE + disk
         finally:
             os.close(fd)

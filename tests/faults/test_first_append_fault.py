@@ -107,11 +107,11 @@ def test_a_writer_waiting_on_a_failed_creation_starts_again(tmp_path, monkeypatc
     would be lost with it): it sees the directory gone and creates the stream afresh."""
     import threading
 
-    from ironwal_cli.engine.writer import writer as writer_module
+    from ironwal_cli.engine.writer import lock_session
 
     root = tmp_path / "wal"
     root.mkdir()
-    real = writer_module.atomic_write
+    real = lock_session.atomic_write
     results: dict[str, object] = {}
     opened = threading.Event()
     real_open = os.open
@@ -139,7 +139,7 @@ def test_a_writer_waiting_on_a_failed_creation_starts_again(tmp_path, monkeypatc
             assert opened.wait(5)  # B holds an fd of the directory and waits for the lock
             raise OSError(28, "No space left on device")
         return real(path, data)
-    monkeypatch.setattr(writer_module, "atomic_write", fail_once)
+    monkeypatch.setattr(lock_session, "atomic_write", fail_once)
     with pytest.raises(StorageError), StreamWriter(root, "new") as w:
         w.append(b"from A")
     results["thread"].join(10)

@@ -1,10 +1,13 @@
 """Running the real CLI against a planted file, with bounds that make a hang or a balloon fail.
 
-``bounded`` runs ``python -m ironwal_cli ARGS`` in a subprocess with a timeout (a hang raises
-``subprocess.TimeoutExpired``: the test fails instead of hanging CI) and measures the child's peak
-resident memory with ``getrusage(RUSAGE_CHILDREN)`` in a fresh process of its own, so other
-children of the test run never count. Bounds are generous (a loaded 2-core CI): they catch a
-command that reads a 1 GiB planted file whole or decodes an LZ4 bomb, not a slow machine.
+``bounded`` runs ``ironwal ARGS`` in a process of its own with a timeout (a hang raises
+``subprocess.TimeoutExpired``: the test fails instead of hanging CI) and measures that process's
+peak resident memory: a child forked by the CLI fork server (tests/cli_forkserver.py: a real
+process that skips only the interpreter's start-up; ``wait4`` gives its own peak RSS), or, when
+``env`` changes what the package reads at import, ``python -m ironwal_cli`` measured with
+``getrusage(RUSAGE_CHILDREN)`` in a fresh process of its own, so other children never count.
+Bounds are generous (a loaded 2-core CI): they catch a command that reads a 1 GiB planted file
+whole or decodes an LZ4 bomb, not a slow machine.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import subprocess
 import sys
 from typing import NamedTuple
 
+from cli_forkserver import forkable, run_forked
 from wal_invariants import CLI
 
 PEAK_RSS_LIMIT = 300 << 20  # bytes: "no command uses more than a few hundred MB"
@@ -47,6 +51,11 @@ class Run(NamedTuple):
 def bounded(*args, timeout: float = TIME_LIMIT, env: dict | None = None) -> Run:
     """Run ``ironwal ARGS``; TimeoutExpired past ``timeout``. Returns its output and peak RSS."""
     cmd = [*CLI, *map(os.fspath, args)]
+    if env is None and forkable():
+        done = run_forked(list(args), timeout)
+        if done.timed_out:
+            raise subprocess.TimeoutExpired(cmd, timeout, done.stdout, done.stderr)
+        return Run(done.returncode, done.stdout, done.stderr, done.peak_rss, done.seconds)
     spec = json.dumps({"cmd": cmd, "timeout": timeout})
     out = subprocess.run([sys.executable, "-c", _MEASURE, spec], capture_output=True, timeout=timeout + 30,
                          env={**os.environ, **(env or {})})

@@ -12,7 +12,7 @@ import subprocess
 import uuid
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pipe_support import cli, entries, pipe, read_line_within, run
 
@@ -21,7 +21,9 @@ from ironwal_cli.ops.append import append_values
 
 NASTY = [b"", b"\0", b"\n", b"\r\n", b"\xff\xfe", b"a\0b\nc", "ü".encode(), b'{"b64": 1}', b"\x00" * 3]
 ANY_ENTRY = st.one_of(st.sampled_from(NASTY), st.binary(max_size=40))
-SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# Two real processes per example: a few drawn ones plus every nasty entry at once (@example); the
+# decoders themselves take hundreds of cases in-process (test_input_decoding.py).
+SETTINGS = settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def _stream() -> str:
@@ -31,6 +33,7 @@ def _stream() -> str:
 @pytest.mark.parametrize("fmt", ["jsonl", "hex", "base64"])
 @SETTINGS
 @given(values=st.lists(ANY_ENTRY, min_size=1, max_size=12))
+@example(values=NASTY)
 def test_encoded_formats_round_trip_any_entries(tmp_path, fmt, values):
     root = tmp_path / "wal"
     src, dst = _stream(), _stream()
@@ -46,6 +49,7 @@ def test_encoded_formats_round_trip_any_entries(tmp_path, fmt, values):
 @pytest.mark.parametrize("fmt, sep", [("line", b"\n"), ("null", b"\0")])
 @SETTINGS
 @given(values=st.lists(ANY_ENTRY, min_size=1, max_size=12))
+@example(values=NASTY)
 def test_line_and_null_round_trip_entries_without_their_separator(tmp_path, fmt, sep, values):
     values = [v.replace(sep, b"") for v in values]
     root = tmp_path / "wal"

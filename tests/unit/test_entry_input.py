@@ -119,6 +119,14 @@ def test_c_encode_records_equals_the_python_one(data, sep, first, size):
     assert all(0 < n <= (first if i == 0 else size) for i, (_, n) in enumerate(batches))
 
 
+def test_c_encode_records_equals_the_python_one_past_the_record_ends_it_keeps():
+    """Batches of more records than the C encoder keeps the ends of (ENCODE_ENDS) find the rest again."""
+    data = b"".join(b"r%d\n" % i for i in range(10_000)) + b"unterminated"
+    for first, size in ((9000, 9000), (4096, 4097), (1, 10_000), (5000, 3)):
+        want = records.encode_records_python(data, b"\n", first, size)
+        assert records.encode_records(data, b"\n", first, size) == want
+
+
 @settings(max_examples=30, deadline=None)
 @given(inputs(), st.sampled_from([input_batches, read_raw_batches]))
 def test_group_bytes_gathers_what_has_arrived_into_one_group(case, reader):

@@ -217,8 +217,8 @@ def test_the_c_walk_takes_its_read_ahead_from_the_spec_and_refuses_a_bad_one():
 
     if NATIVE is None:
         pytest.skip("the C module was not built (no compiler at install)")
-    for bad in (READ_AHEAD._replace(first=CHAIN_LAYOUT[0] - 1), READ_AHEAD._replace(most=READ_AHEAD.first - 1),
-                READ_AHEAD._replace(grow=0)):
+    for bad in (READ_AHEAD._replace(first=CHAIN_LAYOUT["header_size"] - 1),
+                READ_AHEAD._replace(most=READ_AHEAD.first - 1), READ_AHEAD._replace(grow=0)):
         with pytest.raises(ValueError, match="read-ahead"):
             NATIVE.configure(CHAIN_LAYOUT, ENTRY_LENGTH.format, bad)
     with pytest.raises(TypeError):  # the rule is not optional: C has no numbers of its own

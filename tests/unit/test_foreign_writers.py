@@ -228,18 +228,18 @@ def test_a_descriptor_this_process_left_open_is_named_as_such(root):
 def test_a_failed_rotation_leaves_no_segment_open_for_writing(root, monkeypatch):
     """The new segment's descriptor is closed when the rotation fails after opening it; else
     every later writer of this process would take it for a foreign writer."""
-    from ironwal_cli.engine.writer import writer as writer_module
+    from ironwal_cli.engine.writer import frames_out
 
     options = WriteOptions(max_entries_per_segment=1)
     append_values(root, "s", [b"a"], options)
-    real = writer_module.append_synced
+    real = frames_out.append_synced
 
     def failing(path, data):
         raise OSError(28, "No space left on device", str(path))
 
-    monkeypatch.setattr(writer_module, "append_synced", failing)
+    monkeypatch.setattr(frames_out, "append_synced", failing)
     with pytest.raises(OSError):
         append_values(root, "s", [b"b"], options)
-    monkeypatch.setattr(writer_module, "append_synced", real)
+    monkeypatch.setattr(frames_out, "append_synced", real)
     assert append_values(root, "s", [b"b"], options) == range(1, 2)
     assert entries(root) == [b"a", b"b"]

@@ -10,8 +10,7 @@ import pytest
 
 from ironwal_cli.engine.reader.reader import StreamReader
 from ironwal_cli.engine.store.seals import COMPACT_AT, SEALS_NAME, read_seals
-from ironwal_cli.engine.writer import active_segment
-from ironwal_cli.engine.writer import writer as writer_module
+from ironwal_cli.engine.writer import active_segment, frames_out
 from ironwal_cli.engine.writer.writer import StreamWriter, WriteOptions
 from ironwal_cli.errors import DamagedTailError
 
@@ -118,6 +117,6 @@ def test_a_seal_that_cannot_be_written_does_not_fail_the_close(root, monkeypatch
 
     w = StreamWriter(root, "s")
     w.append(b"a")  # durable: the close must not turn into an error
-    monkeypatch.setattr(writer_module, "add_seal", fail)
+    monkeypatch.setattr(frames_out, "add_seal", fail)
     w.close()
     assert entries_of(root) == [b"a"] and not os.path.exists(root / "s" / SEALS_NAME)

@@ -18,14 +18,13 @@ from ...spec.codec import (
     FRAME_MAGIC,
     FRAME_MAGIC_BYTES,
     HEADER_SIZE,
-    HEADER_WALK,
     LOST_FILLER_FRAME_SIZE,
-    WALK_FIELDS,
     FrameHeader,
     frame_crc,
     lost_filler_range,
     unpack_header,
 )
+from ...spec.fields import picker
 from ...spec.native import c_twin
 from ...spec.read_ahead import READ_AHEAD, next_read_size
 from ..store.files import open_regular
@@ -251,8 +250,9 @@ def _moved(item: Item, by: int) -> Item:
 
 # ----- the quick walk over headers, and memory kept small during long reads -----------------------
 
-assert WALK_FIELDS == ("magic", "crc", "start_id", "entry_count", "frame_type", "disk_size"), WALK_FIELDS
-
+# What the walk reads of each header, by name, without building a FrameHeader (the other fields
+# are skipped as pad bytes): unpacked as ``magic, start_id, count, size = ...`` in this order.
+HEADER_WALK = picker("frame_header", "magic", "start_id", "entry_count", "disk_size")
 
 def headers(data, start: int = 0, end: int | None = None, *,
             fd: int | None = None) -> Iterator[tuple[int, int, int, int]]:
@@ -274,7 +274,7 @@ def headers(data, start: int = 0, end: int | None = None, *,
     offset = start
     while end - offset >= HEADER_SIZE:
         if fd is None:
-            magic, _crc, start_id, count, _type, size = unpack(buf, offset)
+            magic, start_id, count, size = unpack(buf, offset)
         else:
             at = offset - block_at
             if at + need > len(block):
@@ -284,7 +284,7 @@ def headers(data, start: int = 0, end: int | None = None, *,
                 if len(block) < need:  # the file shrank under us: let the full scan say what is there
                     return
             frames_in_block += 1
-            magic, _crc, start_id, count, _type, size = unpack(block, at)
+            magic, start_id, count, size = unpack(block, at)
         stop = offset + HEADER_SIZE + size
         if magic != FRAME_MAGIC or stop > end or start_id + count > ID_LIMIT:
             return

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from ...spec.codec import (
-    FRAME_HEADER,
     FRAME_LZ4,
     FRAME_MAGIC,
     FRAME_RAW,
@@ -21,6 +20,7 @@ from ...spec.codec import (
     RESERVED_ZERO,
     decode_raw_batch,
     frame_crc,
+    pack_header,
     unpack_header,
 )
 from ..frames.scan import BAD_MAGIC, Frame, Problem, scan
@@ -69,8 +69,7 @@ def sound_header(data, offset: int, end: int) -> tuple[bytes, list[str]] | None:
     wrong = [name for name, bad in (("magic", h.magic != FRAME_MAGIC),
                                     ("uncompressed_size", h.uncompressed_size != len(raw)),
                                     ("reserved bytes", h.reserved != RESERVED_ZERO)) if bad]
-    header = FRAME_HEADER.pack(FRAME_MAGIC, h.crc, h.start_id, h.entry_count, h.frame_type, h.disk_size,
-                               len(raw), RESERVED_ZERO)
+    header = pack_header(h._replace(magic=FRAME_MAGIC, uncompressed_size=len(raw), reserved=RESERVED_ZERO))
     return header, wrong
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from ...spec.codec import LOST_RANGE
+from ...spec.codec import LOST_RANGE, LOST_RANGE_FIELDS, pack_lost_range
 
 LOST_NAME = "lost.idx"
 
@@ -22,14 +22,14 @@ def decode_lost(data: bytes) -> Ranges:
     """ValueError unless the bytes are ascending, disjoint, non-empty ranges."""
     if len(data) % LOST_RANGE.size:
         raise ValueError(f"length {len(data)} is not a multiple of {LOST_RANGE.size} (whole first, end pairs)")
-    ranges = list(LOST_RANGE.iter_unpack(data))
+    ranges = [LOST_RANGE_FIELDS.unpack_from(data, pos) for pos in range(0, len(data), LOST_RANGE.size)]
     if any(a >= b for a, b in ranges) or any(b1 > a2 for (_, b1), (a2, _) in pairwise(ranges)):
         raise ValueError("ranges not ascending, disjoint and non-empty")
     return ranges
 
 
 def encode_lost(ranges: Ranges) -> bytes:
-    return b"".join(LOST_RANGE.pack(*r) for r in ranges)
+    return b"".join(pack_lost_range(first=first, end=end) for first, end in ranges)
 
 
 def merge(ranges: Ranges) -> Ranges:
