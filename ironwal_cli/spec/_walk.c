@@ -253,7 +253,7 @@ check_layout_of(PyObject *layout, PyObject *fields, Py_ssize_t header_size, stru
  * frame_type (B) and uncompressed_size (L) for clean_run), the struct format of an entry's length
  * prefix, which must be "<L" (u32 little-endian, what length_at reads), the read-ahead rule (its
  * attributes first, most, grow, grow_after, shrink_after), and the CRC: (library path, symbol) of a
- * function with zlib's crc32 arguments in crc_function's order, or None. */
+ * function with zlib's crc32 arguments in crc_function's order, or None to keep the one given before. */
 static PyObject *
 configure(PyObject *self, PyObject *args)
 {
@@ -316,7 +316,8 @@ configure(PyObject *self, PyObject *args)
         CHECK = C;
         check_configured = 1;
     }
-    CRC = found;
+    if (crc != Py_None)
+        CRC = found; /* without one, the CRC function configured before stays */
     return PyBool_FromLong(CRC != NULL && check_configured);
 }
 

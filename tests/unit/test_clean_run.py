@@ -78,3 +78,16 @@ def test_uniform_and_mixed_batches_of_many_chunks_walk_alike(count):
 
 def test_the_twin_is_recorded():
     assert CLEAN.python.__module__ == clean_run_module.__name__
+
+
+@needs_c
+def test_configuring_the_layouts_again_keeps_the_crc():
+    """A configure without a CRC (the layouts alone, as a test of them does) leaves C's CRC in place."""
+    from ironwal_cli.spec.codec import CHAIN_LAYOUT, ENTRY_LENGTH
+    from ironwal_cli.spec.native import NATIVE
+    from ironwal_cli.spec.read_ahead import READ_AHEAD
+
+    assert NATIVE.configure(CHAIN_LAYOUT, ENTRY_LENGTH.format, READ_AHEAD) is True
+    raw = encode_raw_batch([b"a"])
+    seg = encode_frame(0, 1, FRAME_RAW, raw, len(raw))
+    assert CLEAN.c(seg, 0, 0, len(seg)) == (len(seg), 1, 1, 1)
