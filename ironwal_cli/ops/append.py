@@ -72,7 +72,7 @@ def append_from(root: str | os.PathLike, stream: str, fd: int, *, mode: str = "l
             group = GROUP_BYTES if writer.options.sync == "batch" else 0  # group commit: one fdatasync per group
             # Encoded as read (no object per entry), in a thread while this one writes (read_ahead).
             groups = input_batches(fd, mode, batch_size, linger) if mode == "whole" else \
-                read_ahead(read_raw_batches(fd, mode, batch_size, linger, group), weight=_payload_bytes)
+                read_ahead(read_raw_batches(fd, mode, batch_size, linger, group), weight=payload_bytes)
             for group in groups:
                 try:
                     ranges = writer.append_batches(group)
@@ -93,7 +93,8 @@ def append_from(root: str | os.PathLike, stream: str, fd: int, *, mode: str = "l
             yield from ranges
 
 
-def _payload_bytes(group: list) -> int:
+def payload_bytes(group: list) -> int:
+    """The bytes of a group of raw batches: what ``read_ahead`` lets wait (the keyed append's too)."""
     return sum(len(batch.payload) for batch in group)
 
 

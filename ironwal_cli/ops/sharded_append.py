@@ -24,8 +24,9 @@ from ..sharded.routing import parse_shard_name, route, shard_name
 from ..sharded.shard_count import remember
 from ..sharded.shards import resolve_shard_count
 from ..spec.records import RawBatch
-from .append import Warn, append_from, append_values
+from .append import Warn, append_from, append_values, payload_bytes
 from .entry_input import read_raw_batches
+from .read_ahead import read_ahead
 
 Placed = tuple[int, int]  # (shard, id)
 
@@ -111,8 +112,9 @@ def append_routed_from(root: str | os.PathLike, fd: int, sep: bytes, *, shards: 
     writers: dict[int, StreamWriter] = {}
     number = 0
     try:
-        # records cut from the input as the bulk append cuts them (no Python object per record)
-        for group in read_raw_batches(fd, mode, batch_size, linger):
+        # records cut from the input as the bulk append cuts them (no Python object per record), in a
+        # thread while this one routes and writes (read_ahead, as the plain bulk append reads)
+        for group in read_ahead(read_raw_batches(fd, mode, batch_size, linger), weight=payload_bytes):
             routed = route_batches(group, sep, count, batch_size)
             if routed is None:  # a record without the separator: name it (nothing of the group is written)
                 records = chain.from_iterable(batch.entries() for batch in group)
