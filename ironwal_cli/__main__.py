@@ -1,3 +1,3 @@
-from .cli.entry import main
+from .cli.launcher import main
 
 main()

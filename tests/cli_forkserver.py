@@ -3,7 +3,7 @@
 Tests that run hundreds of commands against planted files (the hostile corpus) spend most of their
 time starting interpreters and importing typer, rich and the package. ``run_forked`` instead asks
 one server process per test process, which has imported all of that once, to ``fork()`` a child
-that runs ``ironwal_cli.cli.entry.main()`` with the given arguments: the child is a process of its
+that runs ``ironwal_cli.cli.launcher.main()`` with the given arguments: the child is a process of its
 own (own exit code, own stdin, stdout and stderr as files, SIGKILLed when it hangs past its
 timeout, its own peak RSS from ``wait4``), it only skips the interpreter start and the imports.
 The console script itself and ``python -m ironwal_cli`` stay covered by every other test that
@@ -107,7 +107,7 @@ def _preimport() -> None:
     import pkgutil
 
     import ironwal_cli
-    from ironwal_cli.cli.entry import COMMAND_MODULES
+    from ironwal_cli.cli.launcher import COMMAND_MODULES
 
     skip = {"ironwal_cli.__main__", *(f"ironwal_cli.cli.{m}" for m in (*COMMAND_MODULES.values(), "main"))}
     for info in pkgutil.walk_packages(ironwal_cli.__path__, "ironwal_cli."):
@@ -131,7 +131,7 @@ def _child(request: dict) -> None:
         os.closerange(3, 256)  # the server's pipes are not the command's
         sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)))  # no request bytes
         sys.argv = ["ironwal", *request["args"]]
-        from ironwal_cli.cli.entry import main
+        from ironwal_cli.cli.launcher import main
 
         code = 0
         try:

@@ -64,7 +64,7 @@ def _group(
                                  "the libraries in use; then exit."),
 ) -> None:
     """Read, write, audit and repair IronWal 0.6 write-ahead logs."""
-    # Keeps ``app`` a command group even when ``cli.entry`` registers a single command.
+    # Keeps ``app`` a command group even when ``cli.launcher`` registers a single command.
 
 
 def run(application: typer.Typer) -> None:

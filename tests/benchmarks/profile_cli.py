@@ -35,7 +35,7 @@ def main() -> int:
     t0, c0 = time.perf_counter(), time.process_time()
     prof.enable()
     try:
-        from ironwal_cli.cli.entry import main as ironwal_main  # what the console script runs
+        from ironwal_cli.cli.launcher import main as ironwal_main  # what the console script runs
 
         ironwal_main()
     except SystemExit as exit_:

@@ -29,7 +29,7 @@ def test_version_names_itself_and_whether_the_c_speed_up_is_built():
 
 def test_version_says_so_when_the_c_speed_up_is_missing():
     hide = ("import sys; sys.modules['ironwal_cli.spec._walk'] = None; sys.argv = ['ironwal', '--version']; "
-            "from ironwal_cli.cli.entry import main; main()")
+            "from ironwal_cli.cli.launcher import main; main()")
     proc = ironwal(code=hide)
     assert proc.returncode == 0
     assert "C speed-up (ironwal_cli.spec._walk): not built, the Python walks run instead" in proc.stdout.decode()
@@ -48,7 +48,7 @@ def test_without_isal_and_siphash24_the_fallbacks_run_and_say_so(tmp_path):
     """Where neither package imports, the version says so, and appends (CRC) and routed appends
     (SipHash) still work: the entries read back and land in the shard the Python routing picks."""
     hide = ("import sys; sys.modules['isal'] = sys.modules['isal.isal_zlib'] = sys.modules['siphash24'] = None; "
-            "sys.argv = ['ironwal', *sys.argv[1:]]; from ironwal_cli.cli.entry import main; main()")
+            "sys.argv = ['ironwal', *sys.argv[1:]]; from ironwal_cli.cli.launcher import main; main()")
     root, sharded = str(tmp_path / "r"), str(tmp_path / "sharded")
     out = subprocess.run([sys.executable, "-c", hide, "--version"], capture_output=True, timeout=60).stdout.decode()
     assert "CRC-32: zlib (isal not importable" in out and "SipHash-1-3 (key routing): Python (siphash24 not" in out

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ironwal_cli.cli.argv import GROUPS, hoist_root
-from ironwal_cli.cli.entry import COMMAND_MODULES
+from ironwal_cli.cli.launcher import COMMAND_MODULES
 
 
 def ironwal(*args, env: dict | None = None) -> subprocess.CompletedProcess:

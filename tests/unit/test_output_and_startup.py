@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ironwal_cli import DamagedTailError, StreamWriter, WriteOptions, fdio
-from ironwal_cli.cli.entry import COMMAND_MODULES
 from ironwal_cli.cli.entry_output import BatchedOutput, renderer
+from ironwal_cli.cli.launcher import COMMAND_MODULES
 from ironwal_cli.fdio import PIPE_SIZE, grow_pipe
 
 # ----- the console script's table of commands ----------------------------------------------------
@@ -32,7 +32,7 @@ def test_command_table_matches_the_full_app():
     for name, module in COMMAND_MODULES.items():
         assert defined.get(name) == f"ironwal_cli.cli.{module}", name
     missing = {name: module.rsplit(".", 1)[-1] for name, module in defined.items() if name not in COMMAND_MODULES}
-    assert not missing, f"add these to COMMAND_MODULES in ironwal_cli/cli/entry.py: {missing}"
+    assert not missing, f"add these to COMMAND_MODULES in ironwal_cli/cli/launcher.py: {missing}"
 
 
 def _ironwal(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
@@ -249,7 +249,7 @@ def test_the_quick_commands_import_only_what_they_use(root, args):
     """`ironwal append` runs in shell loops: no construct (the spec; the fast codec is generated
     from it), no rich (tables on a terminal), no lz4 (only LZ4 frames need it), no json."""
     _ironwal("append", "s", "first", "-r", str(root))
-    probe = ("import sys\nsys.argv = ['ironwal', *sys.argv[1:]]\nfrom ironwal_cli.cli.entry import main\n"
+    probe = ("import sys\nsys.argv = ['ironwal', *sys.argv[1:]]\nfrom ironwal_cli.cli.launcher import main\n"
              "try:\n    main()\nexcept SystemExit:\n    pass\nsys.stderr.write(' '.join(sorted(sys.modules)))\n")
     result = subprocess.run([sys.executable, "-c", probe, *args, "-r", str(root)], capture_output=True)
     loaded = set(result.stderr.decode().split())

@@ -85,7 +85,7 @@ def test_the_defaults_are_the_declared_ones():
 
 
 def _run(args: list[str], stdin: bytes = b"", env=None) -> tuple[subprocess.CompletedProcess, set[str]]:
-    probe = ("import sys\nsys.argv = ['ironwal', *sys.argv[1:]]\nfrom ironwal_cli.cli.entry import main\n"
+    probe = ("import sys\nsys.argv = ['ironwal', *sys.argv[1:]]\nfrom ironwal_cli.cli.launcher import main\n"
              "try:\n    main()\nexcept SystemExit as e:\n    sys.stderr.write(f'exit={e.code} ')\n"
              "sys.stderr.write(' '.join(sorted(sys.modules)))\n")
     result = subprocess.run([sys.executable, "-c", probe, *args], input=stdin, capture_output=True, env=env)

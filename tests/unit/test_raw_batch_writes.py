@@ -52,7 +52,7 @@ def test_without_the_c_module_appends_write_the_same_files(tmp_path):
     source = tmp_path / "records"
     source.write_bytes(records)
     hide = "import sys; sys.modules['ironwal_cli.spec._walk'] = None; "
-    runner = ("sys.argv = ['ironwal', *sys.argv[1:]]; from ironwal_cli.cli.entry import main; main()")
+    runner = ("sys.argv = ['ironwal', *sys.argv[1:]]; from ironwal_cli.cli.launcher import main; main()")
     roots = {}
     for name, code in (("c", "import sys; " + runner), ("python", hide + runner)):
         for kind, args in (("plain", ["append", "s", "--batch", "7"]),

@@ -1,4 +1,5 @@
-"""The ``ironwal`` console script: registers only the command being run, then runs the app.
+"""The ``ironwal`` console script (a launcher: "entry" means a WAL entry everywhere else): it
+registers only the command being run, then runs the app.
 
 typer builds every registered command (signature, options, help) at each start, so start-up
 would grow with each command added. Here the first argument picks the one module that
