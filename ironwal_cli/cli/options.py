@@ -6,7 +6,6 @@ by ``params.refuse_quiet_json`` (typer-free, for the quick start of append), re-
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import typer
 
@@ -14,10 +13,14 @@ from ..errors import IronwalError
 from ..ops.locking import DEFAULT_LOCK_TIMEOUT
 from .choices import EntryFormat
 from .entry_output import FORMAT_HELP
-from .params import refuse_quiet_json  # noqa: F401 - re-exported: the commands take it from here
+from .params import (
+    DEFAULT_ROOT,
+    DEFAULT_ROOT_TEXT,
+    refuse_quiet_json,  # noqa: F401 - re-exported: the commands take it from here
+)
 
-ROOT_HELP = "WAL root directory (default: ./wal_data)."
-RootOption = typer.Option(Path("./wal_data"), "-r", "--root", envvar="IRONWAL_ROOT", help=ROOT_HELP,
+ROOT_HELP = f"WAL root directory (default: {DEFAULT_ROOT_TEXT})."
+RootOption = typer.Option(DEFAULT_ROOT, "-r", "--root", envvar="IRONWAL_ROOT", help=ROOT_HELP,
                           show_default=False, metavar="ROOT", readable=False)
 # readable=False: click's own check would say "not readable" with exit 2; the command says
 # "Permission denied" with exit 5, as the exit table has it.
@@ -26,7 +29,7 @@ RootOption = typer.Option(Path("./wal_data"), "-r", "--root", envvar="IRONWAL_RO
 def complete_stream(ctx: typer.Context, incomplete: str) -> list[str]:
     """Tab completion of STREAM: the streams of the root given so far (else IRONWAL_ROOT, else
     ./wal_data) whose name starts with what was typed; nothing when that is no WAL root."""
-    root = ctx.params.get("root") or os.environ.get("IRONWAL_ROOT") or "./wal_data"
+    root = ctx.params.get("root") or os.environ.get("IRONWAL_ROOT") or DEFAULT_ROOT
     try:
         from ..ops.listing import stream_names
 

@@ -6,8 +6,13 @@ Errors are ``UsageError``: the CLI's one error path prints them as one line, exi
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from ..errors import UsageError
+
+# -r/--root when neither it nor IRONWAL_ROOT is given: the typer option and append's quick start share it
+DEFAULT_ROOT_TEXT = "./wal_data"  # as help and man pages write it
+DEFAULT_ROOT = Path(DEFAULT_ROOT_TEXT)
 
 _UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2, "mib": 1024**2,
           "g": 1024**3, "gb": 1024**3, "gib": 1024**3}

@@ -17,8 +17,8 @@ import os
 import sys
 from pathlib import Path
 
-DEFAULT_ROOT = Path("./wal_data")
-SYNC_CHOICES = ("strict", "batch", "async")
+from .params import DEFAULT_ROOT
+
 FLAGS = {"-q": "quiet", "--quiet": "quiet", "--json": "json_out", "--hold-lock": "hold_lock", "--force": "force"}
 VALUED = {"-r": "root", "--root": "root", "--sync": "sync", "--batch": "batch", "--linger": "linger"}
 UNREAD_ENV_OK = ("IRONWAL_ROOT", "IRONWAL_DEBUG")  # the one this reads, and one that is no option
@@ -79,7 +79,9 @@ def _take(params: dict, key: str, value: str) -> bool:
             return False
         params[key] = Path(value)
     elif key == "sync":
-        if value not in SYNC_CHOICES:
+        from .. import SYNC_MODES  # the writer's own names (the append imports the writer anyway)
+
+        if value not in SYNC_MODES:
             return False
         params[key] = value
     else:

@@ -67,7 +67,7 @@ def entry_at(payload, count: int, index: int) -> bytes:
     length = uniform_entry_length(payload, count)
     if length is not None:  # fixed-size entries: the place is known
         at = index * (length + size) + size
-    elif batch_fits(payload, count):
+    elif batch_end(payload, count) == len(payload):  # batch_fits, its fixed-size check already done above
         at = batch_end(payload, index)
         length = _unpack_len(payload, at)[0]
         at += size
