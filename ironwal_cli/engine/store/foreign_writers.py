@@ -38,8 +38,8 @@ import os
 import signal
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ...errors import ForeignWriterError
 
@@ -52,8 +52,7 @@ CONFIRM_DELAY = 0.005  # seconds between two looks before a holder counts (a fil
 COMMAND_WIDTH = 80
 
 
-@dataclass(frozen=True)
-class Holder:
+class Holder(NamedTuple):
     """A process holding a file open: who, for the error message."""
 
     pid: int

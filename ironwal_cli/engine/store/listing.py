@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from bisect import bisect_right
-from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 
@@ -36,23 +35,40 @@ def lost_limit(files: int) -> int:
     return 2 * INDEX_ID.size * (2 * files + 1024)
 
 
-@dataclass
 class StreamListing:
-    path: Path
-    segment_files: dict[int, str] = field(default_factory=dict)  # start id -> file name
-    index_ids: list[int] | None = None  # None: missing or unreadable
-    index_error: str | None = None
-    head_segment: str | None = None
-    head_error: str | None = None
-    other_files: list[str] = field(default_factory=list)
-    lost: list[tuple[int, int]] = field(default_factory=list)  # ranges recover recorded in lost.idx
-    lost_error: str | None = None
-    foreign: bool = False  # holds files, none of them a stream's (engine/store/roots.py): not a stream
-    # small file name -> (problem kind, message) when it is no regular file or is oversized: then it
-    # is not decoded at all (its *_error says so) and verify reports that kind instead
-    unsound: dict[str, tuple[str, str]] = field(default_factory=dict)
-    # the small files the directory listing showed (only those are read)
-    _present: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    """One look at a stream directory (``read``). A plain class rather than a dataclass: importing
+    ``dataclasses`` (it imports ``inspect``) costs ~8 ms of the start of every command that lists a
+    stream. Listings compare equal when they found the same (``audit`` re-reads to see a change)."""
+
+    FIELDS = ("path", "segment_files", "index_ids", "index_error", "head_segment", "head_error",
+              "other_files", "lost", "lost_error", "foreign", "unsound")
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.segment_files: dict[int, str] = {}  # start id -> file name
+        self.index_ids: list[int] | None = None  # None: missing or unreadable
+        self.index_error: str | None = None
+        self.head_segment: str | None = None
+        self.head_error: str | None = None
+        self.other_files: list[str] = []
+        self.lost: list[tuple[int, int]] = []  # ranges recover recorded in lost.idx
+        self.lost_error: str | None = None
+        self.foreign = False  # holds files, none of them a stream's (engine/store/roots.py): not a stream
+        # small file name -> (problem kind, message) when it is no regular file or is oversized: then it
+        # is not decoded at all (its *_error says so) and verify reports that kind instead
+        self.unsound: dict[str, tuple[str, str]] = {}
+        self._present: frozenset[str] = frozenset()  # the small files the listing showed: only those are read
+
+    def _found(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        return self._found() == other._found() if isinstance(other, StreamListing) else NotImplemented
+
+    __hash__ = None  # mutable while read
+
+    def __repr__(self) -> str:
+        return f"StreamListing({', '.join(f'{name}={getattr(self, name)!r}' for name in self.FIELDS)})"
 
     @classmethod
     def read(cls, path: str | os.PathLike) -> StreamListing:

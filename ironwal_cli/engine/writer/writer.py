@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ...errors import FormatError, UnexpectedIdError, UsageError
 from ...fdio import SMALL_WRITE, write_all
@@ -43,8 +43,7 @@ MIB = 1024 * 1024
 SYNC_MODES = ("strict", "batch", "async")
 
 
-@dataclass(frozen=True)
-class WriteOptions:
+class _WriteOptionFields(NamedTuple):
     max_segment_size: int = 64 * MIB
     max_entries_per_segment: int | None = None  # None: unlimited
     sync: str = "strict"  # strict | batch | async, with the crate's meaning
@@ -58,13 +57,29 @@ class WriteOptions:
     # holds the active segment open for writing. Dangerous: it keeps its next id in memory.
     force: bool = False
 
-    def __post_init__(self):
+
+class WriteOptions(_WriteOptionFields):
+    """How a writer writes: immutable, checked when made (``_replace`` makes a changed copy).
+
+    A NamedTuple rather than a dataclass: ``dataclasses`` imports ``inspect`` (with ``ast``,
+    ``dis`` and ``tokenize``), ~8 ms of every start of a command that writes, reads or lists.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, *args, **kwargs):
+        self = super().__new__(cls, *args, **kwargs)
         if self.sync not in SYNC_MODES:
             raise UsageError(f"sync mode {self.sync!r}: choose strict, batch or async")
         if self.max_segment_size < 1:
             raise UsageError(f"max segment size {self.max_segment_size}: must be at least 1 byte")
         if self.max_entries_per_segment is not None and self.max_entries_per_segment < 1:
             raise UsageError(f"max entries per segment {self.max_entries_per_segment}: must be at least 1")
+        return self
+
+    def _replace(self, **changes) -> WriteOptions:
+        """A copy with ``changes``, checked like any new one (NamedTuple's own skips ``__new__``)."""
+        return type(self)(**{**self._asdict(), **changes})
 
 
 class StreamWriter(LockSession, TailState, FramesOut):
