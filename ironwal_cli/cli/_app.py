@@ -11,6 +11,7 @@ import typer.core
 from ..errors import EXIT_IO, EXIT_USAGE, IronwalError
 from .exits import error_line, internal_error, note, os_error_text, quiet_broken_pipe, warn  # noqa: F401 - shared
 from .options import (  # noqa: F401 - the command modules import the shared options from here too
+    ForceOption,
     FormatOption,
     LockTimeoutOption,
     QuietOption,

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from ._app import (
+    ForceOption,
     QuietOption,
     RootOption,
     app,
@@ -16,7 +17,6 @@ from ._app import (
     stream_argument,
 )
 from .choices import EntryFormat
-from .force import ForceOption
 from .write_options import (
     CompressOption,
     LockTimeoutOption,

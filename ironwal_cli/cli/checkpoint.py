@@ -8,8 +8,17 @@ from pathlib import Path
 
 import typer
 
-from ._app import HELP_SETTINGS, LockTimeoutOption, RootOption, app, handles_errors, json_option, shards_option, warn
-from .force import ForceOption
+from ._app import (
+    HELP_SETTINGS,
+    ForceOption,
+    LockTimeoutOption,
+    RootOption,
+    app,
+    handles_errors,
+    json_option,
+    shards_option,
+    warn,
+)
 
 checkpoint_app = typer.Typer(name="checkpoint", help="Create, list, show and compact the checkpoints of a "
                              "sharded root (checkpoints.log + HEAD).", no_args_is_help=True,

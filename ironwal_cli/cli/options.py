@@ -1,7 +1,8 @@
 """The options and arguments several commands share, declared once so that help, defaults and
 checks agree everywhere (issue 12): -r/--root, --lock-timeout, --shards, --json, --progress,
-STREAM (with tab completion of the root's streams), -q/--quiet; the -q/--json conflict is checked
-by ``params.refuse_quiet_json`` (typer-free, for the quick start of append), re-exported here."""
+STREAM (with tab completion of the root's streams), -q/--quiet, --force (of every command that
+writes); the -q/--json conflict is checked by ``params.refuse_quiet_json`` (typer-free, for the
+quick start of append), re-exported here."""
 
 from __future__ import annotations
 
@@ -82,3 +83,7 @@ def progress_option():
     """``--progress/--no-progress``: a bar with an ETA on stderr; default when stderr is a terminal."""
     return typer.Option(None, "--progress/--no-progress", envvar="IRONWAL_PROGRESS", show_default=False,
                         help="Show a progress bar with an ETA on stderr (default: when stderr is a terminal).")
+
+FORCE_HELP = ("Write even while a process that is not ironwal (a running IronWal application) holds the stream "
+              "open. DANGEROUS: its next ids are in its memory and will be given twice. Without it: exit 4.")
+ForceOption = typer.Option(False, "--force", help=FORCE_HELP)

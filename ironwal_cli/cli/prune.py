@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from ._app import (
+    ForceOption,
     LockTimeoutOption,
     RootOption,
     app,
@@ -17,7 +18,6 @@ from ._app import (
     shards_option,
     stream_argument,
 )
-from .force import ForceOption
 
 
 @app.command()

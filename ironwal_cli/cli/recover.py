@@ -8,8 +8,17 @@ from pathlib import Path
 import typer
 
 from ..errors import EXIT_OK, EXIT_PROBLEMS, EXIT_REFUSED
-from ._app import LockTimeoutOption, RootOption, app, fail, handles_errors, json_option, progress_option, warn
-from .force import ForceOption
+from ._app import (
+    ForceOption,
+    LockTimeoutOption,
+    RootOption,
+    app,
+    fail,
+    handles_errors,
+    json_option,
+    progress_option,
+    warn,
+)
 from .progress import wanted, with_progress
 
 
