@@ -3,7 +3,8 @@
 Importing typer and building a command costs several times what the rest of a bulk append's
 start does (python -X importtime), and scripts start ``ironwal append`` in loops and pipelines.
 This reads the common command lines itself: STREAM and VALUEs, -r/--root, -q/--quiet, --json,
---sync, --batch, --linger, --hold-lock and --force, in any order, each as click reads it (the
+--sync, --batch, --linger, --hold-lock and --force, and the routed appends to a sharded root
+(-K/--key-separator and --shards; --key is typer's), in any order, each as click reads it (the
 last of a repeated option wins; ``--opt=value`` too). Anything else (``--help``, another option,
 ``--``, a value that click would refuse, any ``IRONWAL_*`` variable but IRONWAL_ROOT and
 IRONWAL_DEBUG) is left to typer, so help, errors and every other option behave exactly as
@@ -20,7 +21,10 @@ from pathlib import Path
 from .params import DEFAULT_ROOT
 
 FLAGS = {"-q": "quiet", "--quiet": "quiet", "--json": "json_out", "--hold-lock": "hold_lock", "--force": "force"}
-VALUED = {"-r": "root", "--root": "root", "--sync": "sync", "--batch": "batch", "--linger": "linger"}
+VALUED = {"-r": "root", "--root": "root", "--sync": "sync", "--batch": "batch", "--linger": "linger",
+          "-K": "key_sep", "--key-separator": "key_sep", "--shards": "shards"}
+TEXT = ("key_sep",)  # taken as given: click's str type refuses nothing
+RANGES = {"batch": (1, None), "linger": (0, None), "shards": (1, 65535)}  # min=/max= of the declared options
 UNREAD_ENV_OK = ("IRONWAL_ROOT", "IRONWAL_DEBUG")  # the one this reads, and one that is no option
 
 
@@ -66,15 +70,18 @@ def parse(args: list[str], environ=os.environ) -> dict | None:
             i += 1
         if not _take(params, VALUED[name], value):
             return None
-    if not positional:
+    if not positional and params["key_sep"] is None:
         return None  # bare `ironwal append`: typer says what it says
-    params["stream"], params["values"] = positional[0], positional[1:] or None
+    params["stream"] = positional[0] if positional else None
+    params["values"] = positional[1:] or None
     return params
 
 
 def _take(params: dict, key: str, value: str) -> bool:
     """Store one option's value as click converts it; False where click would refuse it."""
-    if key == "root":
+    if key in TEXT:
+        params[key] = value
+    elif key == "root":
         if not value:
             return False
         params[key] = Path(value)
@@ -89,7 +96,8 @@ def _take(params: dict, key: str, value: str) -> bool:
             number = int(value)
         except ValueError:
             return False
-        if number < (1 if key == "batch" else 0):
+        low, high = RANGES[key]
+        if number < low or (high is not None and number > high):
             return False
         params[key] = number
     return True

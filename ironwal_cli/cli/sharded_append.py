@@ -7,7 +7,14 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-import typer
+from ..errors import UsageError
+
+
+def _refuse(message: str) -> UsageError:
+    """A conflict of arguments, worded as click words a value refused inside a command (the typer
+    path printed these as ``typer.BadParameter``); a UsageError so the quick start, which never
+    imports typer, says the same line with the same exit code."""
+    return UsageError(f"Invalid value: {message}")
 
 
 def _encode(text: str) -> bytes:
@@ -18,16 +25,16 @@ def run(root: Path, stream: str | None, values: list[str] | None, *, key: str | 
         shards: int | None, mode: str, batch: int, linger: float, options, quiet: bool, json_out: bool) -> None:
     """Dispatch a routed append and print ``SHARD ID`` per entry (or JSON objects with ``shard``)."""
     from ..ops.sharded_append import append_keyed, append_keyed_from, append_routed_from
-    from ._app import warn
+    from .exits import warn
 
     args = ([stream] if stream is not None else []) + list(values or [])
     if key is not None and key_sep is not None:
-        raise typer.BadParameter("choose one of --key and -K/--key-separator")
+        raise _refuse("choose one of --key and -K/--key-separator")
     if args and mode != "lines":
-        raise typer.BadParameter("-0/--null and --whole read stdin; they take no VALUE arguments")
+        raise _refuse("-0/--null and --whole read stdin; they take no VALUE arguments")
     if key_sep is not None:
         if args:
-            raise typer.BadParameter("-K reads KEY<SEP>VALUE records from stdin; it takes no STREAM or VALUE")
+            raise _refuse("-K reads KEY<SEP>VALUE records from stdin; it takes no STREAM or VALUE")
         groups = append_routed_from(root, sys.stdin.fileno(), _encode(key_sep), shards=shards, mode=mode,
                                     batch_size=batch, linger=linger, options=options, on_warning=warn,
                                     placements=not quiet)

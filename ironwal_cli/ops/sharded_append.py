@@ -8,6 +8,7 @@ per shard, so each shard gets one batch per group and the values of one key keep
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from itertools import chain
 from pathlib import Path
@@ -86,6 +87,35 @@ def append_keyed_from(root: str | os.PathLike, key: bytes, fd: int, *, shards: i
                               options=options, on_warning=on_warning)
 
 
+def create_together(writers: Sequence[StreamWriter]) -> None:
+    """Make the streams of ``writers`` at once, each in a thread (``StreamWriter.create``).
+
+    A new stream costs a few fsyncs (its segments.idx, the directories); one after the other they
+    were most of a routed append's start on a new root, side by side they overlap. Each stream is
+    made exactly as its first append would make it, before anything is written to any of them;
+    the first error (in shard order) is raised once all are done.
+    """
+    if len(writers) < 2:
+        return  # the one new stream, if any, is made by its first append
+    errors: list[BaseException | None] = [None] * len(writers)
+
+    def make(i: int) -> None:
+        try:
+            writers[i].create()
+        except BaseException as err:  # raised in the caller's thread below
+            errors[i] = err
+
+    threads = [threading.Thread(target=make, args=(i,), name="ironwal-create", daemon=True)
+               for i in range(len(writers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for err in errors:
+        if err is not None:
+            raise err
+
+
 def split_record(record: bytes, sep: bytes, number: int) -> tuple[bytes, bytes]:
     key, found, value = record.partition(sep)
     if not found:
@@ -122,12 +152,13 @@ def append_routed_from(root: str | os.PathLike, fd: int, sep: bytes, *, shards: 
                     split_record(record, sep, number + i + 1)
             routes, per_shard = routed
             number += len(routes)
+            new = [StreamWriter(root, shard_name(shard), options, on_warning) for shard in per_shard
+                   if shard not in writers]
+            writers.update((parse_shard_name(writer.name), writer) for writer in new)
+            create_together(new)
             cursors = {}
             for shard, batches in per_shard.items():
-                writer = writers.get(shard)
-                if writer is None:
-                    writer = writers[shard] = StreamWriter(root, shard_name(shard), options, on_warning)
-                ranges = writer.append_batches([RawBatch(payload, n) for payload, n in batches])
+                ranges = writers[shard].append_batches([RawBatch(payload, n) for payload, n in batches])
                 cursors[shard] = chain.from_iterable(ranges)
             if not placements:
                 yield len(routes)

@@ -698,25 +698,99 @@ find_sep(const unsigned char *p, uint64_t len, const unsigned char *sep, uint64_
     return NULL;
 }
 
-/* A shard's batches being built by route_batches: finished (payload, count) tuples, and the
- * current batch's bytes. */
+/* A shard's values as route_batches' hash pass gathers them (without the GIL, so in raw memory):
+ * every value of the call, length-prefixed, one after the other, and where each full batch ends. */
 struct shard_out {
-    PyObject *batches; /* list */
-    char *buf;
-    Py_ssize_t len, cap, count;
+    unsigned char *buf;
+    size_t len, cap;
+    size_t *ends; /* byte offset past each batch of `size` values */
+    size_t n_ends, ends_cap;
+    Py_ssize_t count; /* values so far */
 };
 
+enum { ROUTE_OK, ROUTE_SHORT, ROUTE_NO_SEP, ROUTE_NO_MEMORY };
+
+/* Grow *p (of *cap elements of `unit` bytes) to hold at least `need`; 0, or -1 when out of memory. */
 static int
-finish_batch(struct shard_out *o)
+grow(void **p, size_t *cap, size_t need, size_t unit)
 {
-    PyObject *item = Py_BuildValue("(y#n)", o->buf, o->len, o->count);
-    if (item == NULL || PyList_Append(o->batches, item) < 0) {
-        Py_XDECREF(item);
+    if (need <= *cap)
+        return 0;
+    size_t cap2 = 2 * *cap + need + 64;
+    if (cap2 > SIZE_MAX / unit)
         return -1;
-    }
-    Py_DECREF(item);
-    o->len = o->count = 0;
+    void *grown = PyMem_RawRealloc(*p, cap2 * unit);
+    if (grown == NULL)
+        return -1;
+    *p = grown;
+    *cap = cap2;
     return 0;
+}
+
+/* The hash pass of route_batches, which touches no Python object (run without the GIL): each
+ * record of views[0..nb) (counts[b] records each) gets its shard in routes[] (in input order) and
+ * its value appended to its shard's slot; `order` lists the shards by first appearance. */
+static int
+route_pass(const Py_buffer *views, const Py_ssize_t *counts, Py_ssize_t nb, Py_ssize_t prefix,
+           const unsigned char *sp, uint64_t sep_len, uint64_t shard_count, Py_ssize_t size,
+           uint16_t *routes, size_t *n_routes, struct shard_out *slots, uint16_t *order, size_t *n_order)
+{
+    for (Py_ssize_t b = 0; b < nb; b++) {
+        const unsigned char *p = (const unsigned char *)views[b].buf;
+        uint64_t pos = 0, total = (uint64_t)views[b].len;
+        for (Py_ssize_t i = 0; i < counts[b]; i++) {
+            uint64_t n = 0;
+            if (total - pos < (uint64_t)prefix)
+                return ROUTE_SHORT;
+            for (Py_ssize_t k = 0; k < prefix; k++)
+                n |= (uint64_t)p[pos + k] << (8 * k);
+            if (total - pos - prefix < n)
+                return ROUTE_SHORT;
+            const unsigned char *rec = p + pos + prefix, *hit = find_sep(rec, n, sp, sep_len);
+            pos += prefix + n;
+            if (hit == NULL)
+                return ROUTE_NO_SEP;
+            uint16_t s = (uint16_t)(key_hash(rec, (uint64_t)(hit - rec)) % shard_count);
+            routes[(*n_routes)++] = s;
+            struct shard_out *o = &slots[s];
+            if (o->count == 0)
+                order[(*n_order)++] = s;
+            const unsigned char *value = hit + sep_len;
+            size_t vlen = (size_t)(n - (uint64_t)(value - rec)); /* shorter than its record: fits the prefix */
+            if (grow((void **)&o->buf, &o->cap, o->len + (size_t)prefix + vlen, 1) < 0)
+                return ROUTE_NO_MEMORY;
+            for (Py_ssize_t k = 0; k < prefix; k++)
+                o->buf[o->len++] = (unsigned char)(((uint64_t)vlen >> (8 * k)) & 0xFF);
+            memcpy(o->buf + o->len, value, vlen);
+            o->len += vlen;
+            if (++o->count % size == 0) {
+                if (grow((void **)&o->ends, &o->ends_cap, o->n_ends + 1, sizeof *o->ends) < 0)
+                    return ROUTE_NO_MEMORY;
+                o->ends[o->n_ends++] = o->len;
+            }
+        }
+    }
+    return ROUTE_OK;
+}
+
+/* A shard's gathered values as the list of (payload, count) raw batches of at most `size` values. */
+static PyObject *
+shard_batches(const struct shard_out *o, Py_ssize_t size)
+{
+    PyObject *list = PyList_New(0);
+    size_t from = 0;
+    Py_ssize_t left = o->count;
+    for (size_t j = 0; list != NULL && left > 0; j++) {
+        size_t to = j < o->n_ends ? o->ends[j] : o->len;
+        Py_ssize_t n = left < size ? left : size;
+        PyObject *item = Py_BuildValue("(y#n)", (const char *)o->buf + from, (Py_ssize_t)(to - from), n);
+        if (item == NULL || PyList_Append(list, item) < 0)
+            Py_CLEAR(list);
+        Py_XDECREF(item);
+        from = to;
+        left -= n;
+    }
+    return list;
 }
 
 /* route_batches(prefix_size, batches, sep, shard_count, size) -> (routes, {shard: [(payload, count)]})
@@ -725,7 +799,9 @@ finish_batch(struct shard_out *o)
  * each record's shard (key_hash(key) % shard_count, as the crate routes) in input order, and each
  * shard's values as raw batches of at most `size` entries, shards in order of first appearance. What
  * sharded/routed_records.py route_batches computes in Python; here no Python object per record but
- * its shard number in `routes`. */
+ * its shard number in `routes`. The hash pass (route_pass) runs without the GIL, so the read-ahead
+ * thread cuts the next input meanwhile; the objects are built after it. A malformed batch is
+ * reported where the Python twin meets it: after the records before it. */
 static PyObject *
 route_batches(PyObject *self, PyObject *args)
 {
@@ -735,112 +811,109 @@ route_batches(PyObject *self, PyObject *args)
     unsigned long long shard_count;
     if (!PyArg_ParseTuple(args, "nO!y*Kn", &prefix, &PyList_Type, &batches, &sep, &shard_count, &size))
         return NULL;
-    PyObject *routes = NULL, *outs = NULL, *result = NULL;
+    PyObject *routes = NULL, *outs = NULL, *result = NULL, *err_type = NULL, *err_value = NULL, *err_tb = NULL;
     struct shard_out *slots = NULL; /* indexed by shard number, allocated for the shard count */
+    Py_buffer *views = NULL;
+    Py_ssize_t *counts = NULL, nb = 0;
+    uint16_t *route_of = NULL, *order = NULL;
+    size_t n_routes = 0, n_order = 0, cap = 0;
     if (prefix < 1 || prefix > 8 || size < 1 || sep.len < 1 || shard_count < 1 || shard_count > 0xFFFF) {
         PyErr_SetString(PyExc_ValueError,
                         "route_batches: prefix size 1..8, batch size >= 1, a separator, shard count 1..65535");
         goto done;
     }
-    const uint64_t max_len = prefix == 8 ? UINT64_MAX : ((uint64_t)1 << (8 * prefix)) - 1;
-    const unsigned char *sp = (const unsigned char *)sep.buf;
-    routes = PyList_New(0);
-    outs = PyDict_New();
+    Py_ssize_t listed = PyList_GET_SIZE(batches);
     slots = PyMem_Calloc((size_t)shard_count, sizeof *slots);
-    if (routes == NULL || outs == NULL || slots == NULL) {
-        if (slots == NULL)
-            PyErr_NoMemory();
+    order = PyMem_Malloc((size_t)shard_count * sizeof *order);
+    views = PyMem_Calloc((size_t)listed + 1, sizeof *views);
+    counts = PyMem_Calloc((size_t)listed + 1, sizeof *counts);
+    if (slots == NULL || order == NULL || views == NULL || counts == NULL) {
+        PyErr_NoMemory();
         goto done;
     }
-    for (Py_ssize_t b = 0; b < PyList_GET_SIZE(batches); b++) {
-        PyObject *batch = PyList_GET_ITEM(batches, b);
-        Py_buffer view;
-        Py_ssize_t count;
+    /* With the GIL: each batch's bytes and count, up to the first malformed one (its error kept) */
+    for (; nb < listed; nb++) {
+        PyObject *batch = PyList_GET_ITEM(batches, nb);
         if (!PyTuple_Check(batch) || PyTuple_GET_SIZE(batch) != 2) {
             PyErr_SetString(PyExc_TypeError, "route_batches: batches are (payload, count) pairs");
-            goto done;
+            break;
         }
-        count = PyLong_AsSsize_t(PyTuple_GET_ITEM(batch, 1));
-        if (count == -1 && PyErr_Occurred())
-            goto done;
-        if (PyObject_GetBuffer(PyTuple_GET_ITEM(batch, 0), &view, PyBUF_SIMPLE) < 0)
-            goto done;
-        const unsigned char *p = (const unsigned char *)view.buf;
-        uint64_t pos = 0, total = (uint64_t)view.len;
-        for (Py_ssize_t i = 0; i < count; i++) {
-            uint64_t n = 0;
-            if (total - pos >= (uint64_t)prefix)
-                for (Py_ssize_t k = 0; k < prefix; k++)
-                    n |= (uint64_t)p[pos + k] << (8 * k);
-            if (total - pos < (uint64_t)prefix || total - pos - prefix < n) {
-                PyBuffer_Release(&view);
-                PyErr_SetString(PyExc_ValueError, "route_batches: a batch holds fewer records than its count");
-                goto done;
-            }
-            const unsigned char *rec = p + pos + prefix, *hit = find_sep(rec, n, sp, (uint64_t)sep.len);
-            pos += prefix + n;
-            if (hit == NULL) {
-                PyBuffer_Release(&view);
-                Py_INCREF(Py_None);
-                result = Py_None;
-                goto done;
-            }
-            Py_ssize_t s = (Py_ssize_t)(key_hash(rec, (uint64_t)(hit - rec)) % shard_count);
-            PyObject *shard = PyLong_FromSsize_t(s);
-            if (shard == NULL || PyList_Append(routes, shard) < 0) {
-                Py_XDECREF(shard);
-                PyBuffer_Release(&view);
-                goto done;
-            }
-            struct shard_out *o = &slots[s];
-            if (o->batches == NULL) {
-                o->batches = PyList_New(0);
-                if (o->batches == NULL || PyDict_SetItem(outs, shard, o->batches) < 0) {
-                    Py_DECREF(shard);
-                    PyBuffer_Release(&view);
-                    goto done;
-                }
-                Py_DECREF(o->batches); /* outs holds it */
-            }
-            Py_DECREF(shard);
-            const unsigned char *value = hit + sep.len;
-            uint64_t vlen = n - (uint64_t)(value - rec);
-            if (vlen > max_len) { /* never: a value is shorter than its record */
-                PyBuffer_Release(&view);
-                PyErr_SetString(PyExc_OverflowError, "route_batches: a value too long for its length prefix");
-                goto done;
-            }
-            if (o->len + prefix + (Py_ssize_t)vlen > o->cap) {
-                Py_ssize_t cap = 2 * o->cap + prefix + (Py_ssize_t)vlen + 4096;
-                char *grown = PyMem_Realloc(o->buf, (size_t)cap);
-                if (grown == NULL) {
-                    PyBuffer_Release(&view);
-                    PyErr_NoMemory();
-                    goto done;
-                }
-                o->buf = grown;
-                o->cap = cap;
-            }
-            for (Py_ssize_t k = 0; k < prefix; k++)
-                o->buf[o->len++] = (char)((vlen >> (8 * k)) & 0xFF);
-            memcpy(o->buf + o->len, value, (size_t)vlen);
-            o->len += (Py_ssize_t)vlen;
-            if (++o->count == size && finish_batch(o) < 0) {
-                PyBuffer_Release(&view);
-                goto done;
-            }
-        }
-        PyBuffer_Release(&view);
+        counts[nb] = PyLong_AsSsize_t(PyTuple_GET_ITEM(batch, 1));
+        if (counts[nb] == -1 && PyErr_Occurred())
+            break;
+        if (PyObject_GetBuffer(PyTuple_GET_ITEM(batch, 0), &views[nb], PyBUF_SIMPLE) < 0)
+            break;
+        if (counts[nb] > 0) /* at most one record per prefix size of bytes: more is an error below */
+            cap += (size_t)counts[nb] < (size_t)views[nb].len / (size_t)prefix
+                       ? (size_t)counts[nb] : (size_t)views[nb].len / (size_t)prefix;
     }
-    for (unsigned long long s = 0; s < shard_count; s++)
-        if (slots[s].batches != NULL && slots[s].count > 0 && finish_batch(&slots[s]) < 0)
+    if (PyErr_Occurred())
+        PyErr_Fetch(&err_type, &err_value, &err_tb);
+    route_of = PyMem_RawMalloc((cap + 1) * sizeof *route_of);
+    if (route_of == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int state;
+    Py_BEGIN_ALLOW_THREADS
+    state = route_pass(views, counts, nb, prefix, (const unsigned char *)sep.buf, (uint64_t)sep.len,
+                       (uint64_t)shard_count, size, route_of, &n_routes, slots, order, &n_order);
+    Py_END_ALLOW_THREADS
+    if (state == ROUTE_SHORT) {
+        PyErr_SetString(PyExc_ValueError, "route_batches: a batch holds fewer records than its count");
+        goto done;
+    }
+    if (state == ROUTE_NO_MEMORY) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (state == ROUTE_NO_SEP) {
+        Py_INCREF(Py_None);
+        result = Py_None;
+        goto done;
+    }
+    if (err_type != NULL) { /* the records before the malformed batch were sound: now its error */
+        PyErr_Restore(err_type, err_value, err_tb);
+        err_type = err_value = err_tb = NULL;
+        goto done;
+    }
+    /* With the GIL again: the objects */
+    routes = PyList_New((Py_ssize_t)n_routes);
+    outs = PyDict_New();
+    if (routes == NULL || outs == NULL)
+        goto done;
+    for (size_t i = 0; i < n_routes; i++) {
+        PyObject *shard = PyLong_FromLong(route_of[i]);
+        if (shard == NULL)
             goto done;
+        PyList_SET_ITEM(routes, (Py_ssize_t)i, shard);
+    }
+    for (size_t j = 0; j < n_order; j++) {
+        PyObject *shard = PyLong_FromLong(order[j]), *list = shard_batches(&slots[order[j]], size);
+        int failed = shard == NULL || list == NULL || PyDict_SetItem(outs, shard, list) < 0;
+        Py_XDECREF(shard);
+        Py_XDECREF(list); /* outs holds it (or, on a failure, nothing does) */
+        if (failed)
+            goto done;
+    }
     result = Py_BuildValue("(OO)", routes, outs);
 done:
+    Py_XDECREF(err_type);
+    Py_XDECREF(err_value);
+    Py_XDECREF(err_tb);
     if (slots != NULL)
-        for (unsigned long long s = 0; s < shard_count; s++)
-            PyMem_Free(slots[s].buf);
+        for (unsigned long long s = 0; s < shard_count; s++) {
+            PyMem_RawFree(slots[s].buf);
+            PyMem_RawFree(slots[s].ends);
+        }
+    if (views != NULL)
+        for (Py_ssize_t b = 0; b < nb; b++)
+            PyBuffer_Release(&views[b]);
     PyMem_Free(slots);
+    PyMem_Free(order);
+    PyMem_Free(views);
+    PyMem_Free(counts);
+    PyMem_RawFree(route_of);
     Py_XDECREF(routes);
     Py_XDECREF(outs);
     PyBuffer_Release(&sep);

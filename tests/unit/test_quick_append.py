@@ -19,7 +19,9 @@ TOKENS = ["s", "t", "v", "-", "", "x y", "--", "-q", "--quiet", "--json", "--hol
           "--root=/tmp/r", "--root=", "-r/tmp/r", "--sync", "--sync=async", "--sync=nope", "--batch", "--batch=0",
           "--batch=7", "--linger", "--linger=-1", "--linger=0", "strict", "batch", "async", "0", "1", "10", "-1",
           " 5", "+3", "1_000", "abc", "/tmp/r", "-h", "--help", "-0", "--whole", "-I", "jsonl", "--key", "k",
-          "--compress", "--max-segment-size", "4k", "--lock-timeout", "2", "-qr", "--jso"]
+          "--compress", "--max-segment-size", "4k", "--lock-timeout", "2", "-qr", "--jso", "-K", "\t", ",",
+          "--key-separator", "--key-separator=,", "--key-separator=", "-K,", "--shards", "--shards=8",
+          "--shards=0", "--shards=65536", "65535", "8", "--key=k"]
 
 
 def click_params(args: list[str]) -> dict | None:
@@ -57,6 +59,9 @@ def test_a_command_line_read_quickly_is_read_as_click_reads_it(args):
     ["-r", "/tmp/r", "s", "a", "b", "--json"],
     ["s", "-", "--sync=batch", "--linger", "0", "--hold-lock", "--force", "-q", "--quiet"],
     ["s", "--batch", "3", "--batch", "1_000", "--root=/x", "-r", "/y"],
+    ["-r", "/tmp/r", "--shards", "8", "-K", "\t", "-q", "--sync", "async"],
+    ["-K", ",", "--json", "--shards=65535", "--key-separator=\t", "--batch", "10"],
+    ["-K", "", "--linger=0"], ["s", "v", "-K", ","], ["-K", "-q"], ["--shards", "1", "-K", "--json", "-"],
 ])
 def test_the_common_command_lines_are_read_quickly(args):
     quick = quick_append.parse(args, environ={})
@@ -67,6 +72,8 @@ def test_the_common_command_lines_are_read_quickly(args):
     [], ["--help"], ["s", "-h"], ["s", "--batch", "0"], ["s", "--sync", "nope"], ["s", "--linger", "-1"],
     ["s", "-1"], ["s", "--", "-x"], ["s", "-0"], ["s", "--key", "k"], ["s", "--batch"], ["s", "-rX"],
     ["s", "--root", ""], ["s", "--compress"], ["s", "--json=1"],
+    ["--shards", "8"], ["-K", ",", "--shards", "0"], ["-K", ",", "--shards", "65536"], ["-K,"], ["-K"],
+    ["-K", ",", "--key", "k"], ["-K", ",", "-0"], ["-K", ",", "--shards", "x"],
 ])
 def test_anything_else_is_left_to_typer(args):
     assert quick_append.parse(args, environ={}) is None
@@ -74,6 +81,7 @@ def test_anything_else_is_left_to_typer(args):
 
 def test_ironwal_variables_but_the_root_are_left_to_typer():
     assert quick_append.parse(["s"], environ={"IRONWAL_SYNC": "async"}) is None
+    assert quick_append.parse(["-K", ","], environ={"IRONWAL_SHARDS": "8"}) is None
     assert quick_append.parse(["s"], environ={"IRONWAL_ROOT": ""}) is None
     params = quick_append.parse(["s"], environ={"IRONWAL_ROOT": "/tmp/r", "IRONWAL_DEBUG": "1", "HOME": "/"})
     assert params is not None and str(params["root"]) == "/tmp/r"
@@ -101,11 +109,28 @@ def test_a_bulk_append_and_a_one_shot_append_start_without_typer(tmp_path):
     assert result.stdout == b'{"stream": "s", "first": 2, "count": 1, "next": 3}\n' and "typer" not in loaded
 
 
+def test_a_keyed_append_starts_without_typer_and_prints_as_typer_does(tmp_path):
+    records = b"a,1\nb,2\na,3\n"
+    quick, loaded = _run(["append", "-r", str(tmp_path / "q"), "--shards", "8", "-K", ","], stdin=records)
+    assert "exit=0" in loaded and not loaded & {"typer", "click", "rich"}
+    slow, loaded = _run(["append", "-r", str(tmp_path / "t"), "--shards", "8", "-K", ",", "--lock-timeout", "30"],
+                        stdin=records)
+    assert "typer" in loaded and quick.stdout == slow.stdout and len(quick.stdout.splitlines()) == 3
+    for args in (["--json"], ["-q"]):
+        quick, _ = _run(["append", "-r", str(tmp_path / "q"), "-K", ",", *args], stdin=records)
+        slow, _ = _run(["append", "-r", str(tmp_path / "t"), "-K", ",", "--lock-timeout", "30", *args],
+                       stdin=records)
+        assert quick.stdout == slow.stdout
+
+
 def test_errors_read_the_same_either_way(tmp_path):
     """A refusal found by the command itself (not by click) is one line and its exit code, quick or not."""
     (tmp_path / "file").write_bytes(b"")
+    _run(["append", "-r", str(tmp_path / "r2"), "--shards", "8", "-K", ","], stdin=b"a,1\n")  # 3 shards: refused
     refusals = (["append", "s", "-q", "--json"], ["append", "-", "v"],
-                ["append", "s", "v", "-r", str(tmp_path / "file")])
+                ["append", "s", "v", "-r", str(tmp_path / "file")], ["append", "-K", ",", "s", "v"],
+                ["append", "-K", "", "-r", str(tmp_path / "r")], ["append", "-K", ",", "-r", str(tmp_path / "file")],
+                ["append", "-K", ",", "--shards", "3", "-r", str(tmp_path / "r2")])
     for args in refusals:
         quick, _ = _run(args)
         slow, loaded = _run([*args, "--lock-timeout", "30"])  # an option the quick start leaves to typer

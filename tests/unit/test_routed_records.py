@@ -57,3 +57,16 @@ def test_a_short_batch_is_refused(fn):
     with pytest.raises(ValueError):
         fn([(encode_raw_batch([b"k=v"]), 2)], b"=", 8, 10)
     assert fn([(encode_raw_batch([b"k=v", b"j=w"]), 2)], b"=", 1, 10) == ([0, 0], {0: [(b"\x01\0\0\0v\x01\0\0\0w", 2)]})
+
+
+@pytest.mark.parametrize("fn", BOTH)
+def test_a_malformed_batch_is_met_where_the_python_walk_meets_it(fn):
+    """The C walk reads every batch's bytes before its hash pass (without the GIL): a malformed
+    batch still counts only after the records before it, as in the Python one."""
+    good, no_sep = (encode_raw_batch([b"k=v"]), 1), (encode_raw_batch([b"kv"]), 1)
+    assert fn([no_sep, ("not a pair",)], b"=", 8, 10) is None
+    with pytest.raises((TypeError, ValueError)):  # C: TypeError; Python: its unpacking's ValueError
+        fn([good, ("not a pair",), no_sep], b"=", 8, 10)
+    with pytest.raises(ValueError):  # a short batch before the malformed one
+        fn([(encode_raw_batch([b"k=v"]), 2), ("not a pair",)], b"=", 8, 10)
+    assert fn([no_sep, (encode_raw_batch([b"k=v"]), 2)], b"=", 8, 10) is None

@@ -134,6 +134,16 @@ class StreamWriter(LockSession, TailState, FramesOut):
         reader = StreamReader(self.root, self.name, name_is_dir=True)
         return max(reader.next_id(), reader.layout.active_id() or 0)
 
+    def create(self) -> None:
+        """Make the stream, if it is not there yet, as the first append would: its directory and a
+        durable ``segments.idx``, under its lock; no entry is written and the lock is given back.
+
+        For callers that open several streams at once (a routed append's new shards): each
+        creation waits on fsyncs, which run in parallel when the creations do.
+        """
+        with self._locked(write=False):
+            pass
+
     def append(self, entry: bytes) -> int:
         """One entry, with the crate's single-append rotation rule. Synced in strict mode."""
         entry = bytes(entry)
