@@ -135,6 +135,105 @@ split(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return list;
 }
 
+/* encode_raw_batch(prefix_size, entries) -> the raw batch of `entries` (a sequence of buffers):
+ * each entry's length as a `prefix_size`-byte little-endian prefix (the spec's entry length,
+ * handed over by spec/codec.py), then its bytes. What spec/codec.py encode_raw_batch computes with
+ * one join over (prefix, entry) pairs (~0.2 us per entry in Python); here the lengths are summed
+ * once and each entry is copied once into the new bytes. An entry too long for its prefix raises
+ * OverflowError (the Python twin's struct.error), a non-buffer TypeError. */
+static PyObject *
+encode_raw_batch(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "encode_raw_batch(prefix_size, entries) takes 2 arguments");
+        return NULL;
+    }
+    Py_ssize_t prefix = PyLong_AsSsize_t(args[0]);
+    if (prefix == -1 && PyErr_Occurred())
+        return NULL;
+    if (prefix < 1 || prefix > 8) {
+        PyErr_SetString(PyExc_ValueError, "encode_raw_batch: prefix size 1..8");
+        return NULL;
+    }
+    const uint64_t max_len = prefix == 8 ? UINT64_MAX : ((uint64_t)1 << (8 * prefix)) - 1;
+    PyObject *seq = PySequence_Fast(args[1], "encode_raw_batch: entries must be a sequence");
+    if (seq == NULL)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    Py_ssize_t total = 0;
+    int all_bytes = 1;
+    for (Py_ssize_t i = 0; i < n; i++) { /* pass 1: the size (and whether every entry is bytes) */
+        Py_ssize_t len;
+        if (PyBytes_CheckExact(items[i])) {
+            len = PyBytes_GET_SIZE(items[i]);
+        } else {
+            Py_buffer view;
+            if (PyObject_GetBuffer(items[i], &view, PyBUF_SIMPLE) < 0) {
+                Py_DECREF(seq);
+                return NULL;
+            }
+            len = view.len;
+            PyBuffer_Release(&view);
+            all_bytes = 0;
+        }
+        if ((uint64_t)len > max_len) {
+            Py_DECREF(seq);
+            PyErr_SetString(PyExc_OverflowError, "encode_raw_batch: an entry too long for its length prefix");
+            return NULL;
+        }
+        if (total > PY_SSIZE_T_MAX - prefix - len) {
+            Py_DECREF(seq);
+            PyErr_NoMemory();
+            return NULL;
+        }
+        total += prefix + len;
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, total);
+    if (out == NULL) {
+        Py_DECREF(seq);
+        return NULL;
+    }
+    char *w = PyBytes_AS_STRING(out), *stop = w + total;
+    for (Py_ssize_t i = 0; i < n; i++) { /* pass 2: prefix, then bytes, per entry */
+        const char *src;
+        Py_ssize_t len;
+        Py_buffer view;
+        if (all_bytes || PyBytes_CheckExact(items[i])) {
+            src = PyBytes_AS_STRING(items[i]);
+            len = PyBytes_GET_SIZE(items[i]);
+        } else {
+            if (PyObject_GetBuffer(items[i], &view, PyBUF_SIMPLE) < 0)
+                goto fail;
+            src = (const char *)view.buf;
+            len = view.len;
+        }
+        if (len > stop - w - prefix) { /* a buffer that grew since pass 1 (a bytearray) */
+            if (!(all_bytes || PyBytes_CheckExact(items[i])))
+                PyBuffer_Release(&view);
+            PyErr_SetString(PyExc_RuntimeError, "encode_raw_batch: an entry changed size while encoded");
+            goto fail;
+        }
+        for (Py_ssize_t k = 0; k < prefix; k++)
+            *w++ = (char)(((uint64_t)len >> (8 * k)) & 0xFF);
+        memcpy(w, src, (size_t)len);
+        w += len;
+        if (!(all_bytes || PyBytes_CheckExact(items[i])))
+            PyBuffer_Release(&view);
+    }
+    Py_DECREF(seq);
+    if (w != stop) { /* a buffer that shrank since pass 1 */
+        Py_DECREF(out);
+        PyErr_SetString(PyExc_RuntimeError, "encode_raw_batch: an entry changed size while encoded");
+        return NULL;
+    }
+    return out;
+fail:
+    Py_DECREF(seq);
+    Py_DECREF(out);
+    return NULL;
+}
+
 /* The little-endian u64 at p[pos..pos+8). */
 static inline uint64_t
 u64_at(const unsigned char *p, uint64_t pos)
@@ -962,6 +1061,8 @@ static PyMethodDef methods[] = {
      "batch_end(buffer, count): offset past count length-prefixed entries, or -1 if they run past the end."},
     {"batch_fits", (PyCFunction)(void (*)(void))batch_fits, METH_FASTCALL,
      "batch_fits(buffer, count): whether buffer is exactly count length-prefixed entries."},
+    {"encode_raw_batch", (PyCFunction)(void (*)(void))encode_raw_batch, METH_FASTCALL,
+     "encode_raw_batch(prefix_size, entries): the raw batch (length prefix, then bytes, per entry)."},
     {"split", (PyCFunction)(void (*)(void))split, METH_FASTCALL,
      "split(buffer, count): the count u32-LE-length-prefixed entries as bytes, or None unless they fill it."},
     {NULL, NULL, 0, NULL},

@@ -95,8 +95,15 @@ class FramesOut:
         self._write_parts([header, payload], count)  # no copy of the payload into a frame
 
     def _write_parts(self, parts: list, count: int) -> None:
-        """Write one frame given as buffers (header first) holding ``count`` entries, in one syscall."""
-        fd = self._open_active()
+        """Write one frame given as buffers (header first) holding ``count`` entries, in one syscall.
+
+        Between locks the active segment is closed; when the lock's tail check saw it unchanged (a
+        stamp) it is opened again by name in the locked directory, as a single append does (a
+        whole path and an fstat cost more than an LZ4 batch's compression)."""
+        fd = self._fd
+        if fd is None:
+            checked = self._size and self._stamp and self._dir_fd is not None
+            fd = self._reopen_active() if checked else self._open_active()
         try:
             if crashpoints.ARMED:  # test-only torn writes (see crashpoints)
                 frame = b"".join(parts)

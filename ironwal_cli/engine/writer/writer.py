@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 from ...errors import FormatError, UnexpectedIdError, UsageError
 from ...fdio import SMALL_WRITE, write_all
-from ...spec.codec import HEADER_SIZE, encode_single_frame
+from ...spec.codec import HEADER_SIZE, encode_raw_batch, encode_single_frame
 from ...spec.records import RawBatch
 from .. import seams as crashpoints  # the writer uses the crash points of the test seams
 from ..frames.scan import ID_LIMIT, ID_OVERFLOW
@@ -309,7 +309,9 @@ class StreamWriter(LockSession, TailState, FramesOut):
         if self._size > 0 and self._over_limit():  # fix 2: no more into a full segment
             self._rotate()
         max_size = self.options.max_segment_size
-        if isinstance(entries, RawBatch):  # encoded as read (bulk append): one frame when it fits whole
+        if n > 1 and not isinstance(entries, RawBatch):  # encoded once (C): no walk over the lengths first
+            entries = RawBatch(encode_raw_batch(entries), n)
+        if isinstance(entries, RawBatch):  # encoded (as read, by the bulk append): one frame when it fits whole
             if batch_cost(entries.entry_bytes, n) <= room(self._size, max_size):
                 self._write_raw(entries.payload, n)
                 return range(first, self._next)
